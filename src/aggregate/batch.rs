@@ -1,0 +1,169 @@
+//! One file's contribution, aggregated by the worker that parsed it.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use super::{CallKey, Outcome, Usage};
+use crate::attribute::{Caller, NotWorkload, Vending, VendingKind};
+
+/// Aggregation of one file while its buffer is alive: keys borrow from it.
+#[derive(Default)]
+pub struct FileAggregate<'a> {
+    calls: HashMap<(Caller<'a>, Arc<str>, Cow<'a, str>, Option<Cow<'a, str>>), Usage>,
+    vendings: Vec<Vending<'a>>,
+    pub counts: FileCounts,
+    unmapped: HashMap<(Cow<'a, str>, Cow<'a, str>), u64>,
+}
+
+/// Per-file counters, summed into the run's input stats.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FileCounts {
+    pub records: u64,
+    pub bad_records: u64,
+    pub outside_window: u64,
+    pub no_permission: u64,
+    pub not_workload: BTreeMap<NotWorkload, u64>,
+}
+
+/// A problem with one file or record: where, and why, in words a person understands.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FileProblem {
+    /// Sort key: the file, then the order problems were found in it (so "record 2" comes
+    /// before "record 10" and listings do not depend on thread timing).
+    order: (String, u64),
+    pub location: String,
+    pub reason: String,
+}
+
+impl FileProblem {
+    /// `ordinal` is the problem's position among the file's problems.
+    pub fn new(file: &str, ordinal: u64, location: String, reason: String) -> Self {
+        Self {
+            order: (file.to_owned(), ordinal),
+            location,
+            reason,
+        }
+    }
+}
+
+/// What one file contributed, owned, ready to send to the aggregator.
+#[derive(Debug, Default)]
+pub struct FileBatch {
+    pub location: String,
+    pub calls: Vec<(Caller<'static>, CallKey, Usage)>,
+    pub vendings: Vec<Vending<'static>>,
+    pub counts: FileCounts,
+    pub unmapped: Vec<((String, String), u64)>,
+    /// Bad records and container errors; the file still contributes what was read before.
+    pub problems: Vec<FileProblem>,
+    /// Problems past the per-file listing cap, counted only.
+    pub problems_not_listed: u64,
+}
+
+/// At most this many problems are listed per file; the rest are counted.
+const PROBLEMS_LISTED_PER_FILE: usize = 20;
+
+impl<'a> FileAggregate<'a> {
+    pub fn call(
+        &mut self,
+        caller: Caller<'a>,
+        action: &Arc<str>,
+        resource: Cow<'a, str>,
+        error: Option<Cow<'a, str>>,
+        at: Timestamp,
+    ) {
+        self.calls
+            .entry((caller, Arc::clone(action), resource, error))
+            .and_modify(|u| u.merge(&Usage::once(at)))
+            .or_insert_with(|| Usage::once(at));
+    }
+
+    pub fn vending(&mut self, vending: Vending<'a>) {
+        self.vendings.push(vending);
+    }
+
+    pub fn unmapped(&mut self, source: Cow<'a, str>, name: Cow<'a, str>) {
+        *self.unmapped.entry((source, name)).or_default() += 1;
+    }
+
+    /// Copies out the distinct keys; the file's buffer can then be dropped.
+    pub fn into_batch(
+        self,
+        location: String,
+        problems: Vec<FileProblem>,
+        problems_total: u64,
+    ) -> FileBatch {
+        let calls = self
+            .calls
+            .into_iter()
+            .map(|((caller, action, resource, error), usage)| {
+                let outcome = match error {
+                    None => Outcome::Allowed,
+                    Some(code) => Outcome::Denied(code.into_owned().into_boxed_str()),
+                };
+                let key = CallKey {
+                    action,
+                    resource: resource.into_owned().into_boxed_str(),
+                    outcome,
+                };
+                (owned_caller(caller), key, usage)
+            })
+            .collect();
+        let vendings = self.vendings.into_iter().map(owned_vending).collect();
+        let unmapped = self
+            .unmapped
+            .into_iter()
+            .map(|((s, n), c)| ((s.into_owned(), n.into_owned()), c))
+            .collect();
+        let listed = problems.len().min(PROBLEMS_LISTED_PER_FILE);
+        let mut problems = problems;
+        problems.truncate(listed);
+        FileBatch {
+            location,
+            calls,
+            vendings,
+            counts: self.counts,
+            unmapped,
+            problems_not_listed: problems_total - listed as u64,
+            problems,
+        }
+    }
+}
+
+fn own(text: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(text.into_owned())
+}
+
+fn owned_caller(caller: Caller<'_>) -> Caller<'static> {
+    match caller {
+        Caller::Session {
+            access_key,
+            role_arn,
+        } => Caller::Session {
+            access_key: own(access_key),
+            role_arn: own(role_arn),
+        },
+        Caller::Role { role_arn } => Caller::Role {
+            role_arn: own(role_arn),
+        },
+        Caller::User { arn } => Caller::User { arn: own(arn) },
+        Caller::ServiceAccount(sa) => Caller::ServiceAccount(sa.into_owned()),
+    }
+}
+
+fn owned_vending(v: Vending<'_>) -> Vending<'static> {
+    Vending {
+        access_key: own(v.access_key),
+        role_arn: own(v.role_arn),
+        kind: match v.kind {
+            VendingKind::Irsa(sa) => VendingKind::Irsa(sa.into_owned()),
+            VendingKind::PodIdentity(sa) => VendingKind::PodIdentity(sa.into_owned()),
+            VendingKind::Chained { parent_access_key } => VendingKind::Chained {
+                parent_access_key: own(parent_access_key),
+            },
+        },
+    }
+}

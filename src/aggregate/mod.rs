@@ -1,0 +1,56 @@
+//! Aggregate: usage rows keyed by (workload, action, resource, outcome) with counts and first/last
+//! seen. Memory grows with distinct keys and live sessions, never with events or files.
+//!
+//! Two levels: each file is pre-aggregated by a worker into a [`FileBatch`] (keys borrowed from the
+//! file's buffer while it is parsed, owned once per distinct key at the end), and the single
+//! [`Aggregator`] merges batches and performs the session join (`sessions`).
+
+mod batch;
+mod sessions;
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+pub use batch::{FileAggregate, FileBatch, FileProblem};
+pub use sessions::{Aggregator, Mechanism, Workload, WorkloadKey};
+
+/// Whether the call succeeded; a failed call is never a grant.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Outcome {
+    Allowed,
+    /// The call failed with this `errorCode`.
+    Denied(Box<str>),
+}
+
+/// One (action, resource, outcome): what a workload's usage is keyed by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallKey {
+    pub action: Arc<str>,
+    pub resource: Box<str>,
+    pub outcome: Outcome,
+}
+
+/// How often, and when first and last, a call was seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub count: u64,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+}
+
+impl Usage {
+    pub fn once(at: Timestamp) -> Self {
+        Self {
+            count: 1,
+            first_seen: at,
+            last_seen: at,
+        }
+    }
+
+    pub fn merge(&mut self, other: &Usage) {
+        self.count += other.count;
+        self.first_seen = self.first_seen.min(other.first_seen);
+        self.last_seen = self.last_seen.max(other.last_seen);
+    }
+}

@@ -1,0 +1,233 @@
+//! Attribute: which workload made a call.
+//!
+//! A record names its caller (`userIdentity`), but for EKS workloads the caller is an assumed-role
+//! session whose link to a Kubernetes service account lives in a *different* event: the one that
+//! vended its credentials (IRSA `AssumeRoleWithWebIdentity`, Pod Identity `AssumeRole` by
+//! `pods.eks.amazonaws.com`, or an `AssumeRole` made by another workload session when roles are
+//! chained). Both sides carry the session's access key ID, which is the join key.
+//!
+//! This module only reads single records: [`classify`] says who the caller is and whether the
+//! record vends credentials. The join itself, which must not depend on file order, lives in
+//! `aggregate::sessions`. Rules are stated in docs/ATTRIBUTION.md.
+
+pub mod vending;
+
+use std::borrow::Cow;
+
+use crate::decode::Record;
+pub use vending::{Vending, VendingKind, vending};
+
+/// Who made a call, as far as the record itself says.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Caller<'a> {
+    /// An assumed-role session; which workload it belongs to is decided by the join.
+    Session {
+        access_key: Cow<'a, str>,
+        role_arn: Cow<'a, str>,
+    },
+    /// An assumed-role session without an access key in the record: role level.
+    Role { role_arn: Cow<'a, str> },
+    /// An IAM user, the root user or a federated user.
+    User { arn: Cow<'a, str> },
+    /// A Kubernetes service account calling STS with its projected token (IRSA).
+    ServiceAccount(ServiceAccount<'a>),
+}
+
+/// A Kubernetes service account in a cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServiceAccount<'a> {
+    pub cluster: Cow<'a, str>,
+    pub namespace: Cow<'a, str>,
+    pub name: Cow<'a, str>,
+}
+
+impl ServiceAccount<'_> {
+    pub fn into_owned(self) -> ServiceAccount<'static> {
+        ServiceAccount {
+            cluster: Cow::Owned(self.cluster.into_owned()),
+            namespace: Cow::Owned(self.namespace.into_owned()),
+            name: Cow::Owned(self.name.into_owned()),
+        }
+    }
+}
+
+/// Why a record is not workload activity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NotWorkload {
+    /// Made by an AWS service itself (`userIdentity.type` AWSService, or no identity at all).
+    AwsService,
+    /// Not an API call (`AwsServiceEvent`, console sign-in, ...): needs no permission.
+    NotApiCall,
+    /// The identity block is there but names no principal iamtrim can key on.
+    UnknownIdentity,
+}
+
+impl NotWorkload {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AwsService => "made by an AWS service",
+            Self::NotApiCall => "not an API call",
+            Self::UnknownIdentity => "caller identity missing or unrecognised",
+        }
+    }
+}
+
+/// Maps OIDC issuers (IRSA) to cluster names the user chose with `--cluster NAME=ISSUER`.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterNames {
+    by_issuer_id: Vec<(String, String)>,
+}
+
+impl ClusterNames {
+    /// `issuer` may be the provider ARN, the issuer URL or host path, or just the id.
+    pub fn add(&mut self, name: &str, issuer: &str) {
+        self.by_issuer_id
+            .push((oidc_id(issuer).to_owned(), name.to_owned()));
+    }
+
+    /// The cluster label for an OIDC provider: the user's name for it, else the issuer id (the
+    /// last path segment of `oidc.eks.<region>.amazonaws.com/id/<ID>`), which the EKS console
+    /// shows as part of the cluster's "OpenID Connect provider URL".
+    pub fn for_provider<'a>(&self, provider: &'a str) -> Cow<'a, str> {
+        let id = oidc_id(provider);
+        match self
+            .by_issuer_id
+            .iter()
+            .find(|(known, _)| known.eq_ignore_ascii_case(id))
+        {
+            Some((_, name)) => Cow::Owned(name.clone()),
+            None => Cow::Borrowed(id),
+        }
+    }
+}
+
+fn oidc_id(issuer: &str) -> &str {
+    issuer
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(issuer)
+}
+
+/// Parses `system:serviceaccount:<namespace>:<name>`.
+pub fn service_account_subject(subject: &str) -> Option<(&str, &str)> {
+    let rest = subject.strip_prefix("system:serviceaccount:")?;
+    let (namespace, name) = rest.split_once(':')?;
+    (!namespace.is_empty() && !name.is_empty()).then_some((namespace, name))
+}
+
+/// Who made this call, or why it is not workload activity.
+pub fn classify<'a>(
+    record: &Record<'a>,
+    clusters: &ClusterNames,
+) -> Result<Caller<'a>, NotWorkload> {
+    if matches!(
+        record.event_type.as_deref(),
+        Some("AwsServiceEvent" | "AwsConsoleSignIn")
+    ) {
+        return Err(NotWorkload::NotApiCall);
+    }
+    let Some(identity) = &record.user_identity else {
+        return Err(NotWorkload::AwsService);
+    };
+    match identity.kind.as_deref() {
+        Some("AWSService") | None => Err(NotWorkload::AwsService),
+        Some("AssumedRole") => {
+            let issuer = identity
+                .session_context
+                .as_ref()
+                .and_then(|c| c.session_issuer.as_ref());
+            let role_arn = issuer
+                .and_then(|i| i.arn.clone())
+                .or_else(|| {
+                    identity
+                        .arn
+                        .as_deref()
+                        .and_then(role_from_assumed_role_arn)
+                        .map(Cow::Owned)
+                })
+                .ok_or(NotWorkload::UnknownIdentity)?;
+            match &identity.access_key_id {
+                Some(key) if !key.is_empty() => Ok(Caller::Session {
+                    access_key: key.clone(),
+                    role_arn,
+                }),
+                _ => Ok(Caller::Role { role_arn }),
+            }
+        }
+        Some("WebIdentityUser") => {
+            let subject = identity.user_name.as_deref().unwrap_or_default();
+            let provider = identity.identity_provider.as_deref().unwrap_or_default();
+            match service_account_subject(subject) {
+                Some((namespace, name)) if !provider.is_empty() => {
+                    Ok(Caller::ServiceAccount(ServiceAccount {
+                        cluster: Cow::Owned(clusters.for_provider(provider).into_owned()),
+                        namespace: Cow::Owned(namespace.to_owned()),
+                        name: Cow::Owned(name.to_owned()),
+                    }))
+                }
+                _ => Err(NotWorkload::UnknownIdentity),
+            }
+        }
+        Some(_) => match &identity.arn {
+            Some(arn) if !arn.is_empty() => Ok(Caller::User { arn: arn.clone() }),
+            _ => Err(NotWorkload::UnknownIdentity),
+        },
+    }
+}
+
+/// `arn:aws:sts::123:assumed-role/Name/session` → `arn:aws:iam::123:role/Name` (without the role's
+/// path, which only the session issuer carries).
+pub fn role_from_assumed_role_arn(arn: &str) -> Option<String> {
+    let mut parts = arn.splitn(6, ':');
+    let (_, partition, _, _, account, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    let role = resource.strip_prefix("assumed-role/")?.split('/').next()?;
+    Some(format!("arn:{partition}:iam::{account}:role/{role}"))
+}
+
+/// The account ID field of an ARN.
+pub fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assumed_role_arn_to_role_arn() {
+        assert_eq!(
+            role_from_assumed_role_arn("arn:aws-cn:sts::123456789012:assumed-role/app/i-0abc")
+                .as_deref(),
+            Some("arn:aws-cn:iam::123456789012:role/app")
+        );
+        assert_eq!(role_from_assumed_role_arn("arn:aws:iam::1:user/bob"), None);
+    }
+
+    #[test]
+    fn subjects_and_clusters() {
+        assert_eq!(
+            service_account_subject("system:serviceaccount:argo:exec"),
+            Some(("argo", "exec"))
+        );
+        assert_eq!(
+            service_account_subject("repo:org/x:ref:refs/heads/main"),
+            None
+        );
+        let provider = "arn:aws:iam::1:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/A8242F25";
+        let mut names = ClusterNames::default();
+        assert_eq!(names.for_provider(provider), "A8242F25");
+        names.add(
+            "prod",
+            "https://oidc.eks.us-west-2.amazonaws.com/id/a8242f25",
+        );
+        assert_eq!(names.for_provider(provider), "prod");
+    }
+}

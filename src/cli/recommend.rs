@@ -1,0 +1,58 @@
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use crate::settings::{ClusterArg, TimeArg};
+
+#[derive(Debug, Args)]
+pub struct RecommendArgs {
+    /// CloudTrail log file, or folder walked recursively (e.g. a copy of AWSLogs/). Repeatable.
+    #[arg(long, required = true, value_name = "PATH", help_heading = "Input")]
+    pub trail: Vec<PathBuf>,
+
+    /// Only events at or after this time: RFC 3339, a date, or an age such as 30d.
+    #[arg(long, value_name = "TIME", help_heading = "Input")]
+    pub since: Option<TimeArg>,
+
+    /// Only events before this time: RFC 3339, a date, or an age such as 1d.
+    #[arg(long, value_name = "TIME", help_heading = "Input")]
+    pub until: Option<TimeArg>,
+
+    /// Name an EKS cluster by its OIDC issuer (IRSA): NAME=ISSUER_URL_OR_PROVIDER_ARN. Repeatable.
+    #[arg(long, value_name = "NAME=ISSUER", help_heading = "Input")]
+    pub cluster: Vec<ClusterArg>,
+
+    /// Report only workloads that used this role (name or ARN). Repeatable.
+    #[arg(long, value_name = "NAME|ARN", help_heading = "Filter")]
+    pub role: Vec<String>,
+
+    /// Report only this workload: its id, or NAMESPACE/SERVICE_ACCOUNT. Repeatable.
+    #[arg(long, value_name = "ID|NS/SA", help_heading = "Filter")]
+    pub workload: Vec<String>,
+
+    /// Output format [default: text on a terminal, json otherwise].
+    #[arg(long, value_enum, help_heading = "Output")]
+    pub format: Option<Format>,
+
+    /// Also write one policy file per workload into this folder.
+    #[arg(long, value_name = "DIR", help_heading = "Output")]
+    pub out: Option<PathBuf>,
+
+    /// Worker threads [default: number of cores].
+    #[arg(long, value_name = "N", help_heading = "Performance")]
+    pub threads: Option<usize>,
+
+    /// Largest decompressed log object accepted, in bytes (larger ones are reported, not read).
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30, help_heading = "Limits")]
+    pub max_object_bytes: u64,
+
+    /// Largest single record accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20, help_heading = "Limits")]
+    pub max_record_bytes: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Json,
+    Text,
+}

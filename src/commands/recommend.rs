@@ -1,0 +1,112 @@
+//! `iamtrim recommend`: trail → one least-privilege policy per workload.
+
+use std::io::{IsTerminal, Write};
+use std::time::Instant;
+
+use anyhow::Context;
+
+use crate::aggregate::Aggregator;
+use crate::attribute::ClusterNames;
+use crate::cli::recommend::{Format, RecommendArgs};
+use crate::decode::DecodeLimits;
+use crate::exit::Outcome;
+use crate::ingest::{IngestConfig, ingest};
+use crate::report::{self, WorkloadFilter};
+use crate::settings::TimeWindow;
+use crate::source::local::LocalSource;
+
+pub fn run(args: &RecommendArgs, quiet: bool) -> anyhow::Result<Outcome> {
+    let started = Instant::now();
+    let config = settings(args)?;
+    let source = LocalSource::new(args.trail.clone()).context("cannot open the trail")?;
+    let mut aggregator = Aggregator::default();
+    let input = ingest(&source, &config, &mut aggregator).context("cannot read the trail")?;
+    let filter = WorkloadFilter {
+        roles: args.role.clone(),
+        workloads: args.workload.clone(),
+    };
+    let recommendation = report::build(aggregator.finish(), &input, config.window, &filter);
+
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Text
+    } else {
+        Format::Json
+    });
+    let rendered = match format {
+        Format::Json => report::to_json(&recommendation),
+        Format::Text => report::text::render(&recommendation),
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(rendered.as_bytes())
+        .context("cannot write to stdout")?;
+    if let Some(dir) = &args.out {
+        report::files::write_policies(dir, &recommendation)
+            .with_context(|| format!("cannot write policies to {}", dir.display()))?;
+    }
+
+    if !quiet {
+        let mut stderr = std::io::stderr().lock();
+        for skipped in input.skipped.iter().take(20) {
+            let _ = writeln!(stderr, "warning: {}: {}", skipped.location, skipped.reason);
+        }
+        let more = (input.skipped.len().saturating_sub(20)) as u64 + input.skipped_not_listed;
+        if more > 0 {
+            let _ = writeln!(
+                stderr,
+                "warning: ... and {more} more problems (see input.skipped in the JSON output)"
+            );
+        }
+        let _ = writeln!(
+            stderr,
+            "iamtrim: {} files, {} records, {} workloads, {} skipped, {} ignored in {:.2}s",
+            input.files,
+            input.records,
+            recommendation.workloads.len(),
+            input.skipped.len() as u64 + input.skipped_not_listed,
+            input.ignored.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(if input.incomplete() {
+        Outcome::Incomplete
+    } else {
+        Outcome::Clean
+    })
+}
+
+fn settings(args: &RecommendArgs) -> anyhow::Result<IngestConfig> {
+    let now = jiff::Timestamp::now();
+    let resolve = |arg: Option<crate::settings::TimeArg>, flag: &str| {
+        arg.map(|a| a.resolve(now))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+    };
+    let window = TimeWindow {
+        start: resolve(args.since, "--since")?,
+        end: resolve(args.until, "--until")?,
+    };
+    if let (Some(start), Some(end)) = (window.start, window.end) {
+        anyhow::ensure!(
+            start < end,
+            "--since ({start}) must be before --until ({end})"
+        );
+    }
+    let mut clusters = ClusterNames::default();
+    for cluster in &args.cluster {
+        clusters.add(&cluster.name, &cluster.issuer);
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    anyhow::ensure!(threads > 0, "--threads must be at least 1");
+    Ok(IngestConfig {
+        threads,
+        limits: DecodeLimits {
+            max_object_bytes: args.max_object_bytes,
+            max_record_bytes: args.max_record_bytes,
+        },
+        window,
+        clusters,
+    })
+}

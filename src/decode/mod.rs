@@ -1,0 +1,374 @@
+//! Decode: bytes of one log object → CloudTrail records, handed one at a time to a callback.
+//!
+//! Accepted layouts (all seen in real exports, see ../shared/data/cloudtrail-real/SOURCES.md):
+//! the S3 delivery format `{"Records":[...]}`, a top-level JSON array of events, and NDJSON (one
+//! event per line, extra keys such as Logstash's `@timestamp` ignored); each optionally gzipped.
+//!
+//! Records are never collected: the container is walked with a serde visitor and each element is
+//! first taken as a `&RawValue` (a skip-scan), then deserialized into the borrowed [`Record`]. The
+//! two steps let one malformed record be reported by index while the rest of the file still counts.
+
+mod gzip;
+pub mod record;
+
+use std::fmt;
+
+use serde::de::{
+    self, DeserializeSeed, Deserializer as _, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
+use serde_json::value::RawValue;
+
+pub use gzip::is_gzip;
+pub use record::Record;
+
+/// Limits that keep one hostile object from exhausting memory.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeLimits {
+    /// Largest decompressed object accepted, in bytes.
+    pub max_object_bytes: u64,
+    /// Largest single record accepted, in bytes of JSON.
+    pub max_record_bytes: usize,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        // CloudTrail objects are a few MB and records rarely exceed 100 KB; these caps leave
+        // two orders of magnitude of headroom.
+        Self {
+            max_object_bytes: 1 << 30,
+            max_record_bytes: 16 << 20,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("corrupt or truncated gzip data")]
+    Gzip {
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("decompressed size exceeds the limit of {limit} bytes (possible decompression bomb)")]
+    TooLarge { limit: u64 },
+    #[error("empty file")]
+    Empty,
+    #[error("not JSON (first byte {0:#04x})")]
+    NotJson(u8),
+    #[error("invalid JSON")]
+    Json {
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("CloudTrail digest file, not a log file")]
+    Digest,
+    #[error("JSON object without a \"Records\" array")]
+    NoRecords,
+}
+
+/// Why one record could not be used; reported with its index in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BadRecord {
+    Malformed(String),
+    MissingField(&'static str),
+    TooLarge(usize),
+}
+
+impl fmt::Display for BadRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed(reason) => {
+                write!(f, "record is not a valid CloudTrail event: {reason}")
+            }
+            Self::MissingField(field) => write!(f, "record has no {field}"),
+            Self::TooLarge(size) => {
+                write!(f, "record of {size} bytes exceeds the record size limit")
+            }
+        }
+    }
+}
+
+/// Which layout a file turned out to have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    RecordsWrapper,
+    Array,
+    JsonLines,
+}
+
+/// What the callback receives for each element of the container.
+pub enum Item<'a, 'r> {
+    Record(&'r Record<'a>),
+    Bad { index: usize, reason: BadRecord },
+}
+
+/// Inflates when gzipped, otherwise returns the bytes as they are.
+pub fn inflate_if_gzip(bytes: Vec<u8>, limits: DecodeLimits) -> Result<Vec<u8>, DecodeError> {
+    if is_gzip(&bytes) {
+        gzip::inflate(&bytes, limits.max_object_bytes)
+    } else if bytes.len() as u64 > limits.max_object_bytes {
+        Err(DecodeError::TooLarge {
+            limit: limits.max_object_bytes,
+        })
+    } else {
+        Ok(bytes)
+    }
+}
+
+/// Walks every record of a decompressed object. On a container-level error the records already
+/// handed to `each` stay handed: the caller reports the file as partly read.
+pub fn for_each_record<'a>(
+    json: &'a [u8],
+    limits: DecodeLimits,
+    each: &mut dyn FnMut(Item<'a, '_>),
+) -> Result<Layout, DecodeError> {
+    let start = json
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .ok_or(DecodeError::Empty)?;
+    let mut sink = Sink {
+        each,
+        limits,
+        index: 0,
+    };
+    match json[start] {
+        b'[' => {
+            let mut de = serde_json::Deserializer::from_slice(json);
+            de.deserialize_seq(RecordsVisitor { sink: &mut sink })
+                .map_err(json_error)?;
+            de.end().map_err(json_error)?;
+            Ok(Layout::Array)
+        }
+        b'{' => walk_objects(json, &mut sink),
+        other => Err(DecodeError::NotJson(other)),
+    }
+}
+
+fn json_error(source: serde_json::Error) -> DecodeError {
+    DecodeError::Json { source }
+}
+
+struct Sink<'e, 'a> {
+    each: &'e mut dyn FnMut(Item<'a, '_>),
+    limits: DecodeLimits,
+    index: usize,
+}
+
+impl<'a> Sink<'_, 'a> {
+    fn element(&mut self, raw: &'a RawValue) {
+        let index = self.index;
+        self.index += 1;
+        let text = raw.get();
+        if text.len() > self.limits.max_record_bytes {
+            (self.each)(Item::Bad {
+                index,
+                reason: BadRecord::TooLarge(text.len()),
+            });
+            return;
+        }
+        match serde_json::from_str::<Record<'a>>(text) {
+            Ok(record) => match record.missing_required_field() {
+                None => (self.each)(Item::Record(&record)),
+                Some(field) => (self.each)(Item::Bad {
+                    index,
+                    reason: BadRecord::MissingField(field),
+                }),
+            },
+            Err(err) => {
+                let reason = BadRecord::Malformed(strip_position(&err));
+                (self.each)(Item::Bad { index, reason });
+            }
+        }
+    }
+}
+
+/// serde_json's messages end in "at line 1 column N" relative to the record; the record index is
+/// the useful location, so the position is dropped.
+fn strip_position(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    match text.find(" at line ") {
+        Some(cut) => text[..cut].to_owned(),
+        None => text,
+    }
+}
+
+/// A file starting with `{`: either the S3 delivery wrapper (one object with `Records`), a digest
+/// file, a single event, or NDJSON (several objects).
+fn walk_objects<'a>(json: &'a [u8], sink: &mut Sink<'_, 'a>) -> Result<Layout, DecodeError> {
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let shape = de
+        .deserialize_map(ObjectVisitor { sink: &mut *sink })
+        .map_err(json_error)?;
+    if shape == ObjectShape::Wrapper {
+        // `end` only peeks, so several wrappers back to back are walked one after another.
+        while de.end().is_err() {
+            let next = de
+                .deserialize_map(ObjectVisitor { sink: &mut *sink })
+                .map_err(json_error)?;
+            if next != ObjectShape::Wrapper {
+                return Err(DecodeError::NoRecords);
+            }
+        }
+        return Ok(Layout::RecordsWrapper);
+    }
+    if de.end().is_ok() {
+        return match shape {
+            ObjectShape::Digest => Err(DecodeError::Digest),
+            ObjectShape::Event => {
+                let raw: &RawValue = serde_json::from_slice(json).map_err(json_error)?;
+                sink.element(raw);
+                Ok(Layout::JsonLines)
+            }
+            ObjectShape::Wrapper | ObjectShape::Other => Err(DecodeError::NoRecords),
+        };
+    }
+    // NDJSON: every value is one event.
+    for raw in serde_json::Deserializer::from_slice(json).into_iter::<&RawValue>() {
+        sink.element(raw.map_err(json_error)?);
+    }
+    Ok(Layout::JsonLines)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ObjectShape {
+    Wrapper,
+    Digest,
+    Event,
+    Other,
+}
+
+struct ObjectVisitor<'s, 'e, 'a> {
+    sink: &'s mut Sink<'e, 'a>,
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for ObjectVisitor<'_, '_, 'a> {
+    type Value = ObjectShape;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a CloudTrail log object")
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<ObjectShape, M::Error> {
+        let mut shape = ObjectShape::Other;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "Records" => {
+                    map.next_value_seed(RecordsSeed {
+                        sink: &mut *self.sink,
+                    })?;
+                    shape = ObjectShape::Wrapper;
+                }
+                "logFiles" | "digestStartTime" | "previousDigestSignature"
+                    if shape == ObjectShape::Other =>
+                {
+                    map.next_value::<IgnoredAny>()?;
+                    shape = ObjectShape::Digest;
+                }
+                "eventName" | "eventSource" | "eventTime" if shape == ObjectShape::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                    shape = ObjectShape::Event;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(shape)
+    }
+}
+
+struct RecordsSeed<'s, 'e, 'a> {
+    sink: &'s mut Sink<'e, 'a>,
+}
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for RecordsSeed<'_, '_, 'a> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(RecordsVisitor { sink: self.sink })
+    }
+}
+
+struct RecordsVisitor<'s, 'e, 'a> {
+    sink: &'s mut Sink<'e, 'a>,
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for RecordsVisitor<'_, '_, 'a> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of CloudTrail records")
+    }
+
+    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
+        while let Some(raw) = seq.next_element::<&'de RawValue>()? {
+            self.sink.element(raw);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(json: &str) -> (Result<Layout, String>, Vec<String>) {
+        let mut seen = Vec::new();
+        let layout = for_each_record(json.as_bytes(), DecodeLimits::default(), &mut |item| {
+            seen.push(match item {
+                Item::Record(r) => r.event_name.as_deref().unwrap_or("?").to_owned(),
+                Item::Bad { index, reason } => format!("bad#{index}: {reason}"),
+            });
+        });
+        (layout.map_err(|e| e.to_string()), seen)
+    }
+
+    const EVENT: &str = r#"{"eventTime":"2024-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject"}"#;
+
+    #[test]
+    fn reads_the_s3_delivery_wrapper() {
+        let (layout, seen) = names(&format!(r#"{{"Records":[{EVENT},{EVENT}]}}"#));
+        assert_eq!(layout, Ok(Layout::RecordsWrapper));
+        assert_eq!(seen, ["GetObject", "GetObject"]);
+    }
+
+    #[test]
+    fn reads_arrays_and_json_lines() {
+        assert_eq!(
+            names(&format!("[{EVENT}]")),
+            (Ok(Layout::Array), vec!["GetObject".into()])
+        );
+        let lines = format!("{EVENT}\n{EVENT}\n");
+        assert_eq!(names(&lines).1.len(), 2);
+        assert_eq!(names(&lines).0, Ok(Layout::JsonLines));
+    }
+
+    #[test]
+    fn a_bad_record_is_reported_and_the_rest_still_counts() {
+        let json = format!(r#"{{"Records":[{EVENT}, 7, {{"eventName":"X"}}, {EVENT}]}}"#);
+        let (layout, seen) = names(&json);
+        assert_eq!(layout, Ok(Layout::RecordsWrapper));
+        assert_eq!(seen[0], "GetObject");
+        assert!(
+            seen[1].starts_with("bad#1: record is not a valid CloudTrail event"),
+            "{}",
+            seen[1]
+        );
+        assert_eq!(seen[2], "bad#2: record has no eventTime");
+        assert_eq!(seen[3], "GetObject");
+    }
+
+    #[test]
+    fn container_errors() {
+        assert_eq!(names("  ").0, Err("empty file".into()));
+        assert_eq!(
+            names(r#"{"foo": 1}"#).0,
+            Err("JSON object without a \"Records\" array".into())
+        );
+        assert_eq!(
+            names(r#"{"digestStartTime":"x","logFiles":[]}"#).0,
+            Err("CloudTrail digest file, not a log file".into())
+        );
+        assert_eq!(names(r#"{"Records":[{"#).0, Err("invalid JSON".into()));
+        assert_eq!(names("hello").0, Err("not JSON (first byte 0x68)".into()));
+    }
+}

@@ -1,0 +1,259 @@
+//! Ingest: runs source → decode → attribute → map → per-file aggregation on a pool of worker
+//! threads and feeds the single [`Aggregator`].
+//!
+//! One thread lists the source into a bounded queue; `threads` workers each fetch, inflate and parse
+//! whole objects (objects are a few MB, so per-object parallelism scales with cores); finished file
+//! batches go through a bounded channel to the caller's thread, which merges them. Bounded queues
+//! keep memory independent of the number of objects.
+
+use std::borrow::Cow;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+
+use jiff::Timestamp;
+
+use crate::aggregate::{Aggregator, FileAggregate, FileBatch, FileProblem};
+use crate::attribute::{self, ClusterNames};
+use crate::decode::{self, DecodeLimits, Item, Record};
+use crate::map::{Mapper, Mapping};
+use crate::settings::TimeWindow;
+use crate::source::{Listing, LogSource, ObjectRef, SourceError};
+use crate::stats::InputStats;
+
+/// What ingest needs besides the source.
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    pub threads: usize,
+    pub limits: DecodeLimits,
+    pub window: TimeWindow,
+    pub clusters: ClusterNames,
+}
+
+enum Message {
+    Batch(FileBatch),
+    Listed(Listing),
+}
+
+/// Reads every object of `source` into `aggregator`; returns what was read and skipped.
+pub fn ingest(
+    source: &dyn LogSource,
+    config: &IngestConfig,
+    aggregator: &mut Aggregator,
+) -> Result<InputStats, SourceError> {
+    let threads = config.threads.max(1);
+    let (object_tx, object_rx) = sync_channel::<ObjectRef>(threads * 4);
+    let (message_tx, message_rx) = sync_channel::<Message>(threads * 2);
+    let object_rx = Arc::new(Mutex::new(object_rx));
+    let mut stats = InputStats::default();
+
+    std::thread::scope(|scope| {
+        let lister_tx = message_tx.clone();
+        let lister = scope.spawn(move || list(source, &object_tx, &lister_tx));
+        for _ in 0..threads {
+            let rx = Arc::clone(&object_rx);
+            let tx = message_tx.clone();
+            scope.spawn(move || work(source, config, &rx, &tx));
+        }
+        drop(message_tx);
+        for message in message_rx {
+            match message {
+                Message::Batch(batch) => {
+                    stats.add_file(&batch);
+                    aggregator.add(batch);
+                }
+                Message::Listed(listing) => stats.add_listing(listing),
+            }
+        }
+        lister
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })?;
+    stats.finish();
+    Ok(stats)
+}
+
+fn list(
+    source: &dyn LogSource,
+    objects: &SyncSender<ObjectRef>,
+    messages: &SyncSender<Message>,
+) -> Result<(), SourceError> {
+    source.list(&mut |listing| match listing {
+        Listing::Object(object) => {
+            // A closed channel means the workers are gone; the run is ending anyway.
+            if objects.send(object).is_err() {}
+        }
+        other => if messages.send(Message::Listed(other)).is_err() {},
+    })
+}
+
+fn work(
+    source: &dyn LogSource,
+    config: &IngestConfig,
+    objects: &Mutex<Receiver<ObjectRef>>,
+    messages: &SyncSender<Message>,
+) {
+    let mut mapper = Mapper::default();
+    loop {
+        let next = objects.lock().map_or(None, |rx| rx.recv().ok());
+        let Some(object) = next else { return };
+        let batch = read_object(source, config, &mut mapper, &object);
+        if messages.send(Message::Batch(batch)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Fetches, inflates and parses one object. Never fails: problems are part of the batch.
+pub fn read_object(
+    source: &dyn LogSource,
+    config: &IngestConfig,
+    mapper: &mut Mapper,
+    object: &ObjectRef,
+) -> FileBatch {
+    let location = object.location.clone();
+    let failed = |reason: String| FileBatch {
+        problems: vec![FileProblem::new(&location, 0, location.clone(), reason)],
+        location: location.clone(),
+        ..FileBatch::default()
+    };
+    let bytes = match source.fetch(object) {
+        Ok(bytes) => bytes,
+        Err(err) => return failed(error_chain(&err)),
+    };
+    if bytes.is_empty() {
+        return failed("empty file".to_owned());
+    }
+    let json = match decode::inflate_if_gzip(bytes, config.limits) {
+        Ok(json) => json,
+        Err(err) => return failed(error_chain(&err)),
+    };
+
+    let mut file = FileAggregate::default();
+    let mut problems = Vec::new();
+    let mut problem_count = 0u64;
+    let result = decode::for_each_record(&json, config.limits, &mut |item| match item {
+        Item::Record(record) => {
+            file.counts.records += 1;
+            if let Err(reason) = process(record, config, mapper, &mut file) {
+                file.counts.bad_records += 1;
+                problems.push(FileProblem::new(
+                    &location,
+                    problem_count,
+                    record_location(&location, record),
+                    reason,
+                ));
+                problem_count += 1;
+            }
+        }
+        Item::Bad { index, reason } => {
+            file.counts.records += 1;
+            file.counts.bad_records += 1;
+            problems.push(FileProblem::new(
+                &location,
+                problem_count,
+                format!("{location}: record {index}"),
+                reason.to_string(),
+            ));
+            problem_count += 1;
+        }
+    });
+    if let Err(err) = result {
+        let read = file.counts.records;
+        let reason = if read == 0 {
+            error_chain(&err)
+        } else {
+            format!(
+                "{} (after {read} records, which were kept)",
+                error_chain(&err)
+            )
+        };
+        problems.push(FileProblem::new(
+            &location,
+            problem_count,
+            location.clone(),
+            reason,
+        ));
+        problem_count += 1;
+    }
+    file.into_batch(location, problems, problem_count)
+}
+
+fn record_location(file: &str, record: &Record<'_>) -> String {
+    match &record.event_id {
+        Some(id) => format!("{file}: eventID {id}"),
+        None => file.to_owned(),
+    }
+}
+
+/// Attributes and maps one record into the file's aggregate. An `Err` is a bad record.
+fn process<'a>(
+    record: &Record<'a>,
+    config: &IngestConfig,
+    mapper: &mut Mapper,
+    file: &mut FileAggregate<'a>,
+) -> Result<(), String> {
+    let time_text = record.time_text().unwrap_or_default();
+    let at: Timestamp = time_text
+        .parse()
+        .map_err(|_| format!("eventTime {time_text:?} is not an RFC 3339 time"))?;
+    let caller = attribute::classify(record, &config.clusters);
+    // Vending events count whatever the window: a session vended before the window starts can
+    // still make calls inside it.
+    if let Some(vending) = attribute::vending(record, caller.as_ref().ok(), &config.clusters) {
+        file.vending(vending);
+    }
+    if !config.window.contains(at) {
+        file.counts.outside_window += 1;
+        return Ok(());
+    }
+    let caller = match caller {
+        Ok(caller) => caller,
+        Err(reason) => {
+            *file.counts.not_workload.entry(reason).or_default() += 1;
+            return Ok(());
+        }
+    };
+    let (Some(source), Some(name)) = (&record.event_source, &record.event_name) else {
+        return Err("record has no eventSource or eventName".to_owned());
+    };
+    if record.error_code.is_none() && is_credential_exchange(source, name, &caller) {
+        // A successful AssumeRoleWithWebIdentity is authorised by the role's trust policy, not by
+        // any permission policy of the workload: it is attribution evidence, not usage.
+        file.counts.no_permission += 1;
+        return Ok(());
+    }
+    match mapper.map(source, name) {
+        Mapping::Actions(actions) => {
+            for action in actions {
+                file.call(
+                    caller.clone(),
+                    action,
+                    Cow::Borrowed("*"),
+                    record.error_code.clone(),
+                    at,
+                );
+            }
+        }
+        Mapping::NoPermission => file.counts.no_permission += 1,
+        Mapping::Unmapped => file.unmapped(source.clone(), name.clone()),
+    }
+    Ok(())
+}
+
+fn is_credential_exchange(source: &str, name: &str, caller: &attribute::Caller<'_>) -> bool {
+    source == "sts.amazonaws.com"
+        && name == "AssumeRoleWithWebIdentity"
+        && matches!(caller, attribute::Caller::ServiceAccount(_))
+}
+
+/// `error: cause: cause`, the way a person reads an error chain on one line.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,29 @@
+//! iamtrim: least-privilege IAM policies from CloudTrail, per Kubernetes service account.
+//!
+//! The pipeline, one module per stage:
+//!
+//! ```text
+//! source ──► decode ──► attribute ──► map ──► aggregate ──► synth ──► report
+//! (dir)      (gzip →     (caller,      (event →  (per file,     (policy    (JSON, text,
+//!             records)    vending)      actions)  then the       per        policy files)
+//!                                                 session join)  workload)
+//! ```
+//!
+//! `ingest` runs source → aggregate on a thread pool; `commands` compose the stages per subcommand;
+//! `exit` owns exit codes. See docs/ARCHITECTURE.md.
+
+pub mod aggregate;
+pub mod attribute;
+pub mod catalog;
+pub mod cli;
+pub mod commands;
+pub mod decode;
+pub mod exit;
+pub mod ingest;
+pub mod map;
+pub mod policy;
+pub mod report;
+pub mod settings;
+pub mod source;
+pub mod stats;
+pub mod synth;

@@ -1,0 +1,190 @@
+//! Map: CloudTrail event → the IAM actions the call needed.
+//!
+//! `eventName` is not the IAM action: S3 `ListObjectsV2` is authorised by `s3:ListBucket`, Lambda
+//! logs API-version suffixes (`GetFunction20150331v2`), KMS `ReEncrypt` needs two actions, and
+//! `sts:GetCallerIdentity` needs none. The override table below lists such events; everything else
+//! maps to `<prefix>:<eventName>` with the version suffix stripped.
+//!
+//! Mapping is per (eventSource, eventName) and pure, so a [`Mapper`] memoises it: the hot path does
+//! two hash lookups per record and no allocation.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::catalog::service_prefix;
+
+/// What an event needed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mapping {
+    Actions(Vec<Arc<str>>),
+    /// The call needs no IAM permission (e.g. `sts:GetCallerIdentity`).
+    NoPermission,
+    /// iamtrim cannot tell which action authorised the call; reported, never guessed.
+    Unmapped,
+}
+
+/// (prefix, eventName) → actions, for events whose IAM action is not `prefix:eventName`.
+/// An empty list means no permission is needed.
+const OVERRIDES: &[(&str, &str, &[&str])] = &[
+    // S3: https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html
+    ("s3", "ListObjects", &["s3:ListBucket"]),
+    ("s3", "ListObjectsV2", &["s3:ListBucket"]),
+    ("s3", "ListObjectVersions", &["s3:ListBucketVersions"]),
+    ("s3", "HeadObject", &["s3:GetObject"]),
+    ("s3", "HeadBucket", &["s3:ListBucket"]),
+    ("s3", "ListBuckets", &["s3:ListAllMyBuckets"]),
+    ("s3", "CopyObject", &["s3:GetObject", "s3:PutObject"]),
+    ("s3", "CreateMultipartUpload", &["s3:PutObject"]),
+    ("s3", "UploadPart", &["s3:PutObject"]),
+    ("s3", "UploadPartCopy", &["s3:GetObject", "s3:PutObject"]),
+    ("s3", "CompleteMultipartUpload", &["s3:PutObject"]),
+    ("s3", "DeleteObjects", &["s3:DeleteObject"]),
+    ("s3", "GetBucketCors", &["s3:GetBucketCORS"]),
+    (
+        "s3",
+        "GetBucketEncryption",
+        &["s3:GetEncryptionConfiguration"],
+    ),
+    (
+        "s3",
+        "GetBucketLifecycle",
+        &["s3:GetLifecycleConfiguration"],
+    ),
+    (
+        "s3",
+        "GetBucketLifecycleConfiguration",
+        &["s3:GetLifecycleConfiguration"],
+    ),
+    (
+        "s3",
+        "PutBucketLifecycle",
+        &["s3:PutLifecycleConfiguration"],
+    ),
+    (
+        "s3",
+        "DeleteBucketLifecycle",
+        &["s3:PutLifecycleConfiguration"],
+    ),
+    (
+        "s3",
+        "GetBucketReplication",
+        &["s3:GetReplicationConfiguration"],
+    ),
+    // KMS: https://docs.aws.amazon.com/kms/latest/developerguide/kms-api-permissions-reference.html
+    (
+        "kms",
+        "ReEncrypt",
+        &["kms:ReEncryptFrom", "kms:ReEncryptTo"],
+    ),
+    // Lambda: https://docs.aws.amazon.com/lambda/latest/dg/logging-using-cloudtrail.html
+    ("lambda", "Invoke", &["lambda:InvokeFunction"]),
+    // STS: https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
+    ("sts", "GetCallerIdentity", &[]),
+    // Console sign-in events are not authorised by IAM policies.
+    ("signin", "ConsoleLogin", &[]),
+];
+
+/// Lambda and a few older APIs log the API version: `GetFunction20150331v2` → `GetFunction`.
+fn strip_version_suffix(name: &str) -> &str {
+    let bytes = name.as_bytes();
+    let mut end = bytes.len();
+    if end >= 2 && bytes[end - 2] == b'v' && bytes[end - 1].is_ascii_digit() {
+        end -= 2;
+    }
+    if end > 8 && bytes[end - 8..end].iter().all(u8::is_ascii_digit) && bytes[end - 8] == b'2' {
+        &name[..end - 8]
+    } else {
+        name
+    }
+}
+
+/// The mapping of one (eventSource, eventName) pair.
+pub fn map_event(event_source: &str, event_name: &str) -> Mapping {
+    let Some(prefix) = service_prefix(event_source) else {
+        return Mapping::Unmapped;
+    };
+    let name = strip_version_suffix(event_name);
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Mapping::Unmapped;
+    }
+    match OVERRIDES
+        .iter()
+        .find(|(p, n, _)| *p == prefix && *n == name)
+    {
+        Some((_, _, [])) => Mapping::NoPermission,
+        Some((_, _, actions)) => Mapping::Actions(actions.iter().map(|a| Arc::from(*a)).collect()),
+        None => Mapping::Actions(vec![Arc::from(format!("{prefix}:{name}"))]),
+    }
+}
+
+/// Memoises [`map_event`] per (eventSource, eventName); one per worker thread.
+#[derive(Default)]
+pub struct Mapper {
+    cache: HashMap<Box<str>, HashMap<Box<str>, Mapping>>,
+}
+
+impl Mapper {
+    pub fn map(&mut self, event_source: &str, event_name: &str) -> &Mapping {
+        if !self
+            .cache
+            .get(event_source)
+            .is_some_and(|names| names.contains_key(event_name))
+        {
+            let mapping = map_event(event_source, event_name);
+            self.cache
+                .entry(event_source.into())
+                .or_default()
+                .insert(event_name.into(), mapping);
+        }
+        &self.cache[event_source][event_name]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actions(source: &str, name: &str) -> Vec<String> {
+        match map_event(source, name) {
+            Mapping::Actions(a) => a.iter().map(ToString::to_string).collect(),
+            other => panic!("{source} {name}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn known_mismatches() {
+        assert_eq!(
+            actions("s3.amazonaws.com", "ListObjectsV2"),
+            ["s3:ListBucket"]
+        );
+        assert_eq!(
+            actions("s3.amazonaws.com", "CopyObject"),
+            ["s3:GetObject", "s3:PutObject"]
+        );
+        assert_eq!(
+            actions("monitoring.amazonaws.com", "PutMetricData"),
+            ["cloudwatch:PutMetricData"]
+        );
+        assert_eq!(
+            actions("lambda.amazonaws.com", "GetFunction20150331v2"),
+            ["lambda:GetFunction"]
+        );
+        assert_eq!(
+            actions("lambda.amazonaws.com", "CreateFunction20150331"),
+            ["lambda:CreateFunction"]
+        );
+        assert_eq!(
+            actions("kms.amazonaws.com", "ReEncrypt"),
+            ["kms:ReEncryptFrom", "kms:ReEncryptTo"]
+        );
+        assert_eq!(
+            map_event("sts.amazonaws.com", "GetCallerIdentity"),
+            Mapping::NoPermission
+        );
+        assert_eq!(map_event("example.com", "Foo"), Mapping::Unmapped);
+        assert_eq!(
+            actions("ec2.amazonaws.com", "DescribeInstances"),
+            ["ec2:DescribeInstances"]
+        );
+    }
+}

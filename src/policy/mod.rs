@@ -1,0 +1,43 @@
+//! The IAM policy document model and its canonical serialization.
+//!
+//! Keys are written in sorted order and lists are sorted and de-duplicated, so the same content is
+//! always the same bytes (determinism is a standing rule: evidence packs hash these files).
+
+use serde::Serialize;
+
+pub const POLICY_VERSION: &str = "2012-10-17";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyDocument {
+    #[serde(rename = "Statement")]
+    pub statements: Vec<Statement>,
+    #[serde(rename = "Version")]
+    pub version: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Statement {
+    #[serde(rename = "Action")]
+    pub actions: Vec<String>,
+    #[serde(rename = "Effect")]
+    pub effect: Effect,
+    #[serde(rename = "Resource")]
+    pub resources: Vec<String>,
+    #[serde(rename = "Sid")]
+    pub sid: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+impl PolicyDocument {
+    /// Pretty JSON with a trailing newline, as written to policy files.
+    pub fn to_pretty_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+}

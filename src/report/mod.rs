@@ -1,0 +1,285 @@
+//! Report: the recommendation as data (the versioned JSON contract in docs/OUTPUT.md), as text for
+//! a person, and as one policy file per workload.
+
+pub mod files;
+pub mod text;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::aggregate::{Mechanism, Outcome, Workload, WorkloadKey};
+use crate::policy::PolicyDocument;
+use crate::settings::TimeWindow;
+use crate::stats::InputStats;
+use crate::synth::synthesize;
+
+pub const SCHEMA: &str = "iamtrim.recommendation/v1";
+
+#[derive(Debug, Serialize)]
+pub struct Recommendation {
+    pub schema: &'static str,
+    pub window: Window,
+    pub input: Input,
+    pub workloads: Vec<WorkloadReport>,
+    pub unmapped: Vec<Unmapped>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Window {
+    pub start: Option<String>,
+    pub end: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Input {
+    pub files: u64,
+    pub records: u64,
+    pub bad_records: u64,
+    pub outside_window: u64,
+    pub no_permission_needed: u64,
+    pub not_workload_activity: BTreeMap<&'static str, u64>,
+    pub skipped: Vec<Located>,
+    pub skipped_not_listed: u64,
+    pub ignored: Vec<Located>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Located {
+    pub location: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WorkloadReport {
+    pub id: String,
+    pub kind: &'static str,
+    pub account: Option<String>,
+    pub cluster: Option<String>,
+    pub namespace: Option<String>,
+    pub service_account: Option<String>,
+    pub roles: Vec<String>,
+    pub unattributed_sessions: u64,
+    pub policy: Option<PolicyDocument>,
+    pub denied: Vec<Denied>,
+    pub usage: Vec<UsageRow>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Denied {
+    pub action: String,
+    pub resource: String,
+    pub count: u64,
+    pub error_codes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UsageRow {
+    pub action: String,
+    pub resource: String,
+    pub count: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Unmapped {
+    pub event_source: String,
+    pub event_name: String,
+    pub count: u64,
+}
+
+/// Which workloads to report (`--role`, `--workload`); empty means all.
+#[derive(Debug, Clone, Default)]
+pub struct WorkloadFilter {
+    pub roles: Vec<String>,
+    pub workloads: Vec<String>,
+}
+
+impl WorkloadFilter {
+    pub fn is_empty(&self) -> bool {
+        self.roles.is_empty() && self.workloads.is_empty()
+    }
+
+    fn matches(&self, report: &WorkloadReport) -> bool {
+        if self.is_empty() {
+            return true;
+        }
+        let role_match = self.roles.iter().any(|wanted| {
+            report
+                .roles
+                .iter()
+                .any(|arn| arn == wanted || role_name(arn) == Some(wanted.as_str()))
+        });
+        let workload_match = self.workloads.iter().any(|wanted| {
+            report.id == *wanted
+                || match (&report.namespace, &report.service_account) {
+                    (Some(ns), Some(sa)) => {
+                        wanted.split_once('/') == Some((ns.as_str(), sa.as_str()))
+                    }
+                    _ => false,
+                }
+        });
+        role_match || workload_match
+    }
+}
+
+/// `arn:aws:iam::1:role/path/name` → `name`.
+pub fn role_name(arn: &str) -> Option<&str> {
+    arn.split_once(":role/")
+        .map(|(_, rest)| rest.rsplit('/').next().unwrap_or(rest))
+}
+
+/// Builds the report from the finished join.
+pub fn build(
+    workloads: Vec<(WorkloadKey, Workload)>,
+    input: &InputStats,
+    window: TimeWindow,
+    filter: &WorkloadFilter,
+) -> Recommendation {
+    let workloads: Vec<WorkloadReport> = workloads
+        .into_iter()
+        .map(|(key, w)| workload_report(&key, w))
+        .filter(|w| filter.matches(w))
+        .collect();
+    let observed = |pick: fn(&UsageRow) -> &String, max: bool| {
+        let times = workloads.iter().flat_map(|w| w.usage.iter().map(pick));
+        if max {
+            times.max().cloned()
+        } else {
+            times.min().cloned()
+        }
+    };
+    let window = Window {
+        start: window
+            .start
+            .map(|t| t.to_string())
+            .or_else(|| observed(|u| &u.first_seen, false)),
+        end: window
+            .end
+            .map(|t| t.to_string())
+            .or_else(|| observed(|u| &u.last_seen, true)),
+    };
+    Recommendation {
+        schema: SCHEMA,
+        window,
+        input: Input {
+            files: input.files,
+            records: input.records,
+            bad_records: input.bad_records,
+            outside_window: input.outside_window,
+            no_permission_needed: input.no_permission,
+            not_workload_activity: input
+                .not_workload
+                .iter()
+                .map(|(r, n)| (r.as_str(), *n))
+                .collect(),
+            skipped: input
+                .skipped
+                .iter()
+                .map(|p| Located {
+                    location: p.location.clone(),
+                    reason: p.reason.clone(),
+                })
+                .collect(),
+            skipped_not_listed: input.skipped_not_listed,
+            ignored: input
+                .ignored
+                .iter()
+                .map(|p| Located {
+                    location: p.location.clone(),
+                    reason: p.reason.clone(),
+                })
+                .collect(),
+        },
+        workloads,
+        unmapped: input
+            .unmapped
+            .iter()
+            .map(|((source, name), count)| Unmapped {
+                event_source: source.clone(),
+                event_name: name.clone(),
+                count: *count,
+            })
+            .collect(),
+    }
+}
+
+fn workload_report(key: &WorkloadKey, workload: Workload) -> WorkloadReport {
+    let (kind, cluster, namespace, service_account) = match key {
+        WorkloadKey::ServiceAccount(sa) => {
+            let kind = if workload.mechanisms.contains(&Mechanism::PodIdentity)
+                && !workload.mechanisms.contains(&Mechanism::Irsa)
+            {
+                "pod-identity"
+            } else {
+                "irsa"
+            };
+            (
+                kind,
+                Some(sa.cluster.to_string()),
+                Some(sa.namespace.to_string()),
+                Some(sa.name.to_string()),
+            )
+        }
+        WorkloadKey::Role(_) => ("role", None, None, None),
+        WorkloadKey::User(_) => ("user", None, None, None),
+    };
+    let mut calls: Vec<_> = workload.calls.into_iter().collect();
+    calls.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut usage = Vec::new();
+    let mut denied: BTreeMap<(String, String), (u64, BTreeSet<String>)> = BTreeMap::new();
+    for (call, stats) in &calls {
+        match &call.outcome {
+            Outcome::Allowed => usage.push(UsageRow {
+                action: call.action.to_string(),
+                resource: call.resource.to_string(),
+                count: stats.count,
+                first_seen: stats.first_seen.to_string(),
+                last_seen: stats.last_seen.to_string(),
+            }),
+            Outcome::Denied(code) => {
+                let entry = denied
+                    .entry((call.action.to_string(), call.resource.to_string()))
+                    .or_default();
+                entry.0 += stats.count;
+                entry.1.insert(code.to_string());
+            }
+        }
+    }
+    let policy = synthesize(
+        usage
+            .iter()
+            .map(|u| (u.action.as_str(), u.resource.as_str())),
+    );
+    WorkloadReport {
+        id: key.id(),
+        kind,
+        account: workload.account,
+        cluster,
+        namespace,
+        service_account,
+        roles: workload.roles.into_iter().collect(),
+        unattributed_sessions: workload.unattributed_sessions,
+        policy,
+        denied: denied
+            .into_iter()
+            .map(|((action, resource), (count, codes))| Denied {
+                action,
+                resource,
+                count,
+                error_codes: codes.into_iter().collect(),
+            })
+            .collect(),
+        usage,
+    }
+}
+
+/// The recommendation as JSON with sorted keys and a trailing newline.
+pub fn to_json(recommendation: &Recommendation) -> String {
+    // Through `Value`, whose map is ordered: every object's keys come out sorted.
+    let value = serde_json::to_value(recommendation).unwrap_or_default();
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    text.push('\n');
+    text
+}

@@ -1,0 +1,108 @@
+//! Sources of log objects: a narrow trait (list, fetch) so that every stage after this one runs the
+//! same whether objects come from a local folder, S3 or a test double.
+//!
+//! Listing is streamed through a callback, never collected, so a source with millions of objects
+//! costs no memory per object. Objects that are not log files (digests, stray files) are reported by
+//! the source as [`Listing::Ignored`] so they are counted and shown, never silently dropped.
+
+pub mod local;
+
+use std::fmt;
+
+/// One log object a source can fetch.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ObjectRef {
+    /// Where the object is, as a user would type it: a path or an `s3://` URI.
+    pub location: String,
+    pub size: Option<u64>,
+}
+
+/// What listing found.
+#[derive(Debug)]
+pub enum Listing {
+    Object(ObjectRef),
+    /// Present but deliberately not read (digest files, non-log files): listed in the output,
+    /// does not make the result incomplete.
+    Ignored {
+        location: String,
+        reason: String,
+    },
+    /// Could not be listed (e.g. an unreadable sub-folder): makes the result incomplete.
+    Failed {
+        location: String,
+        reason: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{location}: no such file or folder")]
+    NotFound { location: String },
+    #[error("cannot read {location}")]
+    Io {
+        location: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A place log objects come from.
+pub trait LogSource: Send + Sync {
+    /// Streams every object (and every ignored or unlistable entry) to `each`.
+    fn list(&self, each: &mut dyn FnMut(Listing)) -> Result<(), SourceError>;
+    /// The whole (still compressed) body of one object.
+    fn fetch(&self, object: &ObjectRef) -> Result<Vec<u8>, SourceError>;
+}
+
+/// What a key or file name says about an object found while walking a trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Log,
+    Digest,
+    NotLog,
+}
+
+impl fmt::Display for KeyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Log => "CloudTrail log file",
+            Self::Digest => "CloudTrail digest file (integrity manifest, not a log)",
+            Self::NotLog => "not a CloudTrail log file (expected .json or .json.gz)",
+        })
+    }
+}
+
+/// Classifies a key by name: CloudTrail writes digests under `CloudTrail-Digest/` with
+/// `_CloudTrail-Digest_` in the name, and logs as `.json.gz`; exports are often plain `.json`.
+pub fn classify_key(key: &str) -> KeyKind {
+    let name = key.rsplit('/').next().unwrap_or(key);
+    if key.contains("CloudTrail-Digest") {
+        KeyKind::Digest
+    } else if name.ends_with(".json.gz")
+        || name.ends_with(".json")
+        || name.ends_with(".jsonl")
+        || name.ends_with(".jsonl.gz")
+    {
+        KeyKind::Log
+    } else {
+        KeyKind::NotLog
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_trail_keys() {
+        let log = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/02/111122223333_CloudTrail_us-east-1_20240102T0005Z_abc.json.gz";
+        let digest = "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/01/02/111122223333_CloudTrail-Digest_us-east-1_trail_us-east-1_20240102T010000Z.json.gz";
+        assert_eq!(classify_key(log), KeyKind::Log);
+        assert_eq!(classify_key(digest), KeyKind::Digest);
+        assert_eq!(
+            classify_key("AWSLogs/111122223333/CloudTrail/README.txt"),
+            KeyKind::NotLog
+        );
+        assert_eq!(classify_key("export.json"), KeyKind::Log);
+    }
+}
