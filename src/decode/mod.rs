@@ -165,6 +165,11 @@ impl<'a> Sink<'_, 'a> {
             });
             return;
         }
+        if !text.starts_with('{') {
+            let reason = BadRecord::Malformed(format!("not a JSON object: {}", truncate(text, 40)));
+            (self.each)(Item::Bad { index, reason });
+            return;
+        }
         match serde_json::from_str::<Record<'a>>(text) {
             Ok(record) => match record.missing_required_field() {
                 None => (self.each)(Item::Record(&record)),
@@ -179,6 +184,15 @@ impl<'a> Sink<'_, 'a> {
             }
         }
     }
+}
+
+/// At most `max` bytes of `text`, cut at a character boundary, for messages.
+fn truncate(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// serde_json's messages end in "at line 1 column N" relative to the record; the record index is

@@ -1,0 +1,886 @@
+//! Generates the bundled sample trail and its ground truth.
+//!
+//!     cargo run --example gen_sample_trail                  # writes fixtures/sample-trail/ + truth
+//!     cargo run --example gen_sample_trail -- --copies 10 --out /tmp/trail10
+//!
+//! One EKS cluster (`shop-prod`, account 111122223333) in two regions over one day: IRSA and Pod
+//! Identity workloads, a role shared by two service accounts, role chaining, a node role, a human
+//! user, a Lambda role, AWS-service noise, data events and denied calls. Records copy the field
+//! shapes of the real events in ../shared/data/cloudtrail-real. `--copies N` repeats the day N
+//! times (new sessions, keys and event IDs each day) for memory benchmarks; the ground truth is only
+//! written for the default single copy. Output is deterministic (fixed seed, gzip mtime 0).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use flate2::{Compression, GzBuilder};
+use serde_json::{Value, json};
+
+const ACCOUNT: &str = "111122223333";
+const CLUSTER: &str = "shop-prod";
+const OIDC_ID: &str = "5E1C9A0B7D3F4E2A8B6C1D0E9F8A7B6C";
+const PRIMARY: &str = "us-east-1";
+const SECONDARY: &str = "us-west-2";
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn hex(&mut self, n: usize) -> String {
+        (0..n)
+            .map(|_| char::from(b"0123456789abcdef"[(self.next() % 16) as usize]))
+            .collect()
+    }
+    fn upper(&mut self, n: usize) -> String {
+        (0..n)
+            .map(|_| char::from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"[(self.next() % 32) as usize]))
+            .collect()
+    }
+    fn uuid(&mut self) -> String {
+        format!(
+            "{}-{}-{}-{}-{}",
+            self.hex(8),
+            self.hex(4),
+            self.hex(4),
+            self.hex(4),
+            self.hex(12)
+        )
+    }
+}
+
+/// Who a call is made as.
+#[derive(Clone)]
+enum As {
+    Session {
+        role: String,
+        session: String,
+        key: String,
+    },
+    User(String),
+    Service(String),
+}
+
+struct Event {
+    time: i64,
+    region: &'static str,
+    record: Value,
+    /// Put the event into the file delivered this many minutes later than its time bucket.
+    delivery_delay: i64,
+}
+
+struct Gen {
+    rng: Rng,
+    events: Vec<Event>,
+    truth: BTreeMap<String, Truth>,
+    day: i64,
+}
+
+#[derive(Default, serde::Serialize)]
+struct Truth {
+    kind: String,
+    roles: Vec<String>,
+    actions: std::collections::BTreeSet<String>,
+    denied: std::collections::BTreeSet<String>,
+}
+
+fn role_arn(role: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:role/{role}")
+}
+
+fn iso(t: i64) -> String {
+    jiff::Timestamp::from_second(t)
+        .unwrap()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+impl Gen {
+    fn base(&self) -> i64 {
+        // 2026-11-01T06:00:00Z plus one day per copy.
+        1_793_512_800 + self.day * 86_400
+    }
+
+    fn identity(&mut self, who: &As) -> Value {
+        match who {
+            As::Session { role, session, key } => json!({
+                "type": "AssumedRole",
+                "principalId": format!("AROA{}:{session}", self.rng.upper(17)),
+                "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}"),
+                "accountId": ACCOUNT,
+                "accessKeyId": key,
+                "sessionContext": {
+                    "sessionIssuer": {"type": "Role", "principalId": format!("AROA{}", self.rng.upper(17)),
+                        "arn": role_arn(role), "accountId": ACCOUNT, "userName": role},
+                    "attributes": {"creationDate": iso(self.base()), "mfaAuthenticated": "false"}
+                }
+            }),
+            As::User(name) => json!({
+                "type": "IAMUser", "principalId": format!("AIDA{}", self.rng.upper(17)),
+                "arn": format!("arn:aws:iam::{ACCOUNT}:user/{name}"), "accountId": ACCOUNT,
+                "accessKeyId": format!("AKIA{}", self.rng.upper(16)), "userName": name
+            }),
+            As::Service(service) => json!({"type": "AWSService", "invokedBy": service}),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn call(
+        &mut self,
+        at: i64,
+        region: &'static str,
+        who: &As,
+        source: &str,
+        name: &str,
+        params: Value,
+        error: Option<&str>,
+        data: bool,
+    ) {
+        let identity = self.identity(who);
+        let mut record = json!({
+            "eventVersion": "1.09",
+            "userIdentity": identity,
+            "eventTime": iso(at),
+            "eventSource": source,
+            "eventName": name,
+            "awsRegion": region,
+            "sourceIPAddress": if matches!(who, As::Service(_)) { Value::from(source) } else { Value::from(format!("10.0.{}.{}", self.rng.next() % 250, self.rng.next() % 250)) },
+            "userAgent": "aws-sdk-go-v2/1.30.3 os/linux lang/go#1.22.5 md/GOOS#linux md/GOARCH#amd64",
+            "requestParameters": params,
+            "responseElements": Value::Null,
+            "requestID": self.rng.uuid(),
+            "eventID": self.rng.uuid(),
+            "readOnly": name.starts_with("Get") || name.starts_with("List") || name.starts_with("Describe") || name.starts_with("Head"),
+            "eventType": "AwsApiCall",
+            "managementEvent": !data,
+            "recipientAccountId": ACCOUNT,
+            "eventCategory": if data { "Data" } else { "Management" },
+            "tlsDetails": {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256",
+                "clientProvidedHostHeader": format!("{}.{region}.amazonaws.com", source.trim_end_matches(".amazonaws.com"))}
+        });
+        if let Some(code) = error {
+            record["errorCode"] = Value::from(code);
+            record["errorMessage"] =
+                Value::from(format!("User is not authorized to perform {name}"));
+        }
+        self.events.push(Event {
+            time: at,
+            region,
+            record,
+            delivery_delay: 0,
+        });
+    }
+
+    fn truth(&mut self, id: &str, kind: &str, role: Option<&str>) -> &mut Truth {
+        let t = self.truth.entry(id.to_owned()).or_default();
+        t.kind = kind.to_owned();
+        if let Some(role) = role {
+            if !t.roles.contains(&role_arn(role)) {
+                t.roles.push(role_arn(role));
+                t.roles.sort();
+            }
+        }
+        t
+    }
+
+    fn new_key(&mut self) -> String {
+        format!("ASIA{}", self.rng.upper(16))
+    }
+
+    /// IRSA: AssumeRoleWithWebIdentity, then the session.
+    fn irsa(
+        &mut self,
+        at: i64,
+        region: &'static str,
+        ns: &str,
+        sa: &str,
+        role: &str,
+        delay: i64,
+    ) -> As {
+        let key = self.new_key();
+        let session = format!(
+            "{}",
+            1_700_000_000_000_000_000u64 + self.rng.next() % 1_000_000_000
+        );
+        let provider = format!(
+            "arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.{PRIMARY}.amazonaws.com/id/{OIDC_ID}"
+        );
+        let subject = format!("system:serviceaccount:{ns}:{sa}");
+        let record = json!({
+            "eventVersion": "1.08",
+            "userIdentity": {"type": "WebIdentityUser",
+                "principalId": format!("{provider}:sts.amazonaws.com:{subject}"),
+                "userName": subject, "identityProvider": provider},
+            "eventTime": iso(at), "eventSource": "sts.amazonaws.com", "eventName": "AssumeRoleWithWebIdentity",
+            "awsRegion": region, "sourceIPAddress": "10.0.4.17", "userAgent": "aws-sdk-go-v2/1.30.3",
+            "requestParameters": {"roleArn": role_arn(role), "roleSessionName": session},
+            "responseElements": {
+                "credentials": {"accessKeyId": key, "sessionToken": format!("IQoJb3JpZ2luX2VjSYNTHETIC{}", self.rng.upper(40)), "expiration": "Nov 1, 2026, 7:00:00 PM"},
+                "subjectFromWebIdentityToken": subject,
+                "assumedRoleUser": {"assumedRoleId": format!("AROA{}:{session}", self.rng.upper(17)), "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}")},
+                "provider": provider, "audience": "sts.amazonaws.com"
+            },
+            "requestID": self.rng.uuid(), "eventID": self.rng.uuid(), "readOnly": true,
+            "resources": [{"accountId": ACCOUNT, "type": "AWS::IAM::Role", "ARN": role_arn(role)}],
+            "eventType": "AwsApiCall", "managementEvent": true, "recipientAccountId": ACCOUNT, "eventCategory": "Management"
+        });
+        self.events.push(Event {
+            time: at,
+            region,
+            record,
+            delivery_delay: delay,
+        });
+        As::Session {
+            role: role.to_owned(),
+            session,
+            key,
+        }
+    }
+
+    /// Pod Identity: AssumeRole by pods.eks.amazonaws.com with session tags, then the session.
+    fn pod_identity(&mut self, at: i64, ns: &str, sa: &str, pod: &str, role: &str) -> As {
+        let key = self.new_key();
+        let session = format!(
+            "eks-{}-{}-{}",
+            &CLUSTER[..CLUSTER.len().min(10)],
+            &pod[..pod.len().min(10)],
+            self.rng.uuid()
+        );
+        let tags: Vec<Value> = [
+            (
+                "eks-cluster-arn",
+                format!("arn:aws:eks:{PRIMARY}:{ACCOUNT}:cluster/{CLUSTER}"),
+            ),
+            ("eks-cluster-name", CLUSTER.to_owned()),
+            ("kubernetes-namespace", ns.to_owned()),
+            ("kubernetes-service-account", sa.to_owned()),
+            ("kubernetes-pod-name", pod.to_owned()),
+            ("kubernetes-pod-uid", self.rng.uuid()),
+        ]
+        .into_iter()
+        .map(|(k, v)| json!({"key": k, "value": v}))
+        .collect();
+        let record = json!({
+            "eventVersion": "1.08",
+            "userIdentity": {"type": "AWSService", "invokedBy": "pods.eks.amazonaws.com"},
+            "eventTime": iso(at), "eventSource": "sts.amazonaws.com", "eventName": "AssumeRole",
+            "awsRegion": PRIMARY, "sourceIPAddress": "pods.eks.amazonaws.com", "userAgent": "pods.eks.amazonaws.com",
+            "requestParameters": {"roleArn": role_arn(role), "roleSessionName": session, "durationSeconds": 21600,
+                "tags": tags, "transitiveTagKeys": ["eks-cluster-arn", "eks-cluster-name", "kubernetes-namespace", "kubernetes-service-account", "kubernetes-pod-name", "kubernetes-pod-uid"]},
+            "responseElements": {
+                "credentials": {"accessKeyId": key, "sessionToken": format!("IQoJb3JpZ2luX2VjSYNTHETIC{}", self.rng.upper(40)), "expiration": "Nov 1, 2026, 12:00:00 PM"},
+                "assumedRoleUser": {"assumedRoleId": format!("AROA{}:{session}", self.rng.upper(17)), "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}")},
+                "packedPolicySize": 56
+            },
+            "requestID": self.rng.uuid(), "eventID": self.rng.uuid(), "readOnly": true,
+            "resources": [{"accountId": ACCOUNT, "type": "AWS::IAM::Role", "ARN": role_arn(role)}],
+            "eventType": "AwsApiCall", "managementEvent": true, "recipientAccountId": ACCOUNT,
+            "sharedEventID": self.rng.uuid(), "eventCategory": "Management"
+        });
+        self.events.push(Event {
+            time: at,
+            region: PRIMARY,
+            record,
+            delivery_delay: 0,
+        });
+        As::Session {
+            role: role.to_owned(),
+            session,
+            key,
+        }
+    }
+
+    /// Chaining: `parent` calls sts:AssumeRole into `role`.
+    fn chain(&mut self, at: i64, parent: &As, role: &str) -> As {
+        let key = self.new_key();
+        let session = format!("exporter-{}", self.rng.hex(8));
+        self.call(
+            at,
+            PRIMARY,
+            parent,
+            "sts.amazonaws.com",
+            "AssumeRole",
+            json!({"roleArn": role_arn(role), "roleSessionName": session}),
+            None,
+            false,
+        );
+        let record = &mut self.events.last_mut().unwrap().record;
+        record["responseElements"] = json!({
+            "credentials": {"accessKeyId": key, "sessionToken": "IQoJb3JpZ2luX2VjSYNTHETICCHAINED", "expiration": "Nov 1, 2026, 8:00:00 AM"},
+            "assumedRoleUser": {"assumedRoleId": "AROAEXAMPLECHAINED:".to_owned() + &session, "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}")}
+        });
+        record["resources"] =
+            json!([{"accountId": ACCOUNT, "type": "AWS::IAM::Role", "ARN": role_arn(role)}]);
+        As::Session {
+            role: role.to_owned(),
+            session,
+            key,
+        }
+    }
+}
+
+fn s3_object(bucket: &str, key: &str) -> Value {
+    json!({"bucketName": bucket, "Host": format!("{bucket}.s3.us-east-1.amazonaws.com"), "key": key})
+}
+
+fn day(g: &mut Gen) {
+    let t0 = g.base();
+    let sa = |ns: &str, name: &str, pi: bool| {
+        format!("eks/{}/{ns}/{name}", if pi { CLUSTER } else { OIDC_ID })
+    };
+
+    // payments/api: IRSA, S3 data events, DynamoDB, KMS, a denied DeleteItem.
+    let api = g.irsa(t0 + 60, PRIMARY, "payments", "api", "payments-api", 0);
+    for i in 0..6 {
+        let t = t0 + 120 + i * 600;
+        g.call(
+            t,
+            PRIMARY,
+            &api,
+            "s3.amazonaws.com",
+            "GetObject",
+            s3_object("shop-payments-data", &format!("invoices/2026/11/{i}.pdf")),
+            None,
+            true,
+        );
+        g.call(
+            t + 5,
+            PRIMARY,
+            &api,
+            "dynamodb.amazonaws.com",
+            "GetItem",
+            json!({"tableName": "payments", "key": {"id": {"S": "redacted"}}}),
+            None,
+            false,
+        );
+        g.call(
+            t + 9,
+            PRIMARY,
+            &api,
+            "kms.amazonaws.com",
+            "Decrypt",
+            json!({"encryptionAlgorithm": "SYMMETRIC_DEFAULT"}),
+            None,
+            false,
+        );
+    }
+    g.call(
+        t0 + 400,
+        PRIMARY,
+        &api,
+        "s3.amazonaws.com",
+        "PutObject",
+        s3_object("shop-payments-data", "receipts/r-1.json"),
+        None,
+        true,
+    );
+    g.call(
+        t0 + 410,
+        PRIMARY,
+        &api,
+        "dynamodb.amazonaws.com",
+        "PutItem",
+        json!({"tableName": "payments"}),
+        None,
+        false,
+    );
+    g.call(
+        t0 + 420,
+        PRIMARY,
+        &api,
+        "dynamodb.amazonaws.com",
+        "DeleteItem",
+        json!({"tableName": "payments"}),
+        Some("AccessDenied"),
+        false,
+    );
+    g.call(
+        t0 + 430,
+        PRIMARY,
+        &api,
+        "sts.amazonaws.com",
+        "GetCallerIdentity",
+        json!(null),
+        None,
+        false,
+    );
+    let t = g.truth(&sa("payments", "api", false), "irsa", Some("payments-api"));
+    t.actions.extend(
+        [
+            "s3:GetObject",
+            "s3:PutObject",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "kms:Decrypt",
+        ]
+        .map(String::from),
+    );
+    t.denied.insert("dynamodb:DeleteItem".into());
+
+    // orders/worker and orders/reporter share the role orders-shared. The worker gets its
+    // credentials from the us-west-2 regional STS endpoint and works on SQS there.
+    let worker = g.irsa(t0 + 90, SECONDARY, "orders", "worker", "orders-shared", 0);
+    for i in 0..8 {
+        let t = t0 + 200 + i * 300;
+        let queue =
+            json!({"queueUrl": format!("https://sqs.{SECONDARY}.amazonaws.com/{ACCOUNT}/orders")});
+        g.call(
+            t,
+            SECONDARY,
+            &worker,
+            "sqs.amazonaws.com",
+            "ReceiveMessage",
+            queue.clone(),
+            None,
+            false,
+        );
+        g.call(
+            t + 2,
+            SECONDARY,
+            &worker,
+            "sqs.amazonaws.com",
+            "DeleteMessage",
+            queue,
+            None,
+            false,
+        );
+    }
+    g.call(
+        t0 + 900,
+        SECONDARY,
+        &worker,
+        "sqs.amazonaws.com",
+        "SendMessage",
+        json!({"queueUrl": format!("https://sqs.{SECONDARY}.amazonaws.com/{ACCOUNT}/shipments")}),
+        None,
+        false,
+    );
+    let t = g.truth(
+        &sa("orders", "worker", false),
+        "irsa",
+        Some("orders-shared"),
+    );
+    t.actions
+        .extend(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:SendMessage"].map(String::from));
+
+    // The reporter's vending event arrives in a file delivered 15 minutes after its first call's.
+    let reporter = g.irsa(
+        t0 + 1000,
+        PRIMARY,
+        "orders",
+        "reporter",
+        "orders-shared",
+        15,
+    );
+    for i in 0..4 {
+        let t = t0 + 1010 + i * 900;
+        g.call(
+            t,
+            PRIMARY,
+            &reporter,
+            "s3.amazonaws.com",
+            "ListObjectsV2",
+            json!({"bucketName": "shop-reports", "list-type": "2", "prefix": "daily/"}),
+            None,
+            true,
+        );
+        g.call(
+            t + 3,
+            PRIMARY,
+            &reporter,
+            "s3.amazonaws.com",
+            "GetObject",
+            s3_object("shop-reports", &format!("daily/{i}.csv")),
+            None,
+            true,
+        );
+        g.call(
+            t + 6,
+            PRIMARY,
+            &reporter,
+            "monitoring.amazonaws.com",
+            "PutMetricData",
+            json!({"namespace": "Shop/Reports"}),
+            None,
+            false,
+        );
+    }
+    let t = g.truth(
+        &sa("orders", "reporter", false),
+        "irsa",
+        Some("orders-shared"),
+    );
+    t.actions
+        .extend(["s3:ListBucket", "s3:GetObject", "cloudwatch:PutMetricData"].map(String::from));
+
+    // checkout/frontend: Pod Identity; secrets, parameters, KMS; a denied PutSecretValue.
+    let frontend = g.pod_identity(
+        t0 + 30,
+        "checkout",
+        "frontend",
+        "frontend-7c9d8-x2x4q",
+        "checkout-frontend",
+    );
+    for i in 0..5 {
+        let t = t0 + 40 + i * 700;
+        g.call(
+            t,
+            PRIMARY,
+            &frontend,
+            "secretsmanager.amazonaws.com",
+            "GetSecretValue",
+            json!({"secretId": "prod/checkout/stripe"}),
+            None,
+            false,
+        );
+        g.call(
+            t + 1,
+            PRIMARY,
+            &frontend,
+            "ssm.amazonaws.com",
+            "GetParameter",
+            json!({"name": "/checkout/feature-flags", "withDecryption": true}),
+            None,
+            false,
+        );
+        g.call(
+            t + 2,
+            PRIMARY,
+            &frontend,
+            "kms.amazonaws.com",
+            "Decrypt",
+            json!({"encryptionAlgorithm": "SYMMETRIC_DEFAULT"}),
+            None,
+            false,
+        );
+    }
+    g.call(
+        t0 + 3000,
+        PRIMARY,
+        &frontend,
+        "secretsmanager.amazonaws.com",
+        "PutSecretValue",
+        json!({"secretId": "prod/checkout/stripe"}),
+        Some("AccessDeniedException"),
+        false,
+    );
+    let t = g.truth(
+        &sa("checkout", "frontend", true),
+        "pod-identity",
+        Some("checkout-frontend"),
+    );
+    t.actions.extend(
+        [
+            "secretsmanager:GetSecretValue",
+            "ssm:GetParameter",
+            "kms:Decrypt",
+        ]
+        .map(String::from),
+    );
+    t.denied.insert("secretsmanager:PutSecretValue".into());
+
+    // batch/exporter: Pod Identity, chains into reports-writer to write the exports.
+    let exporter = g.pod_identity(
+        t0 + 1800,
+        "batch",
+        "exporter",
+        "exporter-28391-kx8",
+        "exporter",
+    );
+    g.call(
+        t0 + 1805,
+        PRIMARY,
+        &exporter,
+        "s3.amazonaws.com",
+        "HeadBucket",
+        json!({"bucketName": "shop-exports"}),
+        None,
+        true,
+    );
+    let writer = g.chain(t0 + 1810, &exporter, "reports-writer");
+    for i in 0..3 {
+        g.call(
+            t0 + 1820 + i * 60,
+            PRIMARY,
+            &writer,
+            "s3.amazonaws.com",
+            "PutObject",
+            s3_object("shop-exports", &format!("2026/11/01/part-{i}.parquet")),
+            None,
+            true,
+        );
+    }
+    let t = g.truth(
+        &sa("batch", "exporter", true),
+        "pod-identity",
+        Some("exporter"),
+    );
+    t.actions
+        .extend(["s3:ListBucket", "sts:AssumeRole", "s3:PutObject"].map(String::from));
+    g.truth(
+        &sa("batch", "exporter", true),
+        "pod-identity",
+        Some("reports-writer"),
+    );
+
+    // The node role: instance-profile session named after the instance.
+    let node = As::Session {
+        role: "shop-prod-node".into(),
+        session: "i-0a1b2c3d4e5f60718".into(),
+        key: g.new_key(),
+    };
+    for i in 0..4 {
+        let t = t0 + 15 + i * 1200;
+        g.call(
+            t,
+            PRIMARY,
+            &node,
+            "ec2.amazonaws.com",
+            "DescribeInstances",
+            json!({"instancesSet": {"items": [{"instanceId": "i-0a1b2c3d4e5f60718"}]}}),
+            None,
+            false,
+        );
+        g.call(
+            t + 1,
+            PRIMARY,
+            &node,
+            "ecr.amazonaws.com",
+            "GetAuthorizationToken",
+            json!({"registryIds": [ACCOUNT]}),
+            None,
+            false,
+        );
+        g.call(
+            t + 2,
+            PRIMARY,
+            &node,
+            "ecr.amazonaws.com",
+            "BatchGetImage",
+            json!({"repositoryName": "shop/frontend"}),
+            None,
+            false,
+        );
+        g.call(
+            t + 3,
+            PRIMARY,
+            &node,
+            "eks-auth.amazonaws.com",
+            "AssumeRoleForPodIdentity",
+            json!({"clusterName": CLUSTER, "token": "HIDDEN_DUE_TO_SECURITY_REASONS"}),
+            None,
+            false,
+        );
+    }
+    let t = g.truth(&role_arn("shop-prod-node"), "role", Some("shop-prod-node"));
+    t.actions.extend(
+        [
+            "ec2:DescribeInstances",
+            "ecr:GetAuthorizationToken",
+            "ecr:BatchGetImage",
+            "eks-auth:AssumeRoleForPodIdentity",
+        ]
+        .map(String::from),
+    );
+
+    // A Lambda function's role, outside EKS.
+    let lambda = As::Session {
+        role: "invoice-pdf".into(),
+        session: "invoice-pdf".into(),
+        key: g.new_key(),
+    };
+    g.call(
+        t0 + 2500,
+        PRIMARY,
+        &lambda,
+        "s3.amazonaws.com",
+        "GetObject",
+        s3_object("shop-payments-data", "invoices/2026/11/1.pdf"),
+        None,
+        true,
+    );
+    g.call(
+        t0 + 2501,
+        PRIMARY,
+        &lambda,
+        "lambda.amazonaws.com",
+        "Invoke",
+        json!({"functionName": format!("arn:aws:lambda:{PRIMARY}:{ACCOUNT}:function:render-pdf")}),
+        None,
+        true,
+    );
+    let t = g.truth(&role_arn("invoice-pdf"), "role", Some("invoice-pdf"));
+    t.actions
+        .extend(["s3:GetObject", "lambda:InvokeFunction"].map(String::from));
+
+    // A human user, in both regions.
+    let alice = As::User("alice".into());
+    g.call(
+        t0 + 3600,
+        PRIMARY,
+        &alice,
+        "iam.amazonaws.com",
+        "ListRoles",
+        json!(null),
+        None,
+        false,
+    );
+    g.call(
+        t0 + 3610,
+        PRIMARY,
+        &alice,
+        "eks.amazonaws.com",
+        "DescribeCluster",
+        json!({"name": CLUSTER}),
+        None,
+        false,
+    );
+    g.call(
+        t0 + 3620,
+        SECONDARY,
+        &alice,
+        "s3.amazonaws.com",
+        "ListBuckets",
+        json!(null),
+        None,
+        false,
+    );
+    g.call(
+        t0 + 3630,
+        SECONDARY,
+        &alice,
+        "iam.amazonaws.com",
+        "DeleteRole",
+        json!({"roleName": "orders-shared"}),
+        Some("AccessDenied"),
+        false,
+    );
+    let t = g.truth(&format!("arn:aws:iam::{ACCOUNT}:user/alice"), "user", None);
+    t.actions.extend(
+        [
+            "iam:ListRoles",
+            "eks:DescribeCluster",
+            "s3:ListAllMyBuckets",
+        ]
+        .map(String::from),
+    );
+    t.denied.insert("iam:DeleteRole".into());
+
+    // AWS services acting on their own: not workload activity.
+    let trail = As::Service("cloudtrail.amazonaws.com".into());
+    g.call(
+        t0 + 5,
+        PRIMARY,
+        &trail,
+        "s3.amazonaws.com",
+        "GetBucketAcl",
+        json!({"bucketName": "shop-trail"}),
+        None,
+        false,
+    );
+}
+
+fn write_trail(g: &mut Gen, out: &Path) -> std::io::Result<usize> {
+    // Files: one per (region, 5-minute delivery bucket), named like CloudTrail's.
+    let mut files: BTreeMap<(&str, i64), Vec<Value>> = BTreeMap::new();
+    g.events.sort_by_key(|e| e.time);
+    for e in g.events.drain(..) {
+        let bucket = (e.time + e.delivery_delay * 60) / 300 * 300;
+        files.entry((e.region, bucket)).or_default().push(e.record);
+    }
+    let count = files.len();
+    for ((region, bucket), records) in files {
+        let stamp = jiff::Timestamp::from_second(bucket).unwrap();
+        let dir = out.join(format!(
+            "AWSLogs/{ACCOUNT}/CloudTrail/{region}/{}",
+            stamp.strftime("%Y/%m/%d")
+        ));
+        std::fs::create_dir_all(&dir)?;
+        let name = format!(
+            "{ACCOUNT}_CloudTrail_{region}_{}_{}.json.gz",
+            stamp.strftime("%Y%m%dT%H%MZ"),
+            g.rng.upper(16)
+        );
+        gzip_json(&dir.join(name), &json!({ "Records": records }))?;
+    }
+    // A digest file, as CloudTrail writes when log file validation is on.
+    let digest_dir = out.join(format!(
+        "AWSLogs/{ACCOUNT}/CloudTrail-Digest/{PRIMARY}/2026/11/01"
+    ));
+    std::fs::create_dir_all(&digest_dir)?;
+    gzip_json(
+        &digest_dir.join(format!(
+            "{ACCOUNT}_CloudTrail-Digest_{PRIMARY}_shop-trail_{PRIMARY}_20261101T070000Z.json.gz"
+        )),
+        &json!({"awsAccountId": ACCOUNT, "digestStartTime": "2026-11-01T06:00:00Z", "digestEndTime": "2026-11-01T07:00:00Z", "logFiles": []}),
+    )?;
+    Ok(count)
+}
+
+fn gzip_json(path: &Path, value: &Value) -> std::io::Result<()> {
+    let file = std::fs::File::create(path)?;
+    let mut gz = GzBuilder::new()
+        .mtime(0)
+        .write(file, Compression::default());
+    gz.write_all(serde_json::to_string(value)?.as_bytes())?;
+    gz.finish()?.flush()
+}
+
+fn main() -> std::io::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let mut out = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/sample-trail"
+    ));
+    let mut copies = 1i64;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--out" => out = PathBuf::from(args.next().expect("--out DIR")),
+            "--copies" => {
+                copies = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .expect("--copies N")
+            }
+            other => {
+                panic!("unknown argument {other}; usage: gen_sample_trail [--out DIR] [--copies N]")
+            }
+        }
+    }
+    if out.exists() {
+        std::fs::remove_dir_all(&out)?;
+    }
+    let mut g = Gen {
+        rng: Rng(0x1a2b_3c4d_5e6f_7788),
+        events: Vec::new(),
+        truth: BTreeMap::new(),
+        day: 0,
+    };
+    let mut files = 0;
+    let mut records = 0;
+    for d in 0..copies {
+        g.day = d;
+        day(&mut g);
+        records += g.events.len();
+        files += write_trail(&mut g, &out)?;
+    }
+    if copies == 1 {
+        let truth_path = out.with_extension("truth.json");
+        let mut text = serde_json::to_string_pretty(&json!({
+            "about": "What each workload in fixtures/sample-trail did: successful actions (the policy) and denied actions. Workload ids as iamtrim reports them without --cluster.",
+            "workloads": g.truth,
+        }))?;
+        text.push('\n');
+        std::fs::write(truth_path, text)?;
+    }
+    eprintln!(
+        "wrote {records} records in {files} log files to {}",
+        out.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,327 @@
+//! Bad input never crashes the run and is never silently dropped: each bad file or record is
+//! listed with its location and reason, the rest still counts, and the exit status is 2.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::util::{gzip, iamtrim, recommend, user_event, workload_ids, write};
+
+/// A folder with one good log file (bob's call) plus `bad` at `name`; returns the report and code.
+fn with_bad_file(name: &str, bad: &[u8]) -> (i32, Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let good = json!({"Records": [user_event("bob", "s3.amazonaws.com", "ListBuckets", "2026-11-01T10:00:00Z")]});
+    write(
+        &dir.path().join("good.json.gz"),
+        &gzip(good.to_string().as_bytes()),
+    );
+    write(&dir.path().join(name), bad);
+    let run = recommend(&[dir.path()], &[]);
+    let report = run.json();
+    assert_eq!(
+        workload_ids(&report),
+        ["arn:aws:iam::111122223333:user/bob"],
+        "the good file still counts"
+    );
+    (run.code, report, run.stderr)
+}
+
+fn skipped(report: &Value) -> Vec<(String, String)> {
+    report["input"]["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let location = s["location"].as_str().unwrap();
+            let file = Path::new(location.split(": ").next().unwrap())
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let suffix = location
+                .split_once(": ")
+                .map(|(_, r)| format!(": {r}"))
+                .unwrap_or_default();
+            (file + &suffix, s["reason"].as_str().unwrap().to_owned())
+        })
+        .collect()
+}
+
+fn assert_skipped(name: &str, bad: &[u8], expected_reason: &str) {
+    let (code, report, stderr) = with_bad_file(name, bad);
+    assert_eq!(code, 2, "{name}: exit status");
+    let list = skipped(&report);
+    assert_eq!(list.len(), 1, "{name}: {list:?}");
+    assert_eq!(list[0].0, name);
+    assert!(
+        list[0].1.starts_with(expected_reason),
+        "{name}: reason {:?}",
+        list[0].1
+    );
+    assert!(
+        stderr.contains(&format!("warning: ")) && stderr.contains(name),
+        "{name}: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn corrupt_gzip() {
+    let mut bytes = gzip(b"{\"Records\":[]}");
+    let mid = bytes.len() / 2;
+    bytes[mid..].iter_mut().for_each(|b| *b ^= 0x5a);
+    assert_skipped(
+        "corrupt.json.gz",
+        &bytes,
+        "corrupt or truncated gzip data: ",
+    );
+}
+
+#[test]
+fn truncated_gzip() {
+    let records = json!({"Records": [user_event("eve", "s3.amazonaws.com", "GetObject", "2026-11-01T10:00:00Z")]});
+    let bytes = gzip(records.to_string().as_bytes());
+    assert_skipped(
+        "truncated.json.gz",
+        &bytes[..bytes.len() - 12],
+        "corrupt or truncated gzip data",
+    );
+}
+
+#[test]
+fn invalid_json_keeps_the_records_read_before_the_error() {
+    let text = format!(
+        "{{\"Records\":[{},{{\"eventTime\":",
+        user_event(
+            "carol",
+            "sqs.amazonaws.com",
+            "SendMessage",
+            "2026-11-01T10:00:00Z"
+        )
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("cut.json"), text.as_bytes());
+    let run = recommend(&[dir.path()], &[]);
+    assert_eq!(run.code, 2);
+    let report = run.json();
+    assert_eq!(
+        workload_ids(&report),
+        ["arn:aws:iam::111122223333:user/carol"]
+    );
+    let list = skipped(&report);
+    assert_eq!(list[0].0, "cut.json");
+    assert!(
+        list[0].1.starts_with("invalid JSON: EOF while parsing"),
+        "{:?}",
+        list[0].1
+    );
+    assert!(
+        list[0].1.ends_with("(after 1 records, which were kept)"),
+        "{:?}",
+        list[0].1
+    );
+}
+
+#[test]
+fn file_without_records() {
+    assert_skipped(
+        "other.json",
+        br#"{"hello": "world"}"#,
+        "JSON object without a \"Records\" array",
+    );
+}
+
+#[test]
+fn records_that_is_not_an_array() {
+    assert_skipped(
+        "weird.json",
+        br#"{"Records": {"a": 1}}"#,
+        "invalid JSON: invalid type: map, expected an array of CloudTrail records",
+    );
+}
+
+#[test]
+fn empty_files() {
+    assert_skipped("empty.json", b"", "empty file");
+    assert_skipped("empty.json.gz", &gzip(b""), "empty file");
+}
+
+#[test]
+fn not_json_at_all() {
+    assert_skipped(
+        "binary.json",
+        &[0x00, 0x01, 0x02],
+        "not JSON (first byte 0x00)",
+    );
+}
+
+#[test]
+fn digest_content_named_like_a_log() {
+    let digest = json!({"awsAccountId": "111122223333", "digestStartTime": "2026-11-01T00:00:00Z", "logFiles": []});
+    assert_skipped(
+        "digest.json.gz",
+        &gzip(digest.to_string().as_bytes()),
+        "CloudTrail digest file, not a log file",
+    );
+}
+
+#[test]
+fn decompression_bomb_is_reported_not_inflated() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("bomb.json.gz"),
+        &gzip(&vec![b' '; 4 << 20]),
+    );
+    let run = recommend(&[dir.path()], &["--max-object-bytes", "1000000"]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        skipped(&run.json()),
+        [(
+            "bomb.json.gz".to_owned(),
+            "decompressed size exceeds the limit of 1000000 bytes (possible decompression bomb)"
+                .to_owned()
+        )]
+    );
+}
+
+#[test]
+fn bad_records_are_listed_by_position_and_the_rest_counts() {
+    let good = user_event(
+        "dave",
+        "ec2.amazonaws.com",
+        "DescribeVpcs",
+        "2026-11-01T10:00:00Z",
+    );
+    let mut no_time = good.clone();
+    no_time.as_object_mut().unwrap().remove("eventTime");
+    let mut bad_time = good.clone();
+    bad_time["eventTime"] = json!("yesterday");
+    let mut wrong_type = good.clone();
+    wrong_type["eventSource"] = json!(42);
+    let text = json!({"Records": [good, 7, no_time, bad_time, wrong_type]}).to_string();
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("mixed.json"), text.as_bytes());
+    let run = recommend(&[dir.path()], &[]);
+    assert_eq!(run.code, 2);
+    let report = run.json();
+    assert_eq!(report["input"]["records"], 5);
+    assert_eq!(report["input"]["bad_records"], 4);
+    assert_eq!(
+        workload_ids(&report),
+        ["arn:aws:iam::111122223333:user/dave"]
+    );
+    let list = skipped(&report);
+    let reasons: Vec<(&str, &str)> = list.iter().map(|(l, r)| (l.as_str(), r.as_str())).collect();
+    assert_eq!(
+        reasons[0],
+        (
+            "mixed.json: record 1",
+            "record is not a valid CloudTrail event: not a JSON object: 7"
+        )
+    );
+    assert_eq!(
+        reasons[1],
+        ("mixed.json: record 2", "record has no eventTime")
+    );
+    assert_eq!(
+        reasons[2].1,
+        "eventTime \"yesterday\" is not an RFC 3339 time"
+    );
+    assert!(
+        reasons[2].0.starts_with("mixed.json: eventID e-dave-"),
+        "{:?}",
+        reasons[2]
+    );
+    assert_eq!(
+        reasons[3],
+        (
+            "mixed.json: record 4",
+            "record is not a valid CloudTrail event: invalid type: integer `42`, expected a string"
+        )
+    );
+}
+
+#[test]
+fn concatenated_gzip_members_and_other_layouts_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = json!({"Records": [user_event("m1", "s3.amazonaws.com", "ListBuckets", "2026-11-01T10:00:00Z")]});
+    let second = json!({"Records": [user_event("m2", "s3.amazonaws.com", "ListBuckets", "2026-11-01T10:00:00Z")]});
+    let mut members = gzip(first.to_string().as_bytes());
+    members.extend(gzip(second.to_string().as_bytes()));
+    write(&dir.path().join("members.json.gz"), &members);
+    let array = json!([user_event(
+        "arr",
+        "s3.amazonaws.com",
+        "ListBuckets",
+        "2026-11-01T10:00:00Z"
+    )]);
+    write(&dir.path().join("array.json"), array.to_string().as_bytes());
+    let mut lines = user_event(
+        "nd1",
+        "s3.amazonaws.com",
+        "ListBuckets",
+        "2026-11-01T10:00:00Z",
+    )
+    .to_string();
+    lines.push('\n');
+    let mut logstash = user_event("nd2", "s3.amazonaws.com", "ListBuckets", "x");
+    logstash.as_object_mut().unwrap().remove("eventTime");
+    logstash["@timestamp"] = json!("2026-11-01T10:00:00.000Z");
+    lines.push_str(&logstash.to_string());
+    write(&dir.path().join("export.json"), lines.as_bytes());
+    write(&dir.path().join("notes.txt"), b"not a log");
+    let run = recommend(&[dir.path()], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    let users: Vec<String> = workload_ids(&report)
+        .iter()
+        .map(|id| id.rsplit('/').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(users, ["arr", "m1", "m2", "nd1", "nd2"]);
+    assert_eq!(
+        report["input"]["ignored"][0]["reason"],
+        "not a CloudTrail log file (expected .json or .json.gz)"
+    );
+}
+
+#[test]
+fn missing_path_is_a_one_line_error() {
+    let run = iamtrim(&["recommend", "--trail", "no/such/folder"]);
+    assert_eq!(run.code, 2);
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        "error: cannot open the trail\n  Caused by: no/such/folder: no such file or folder\n"
+    );
+}
+
+#[test]
+fn bad_flags_are_usage_errors_not_panics() {
+    let run = iamtrim(&[
+        "recommend",
+        "--trail",
+        "fixtures/sample-trail",
+        "--since",
+        "yesterday",
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("\"yesterday\" is not a time"),
+        "{}",
+        run.stderr
+    );
+    let run = iamtrim(&[
+        "recommend",
+        "--trail",
+        "fixtures/sample-trail",
+        "--since",
+        "2026-11-02",
+        "--until",
+        "2026-11-01",
+    ]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "error: --since (2026-11-02T00:00:00Z) must be before --until (2026-11-01T00:00:00Z)\n"
+    );
+}

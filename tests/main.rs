@@ -1,0 +1,6 @@
+//! One integration-test binary: end-to-end through the `iamtrim` executable.
+
+mod bad_input;
+mod real_data;
+mod recommend;
+mod util;

@@ -1,0 +1,70 @@
+//! The real CloudTrail samples in ../shared/data/cloudtrail-real (skipped with a notice when the
+//! folder is absent, as on a user's fresh clone).
+
+use std::path::PathBuf;
+
+use crate::util::{actions, recommend, root, workload};
+
+fn real_data() -> Option<PathBuf> {
+    let dir = root().join("../shared/data/cloudtrail-real");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "NOTICE: {} is absent; skipping the real-data test",
+            dir.display()
+        );
+        None
+    }
+}
+
+#[test]
+fn every_real_record_is_read_and_eks_identities_are_attributed() {
+    let Some(dir) = real_data() else { return };
+    let run = recommend(&[&dir], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    // 3,349 records in four layouts (wrapper, array, NDJSON with @timestamp, gzip org-trail keys).
+    assert_eq!(report["input"]["records"], 3349);
+    assert_eq!(report["input"]["bad_records"], 0);
+    assert_eq!(report["input"]["skipped"], serde_json::json!([]));
+
+    // Pod Identity: AssumeRole by pods.eks.amazonaws.com with session tags.
+    let sa1 = workload(&report, "eks/eksworkshop-eksctl/ns-a/sa1");
+    assert_eq!(sa1["kind"], "pod-identity");
+    assert_eq!(
+        sa1["roles"][0],
+        "arn:aws:iam::823571991546:role/eks-pod-s3-read-access-role"
+    );
+    let lattice = workload(&report, "eks/eksworkshop-eksctl/app1/default");
+    assert_eq!(
+        lattice["roles"],
+        serde_json::json!(["arn:aws:iam::823571991546:role/aws-sigv4-client"])
+    );
+
+    // IRSA: the only real AssumeRoleWithWebIdentity failed; it is the service account's denied call.
+    let argo = workload(
+        &report,
+        "eks/A8242F25BFBB8F98F5321B2AE63C8B5C/argo/awf-aws-executor-plugin",
+    );
+    assert_eq!(argo["kind"], "irsa");
+    assert_eq!(actions(argo, "denied"), ["sts:AssumeRoleWithWebIdentity"]);
+    assert!(argo["policy"].is_null());
+
+    // The node role's AssumeRoleForPodIdentity is its own (role-level) workload's call.
+    let node = workload(
+        &report,
+        "arn:aws:iam::ACCOUNT_ID:role/platform-eks-node-group-20231128085853957000000011",
+    );
+    assert_eq!(
+        actions(node, "usage"),
+        ["eks-auth:AssumeRoleForPodIdentity"]
+    );
+
+    // Lambda's versioned event names map to the IAM action.
+    let text = report.to_string();
+    assert!(text.contains("\"lambda:GetFunction\""));
+    assert!(!text.contains("20150331"));
+    // No vended session token from the real events leaks.
+    assert!(!text.contains("IQoJb3JpZ2luX2Vj"));
+}
