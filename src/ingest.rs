@@ -14,6 +14,7 @@ use jiff::Timestamp;
 
 use crate::aggregate::{Aggregator, FileAggregate, FileBatch, FileProblem};
 use crate::attribute::{self, ClusterNames};
+use crate::catalog::Catalog;
 use crate::decode::{self, DecodeLimits, Item, Record};
 use crate::map::{Mapper, Mapping};
 use crate::settings::TimeWindow;
@@ -27,6 +28,7 @@ pub struct IngestConfig {
     pub limits: DecodeLimits,
     pub window: TimeWindow,
     pub clusters: ClusterNames,
+    pub catalog: Arc<Catalog>,
 }
 
 enum Message {
@@ -92,7 +94,7 @@ fn work(
     objects: &Mutex<Receiver<ObjectRef>>,
     messages: &SyncSender<Message>,
 ) {
-    let mut mapper = Mapper::default();
+    let mut mapper = Mapper::new(Arc::clone(&config.catalog));
     loop {
         let next = objects.lock().map_or(None, |rx| rx.recv().ok());
         let Some(object) = next else { return };

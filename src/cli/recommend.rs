@@ -38,6 +38,10 @@ pub struct RecommendArgs {
     #[arg(long, value_name = "DIR", help_heading = "Output")]
     pub out: Option<PathBuf>,
 
+    /// Use this IAM catalog file instead of the embedded one (see `iamtrim catalog`).
+    #[arg(long, value_name = "PATH", help_heading = "Input")]
+    pub catalog: Option<PathBuf>,
+
     /// Worker threads [default: number of cores].
     #[arg(long, value_name = "N", help_heading = "Performance")]
     pub threads: Option<usize>,

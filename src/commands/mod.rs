@@ -1,5 +1,6 @@
 //! One function per subcommand, composing the pipeline stages.
 
+pub mod catalog;
 pub mod recommend;
 
 use crate::cli::{Cli, Command};
@@ -8,5 +9,6 @@ use crate::exit::Outcome;
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Recommend(args) => recommend::run(&args, cli.quiet),
+        Command::Catalog(args) => catalog::run(&args),
     }
 }

@@ -7,6 +7,7 @@ use anyhow::Context;
 
 use crate::aggregate::Aggregator;
 use crate::attribute::ClusterNames;
+use crate::catalog::Catalog;
 use crate::cli::recommend::{Format, RecommendArgs};
 use crate::decode::DecodeLimits;
 use crate::exit::Outcome;
@@ -100,7 +101,13 @@ fn settings(args: &RecommendArgs) -> anyhow::Result<IngestConfig> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
     anyhow::ensure!(threads > 0, "--threads must be at least 1");
+    let catalog = match &args.catalog {
+        Some(path) => Catalog::load(path),
+        None => Catalog::embedded(),
+    }
+    .context("cannot load the IAM catalog")?;
     Ok(IngestConfig {
+        catalog: std::sync::Arc::new(catalog),
         threads,
         limits: DecodeLimits {
             max_object_bytes: args.max_object_bytes,

@@ -5,13 +5,16 @@
 //! `sts:GetCallerIdentity` needs none. The override table below lists such events; everything else
 //! maps to `<prefix>:<eventName>` with the version suffix stripped.
 //!
+//! Every action is checked against the IAM catalog and spelled as the catalog spells it; an event
+//! whose action is not in the catalog is `Unmapped` (reported with counts), never invented.
+//!
 //! Mapping is per (eventSource, eventName) and pure, so a [`Mapper`] memoises it: the hot path does
 //! two hash lookups per record and no allocation.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::catalog::service_prefix;
+use crate::catalog::{Catalog, service_prefix};
 
 /// What an event needed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,8 +101,28 @@ fn strip_version_suffix(name: &str) -> &str {
     }
 }
 
+/// API Gateway's management API (`apigateway.amazonaws.com`) is authorised by HTTP-verb actions
+/// on resource paths, not by operation names:
+/// https://docs.aws.amazon.com/apigateway/latest/developerguide/security_iam_service-with-iam.html
+fn apigateway_verb(name: &str) -> Option<&'static str> {
+    [
+        ("Get", "GET"),
+        ("Create", "POST"),
+        ("Import", "PUT"),
+        ("Put", "PUT"),
+        ("Update", "PATCH"),
+        ("Delete", "DELETE"),
+        ("Flush", "DELETE"),
+        ("Tag", "PUT"),
+        ("Untag", "DELETE"),
+    ]
+    .iter()
+    .find(|(op, _)| name.starts_with(op))
+    .map(|(_, verb)| *verb)
+}
+
 /// The mapping of one (eventSource, eventName) pair.
-pub fn map_event(event_source: &str, event_name: &str) -> Mapping {
+pub fn map_event(catalog: &Catalog, event_source: &str, event_name: &str) -> Mapping {
     let Some(prefix) = service_prefix(event_source) else {
         return Mapping::Unmapped;
     };
@@ -107,30 +130,49 @@ pub fn map_event(event_source: &str, event_name: &str) -> Mapping {
     if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Mapping::Unmapped;
     }
-    match OVERRIDES
+    let candidates: Vec<String> = if prefix == "apigateway" {
+        match apigateway_verb(name) {
+            Some(verb) => vec![format!("apigateway:{verb}")],
+            None => return Mapping::Unmapped,
+        }
+    } else {
+        match OVERRIDES
+            .iter()
+            .find(|(p, n, _)| *p == prefix && *n == name)
+        {
+            Some((_, _, [])) => return Mapping::NoPermission,
+            Some((_, _, actions)) => actions.iter().map(|a| (*a).to_owned()).collect(),
+            None => vec![format!("{prefix}:{name}")],
+        }
+    };
+    let checked: Option<Vec<Arc<str>>> = candidates
         .iter()
-        .find(|(p, n, _)| *p == prefix && *n == name)
-    {
-        Some((_, _, [])) => Mapping::NoPermission,
-        Some((_, _, actions)) => Mapping::Actions(actions.iter().map(|a| Arc::from(*a)).collect()),
-        None => Mapping::Actions(vec![Arc::from(format!("{prefix}:{name}"))]),
-    }
+        .map(|action| catalog.action(action).map(Arc::from))
+        .collect();
+    checked.map_or(Mapping::Unmapped, Mapping::Actions)
 }
 
 /// Memoises [`map_event`] per (eventSource, eventName); one per worker thread.
-#[derive(Default)]
 pub struct Mapper {
+    catalog: Arc<Catalog>,
     cache: HashMap<Box<str>, HashMap<Box<str>, Mapping>>,
 }
 
 impl Mapper {
+    pub fn new(catalog: Arc<Catalog>) -> Self {
+        Self {
+            catalog,
+            cache: HashMap::new(),
+        }
+    }
+
     pub fn map(&mut self, event_source: &str, event_name: &str) -> &Mapping {
         if !self
             .cache
             .get(event_source)
             .is_some_and(|names| names.contains_key(event_name))
         {
-            let mapping = map_event(event_source, event_name);
+            let mapping = map_event(&self.catalog, event_source, event_name);
             self.cache
                 .entry(event_source.into())
                 .or_default()
@@ -142,10 +184,18 @@ impl Mapper {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::LazyLock;
+
     use super::*;
 
+    static CATALOG: LazyLock<Catalog> = LazyLock::new(|| Catalog::embedded().unwrap());
+
+    fn map(source: &str, name: &str) -> Mapping {
+        map_event(&CATALOG, source, name)
+    }
+
     fn actions(source: &str, name: &str) -> Vec<String> {
-        match map_event(source, name) {
+        match map(source, name) {
             Mapping::Actions(a) => a.iter().map(ToString::to_string).collect(),
             other => panic!("{source} {name}: {other:?}"),
         }
@@ -178,10 +228,28 @@ mod tests {
             ["kms:ReEncryptFrom", "kms:ReEncryptTo"]
         );
         assert_eq!(
-            map_event("sts.amazonaws.com", "GetCallerIdentity"),
+            map("sts.amazonaws.com", "GetCallerIdentity"),
             Mapping::NoPermission
         );
-        assert_eq!(map_event("example.com", "Foo"), Mapping::Unmapped);
+        assert_eq!(map("example.com", "Foo"), Mapping::Unmapped);
+        // API Gateway management calls are authorised by HTTP-verb actions.
+        assert_eq!(
+            actions("apigateway.amazonaws.com", "GetResource"),
+            ["apigateway:GET"]
+        );
+        assert_eq!(
+            actions("apigateway.amazonaws.com", "CreateDeployment"),
+            ["apigateway:POST"]
+        );
+        // Not in the catalog: reported, never invented.
+        assert_eq!(
+            map("s3.amazonaws.com", "GetStorageLensDashboardDataInternal"),
+            Mapping::Unmapped
+        );
+        assert_eq!(
+            map("ec2.amazonaws.com", "SharedSnapshotVolumeCreated"),
+            Mapping::Unmapped
+        );
         assert_eq!(
             actions("ec2.amazonaws.com", "DescribeInstances"),
             ["ec2:DescribeInstances"]

@@ -1,0 +1,57 @@
+//! `iamtrim catalog`: which IAM catalog is in use, where it came from, and what it holds.
+
+use std::io::Write;
+
+use anyhow::Context;
+
+use crate::catalog::Catalog;
+use crate::cli::CatalogArgs;
+use crate::exit::Outcome;
+
+pub fn run(args: &CatalogArgs) -> anyhow::Result<Outcome> {
+    let catalog = match &args.catalog {
+        Some(path) => Catalog::load(path),
+        None => Catalog::embedded(),
+    }
+    .context("cannot load the IAM catalog")?;
+    let resource_types: usize = catalog
+        .services
+        .values()
+        .map(|s| s.resource_types.len())
+        .sum();
+    let condition_keys: usize = catalog
+        .services
+        .values()
+        .map(|s| s.condition_keys.len())
+        .sum();
+    let text = if args.json {
+        let value = serde_json::json!({
+            "origin": catalog.origin,
+            "source": catalog.source,
+            "version": catalog.version,
+            "updated_at": catalog.updated_at,
+            "services": catalog.services.len(),
+            "actions": catalog.action_count(),
+            "resource_types": resource_types,
+            "condition_keys": condition_keys,
+        });
+        format!("{}\n", serde_json::to_string_pretty(&value)?)
+    } else {
+        format!(
+            "IAM catalog ({})\n  source:         {}\n  version:        {} (data of {})\n  services:       {}\n  actions:        {}\n  resource types: {}\n  condition keys: {}\n",
+            catalog.origin,
+            catalog.source,
+            catalog.version,
+            catalog.updated_at,
+            catalog.services.len(),
+            catalog.action_count(),
+            resource_types,
+            condition_keys
+        )
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .context("cannot write to stdout")?;
+    Ok(Outcome::Clean)
+}
