@@ -179,11 +179,11 @@ impl Gen {
     fn truth(&mut self, id: &str, kind: &str, role: Option<&str>) -> &mut Truth {
         let t = self.truth.entry(id.to_owned()).or_default();
         t.kind = kind.to_owned();
-        if let Some(role) = role {
-            if !t.roles.contains(&role_arn(role)) {
-                t.roles.push(role_arn(role));
-                t.roles.sort();
-            }
+        if let Some(role) = role
+            && !t.roles.contains(&role_arn(role))
+        {
+            t.roles.push(role_arn(role));
+            t.roles.sort();
         }
         t
     }

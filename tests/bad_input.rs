@@ -59,7 +59,7 @@ fn assert_skipped(name: &str, bad: &[u8], expected_reason: &str) {
         list[0].1
     );
     assert!(
-        stderr.contains(&format!("warning: ")) && stderr.contains(name),
+        stderr.contains("warning: ") && stderr.contains(name),
         "{name}: {stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");

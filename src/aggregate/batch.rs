@@ -9,10 +9,13 @@ use jiff::Timestamp;
 use super::{CallKey, Outcome, Usage};
 use crate::attribute::{Caller, NotWorkload, Vending, VendingKind};
 
+/// (caller, action, resource, errorCode): one file's aggregation key, borrowed from its buffer.
+type CallRef<'a> = (Caller<'a>, Arc<str>, Cow<'a, str>, Option<Cow<'a, str>>);
+
 /// Aggregation of one file while its buffer is alive: keys borrow from it.
 #[derive(Default)]
 pub struct FileAggregate<'a> {
-    calls: HashMap<(Caller<'a>, Arc<str>, Cow<'a, str>, Option<Cow<'a, str>>), Usage>,
+    calls: HashMap<CallRef<'a>, Usage>,
     vendings: Vec<Vending<'a>>,
     pub counts: FileCounts,
     unmapped: HashMap<(Cow<'a, str>, Cow<'a, str>), u64>,

@@ -21,7 +21,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Recommend a least-privilege policy for every workload seen in a trail.
-    Recommend(recommend::RecommendArgs),
+    Recommend(Box<recommend::RecommendArgs>),
     /// Show the IAM catalog in use: its source, version and counts.
     Catalog(CatalogArgs),
 }
