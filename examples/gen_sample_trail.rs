@@ -188,6 +188,16 @@ impl Gen {
         t
     }
 
+    /// `responseElements.credentials` of a vending event. Every synthetic session token carries
+    /// the marker `SYNTHETIC`, which the tests grep every output for.
+    fn credentials(&mut self, key: &str) -> Value {
+        json!({"accessKeyId": key, "sessionToken": format!("IQoJb3JpZ2luX2VjSYNTHETIC{}", self.rng.upper(40)), "expiration": "Nov 1, 2026, 7:00:00 PM"})
+    }
+
+    fn assumed_role_user(&mut self, role: &str, session: &str) -> Value {
+        json!({"assumedRoleId": format!("AROA{}:{session}", self.rng.upper(17)), "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}")})
+    }
+
     fn new_key(&mut self) -> String {
         format!("ASIA{}", self.rng.upper(16))
     }
@@ -220,9 +230,9 @@ impl Gen {
             "awsRegion": region, "sourceIPAddress": "10.0.4.17", "userAgent": "aws-sdk-go-v2/1.30.3",
             "requestParameters": {"roleArn": role_arn(role), "roleSessionName": session},
             "responseElements": {
-                "credentials": {"accessKeyId": key, "sessionToken": format!("IQoJb3JpZ2luX2VjSYNTHETIC{}", self.rng.upper(40)), "expiration": "Nov 1, 2026, 7:00:00 PM"},
+                "credentials": self.credentials(&key),
                 "subjectFromWebIdentityToken": subject,
-                "assumedRoleUser": {"assumedRoleId": format!("AROA{}:{session}", self.rng.upper(17)), "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}")},
+                "assumedRoleUser": self.assumed_role_user(role, &session),
                 "provider": provider, "audience": "sts.amazonaws.com"
             },
             "requestID": self.rng.uuid(), "eventID": self.rng.uuid(), "readOnly": true,
@@ -273,8 +283,8 @@ impl Gen {
             "requestParameters": {"roleArn": role_arn(role), "roleSessionName": session, "durationSeconds": 21600,
                 "tags": tags, "transitiveTagKeys": ["eks-cluster-arn", "eks-cluster-name", "kubernetes-namespace", "kubernetes-service-account", "kubernetes-pod-name", "kubernetes-pod-uid"]},
             "responseElements": {
-                "credentials": {"accessKeyId": key, "sessionToken": format!("IQoJb3JpZ2luX2VjSYNTHETIC{}", self.rng.upper(40)), "expiration": "Nov 1, 2026, 12:00:00 PM"},
-                "assumedRoleUser": {"assumedRoleId": format!("AROA{}:{session}", self.rng.upper(17)), "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}")},
+                "credentials": self.credentials(&key),
+                "assumedRoleUser": self.assumed_role_user(role, &session),
                 "packedPolicySize": 56
             },
             "requestID": self.rng.uuid(), "eventID": self.rng.uuid(), "readOnly": true,
@@ -309,11 +319,12 @@ impl Gen {
             None,
             false,
         );
-        let record = &mut self.events.last_mut().unwrap().record;
-        record["responseElements"] = json!({
-            "credentials": {"accessKeyId": key, "sessionToken": "IQoJb3JpZ2luX2VjSYNTHETICCHAINED", "expiration": "Nov 1, 2026, 8:00:00 AM"},
-            "assumedRoleUser": {"assumedRoleId": "AROAEXAMPLECHAINED:".to_owned() + &session, "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}")}
+        let response = json!({
+            "credentials": self.credentials(&key),
+            "assumedRoleUser": self.assumed_role_user(role, &session)
         });
+        let record = &mut self.events.last_mut().unwrap().record;
+        record["responseElements"] = response;
         record["resources"] =
             json!([{"accountId": ACCOUNT, "type": "AWS::IAM::Role", "ARN": role_arn(role)}]);
         As::Session {
