@@ -16,7 +16,7 @@ use crate::aggregate::{Aggregator, FileAggregate, FileBatch, FileProblem};
 use crate::attribute::{self, ClusterNames};
 use crate::catalog::Catalog;
 use crate::decode::{self, DecodeLimits, Item, Record};
-use crate::map::{Mapper, Mapping};
+use crate::map::{self, Mapper, Mapping};
 use crate::settings::TimeWindow;
 use crate::source::{Listing, LogSource, ObjectRef, SourceError};
 use crate::stats::InputStats;
@@ -225,7 +225,15 @@ fn process<'a>(
         return Ok(());
     }
     match mapper.map(source, name) {
-        Mapping::Actions(actions) => {
+        Mapping::Actions(actions, conditionals) => {
+            let adjusted;
+            let actions = if conditionals.is_empty() {
+                actions.as_slice()
+            } else {
+                adjusted =
+                    map::apply_conditionals(actions, conditionals, record.request_parameters);
+                adjusted.as_slice()
+            };
             for action in actions {
                 file.call(
                     caller.clone(),

@@ -65,6 +65,16 @@ fn every_real_record_is_read_and_eks_identities_are_attributed() {
     let text = report.to_string();
     assert!(text.contains("\"lambda:GetFunction\""));
     assert!(!text.contains("20150331"));
+    // Successful CreateFunction (with `role`) and RunInstances (with `iamInstanceProfile`) need
+    // iam:PassRole too.
+    let bert = workload(&report, "arn:aws:iam::123837392027:user/bert-jan");
+    let used = actions(bert, "usage");
+    for needed in ["iam:PassRole", "lambda:CreateFunction", "ec2:RunInstances"] {
+        assert!(
+            used.iter().any(|a| a == needed),
+            "{needed} missing from {used:?}"
+        );
+    }
     // Every action is a catalog action; the one pair with no public IAM action is listed, not invented.
     assert_eq!(
         report["unmapped"],

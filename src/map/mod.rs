@@ -16,10 +16,15 @@ use std::sync::Arc;
 
 use crate::catalog::{Catalog, service_prefix};
 
+mod conditional;
+
+pub use conditional::{Conditional, apply as apply_conditionals};
+
 /// What an event needed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mapping {
-    Actions(Vec<Arc<str>>),
+    /// The actions, plus rules that adjust them per request (see `conditional`).
+    Actions(Vec<Arc<str>>, Vec<Conditional>),
     /// The call needs no IAM permission (e.g. `sts:GetCallerIdentity`).
     NoPermission,
     /// iamtrim cannot tell which action authorised the call; reported, never guessed.
@@ -149,7 +154,10 @@ pub fn map_event(catalog: &Catalog, event_source: &str, event_name: &str) -> Map
         .iter()
         .map(|action| catalog.action(action).map(Arc::from))
         .collect();
-    checked.map_or(Mapping::Unmapped, Mapping::Actions)
+    match checked {
+        Some(actions) => Mapping::Actions(actions, conditional::rules_for(catalog, prefix, name)),
+        None => Mapping::Unmapped,
+    }
 }
 
 /// Memoises [`map_event`] per (eventSource, eventName); one per worker thread.
@@ -196,7 +204,7 @@ mod tests {
 
     fn actions(source: &str, name: &str) -> Vec<String> {
         match map(source, name) {
-            Mapping::Actions(a) => a.iter().map(ToString::to_string).collect(),
+            Mapping::Actions(a, _) => a.iter().map(ToString::to_string).collect(),
             other => panic!("{source} {name}: {other:?}"),
         }
     }
