@@ -226,6 +226,7 @@ fn process<'a>(
     }
     match mapper.map(source, name) {
         Mapping::Actions(actions, conditionals) => {
+            file.counts.mapped += 1;
             let adjusted;
             let actions = if conditionals.is_empty() {
                 actions.as_slice()

@@ -14,6 +14,7 @@ pub struct InputStats {
     pub bad_records: u64,
     pub outside_window: u64,
     pub no_permission: u64,
+    pub mapped: u64,
     pub not_workload: BTreeMap<NotWorkload, u64>,
     /// Files or records that could not be read: the result is incomplete.
     pub skipped: Vec<FileProblem>,
@@ -32,6 +33,7 @@ impl InputStats {
         self.bad_records += c.bad_records;
         self.outside_window += c.outside_window;
         self.no_permission += c.no_permission;
+        self.mapped += c.mapped;
         for (reason, n) in &c.not_workload {
             *self.not_workload.entry(*reason).or_default() += n;
         }

@@ -28,6 +28,8 @@ pub struct FileCounts {
     pub bad_records: u64,
     pub outside_window: u64,
     pub no_permission: u64,
+    /// Workload API calls mapped to catalog actions.
+    pub mapped: u64,
     pub not_workload: BTreeMap<NotWorkload, u64>,
 }
 

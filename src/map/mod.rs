@@ -263,4 +263,49 @@ mod tests {
             ["ec2:DescribeInstances"]
         );
     }
+
+    /// fixtures/mapping/cases.tsv: each row an (eventSource, eventName), the IAM actions the call
+    /// needs, and the AWS documentation the expectation comes from.
+    #[test]
+    fn documented_mapping_cases() {
+        let table = include_str!("../../fixtures/mapping/cases.tsv");
+        let mut failures = Vec::new();
+        let mut rows = 0;
+        for line in table
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let [source, name, expected, doc] = fields[..] else {
+                panic!("malformed row: {line}");
+            };
+            assert!(
+                doc.contains("https://docs.aws.amazon.com/"),
+                "row without documentation: {line}"
+            );
+            rows += 1;
+            let got = map(source, name);
+            let want = match expected {
+                "-" => Mapping::NoPermission,
+                "?" => Mapping::Unmapped,
+                list => Mapping::Actions(list.split(' ').map(Arc::from).collect(), Vec::new()),
+            };
+            let same = match (&got, &want) {
+                (Mapping::Actions(a, _), Mapping::Actions(b, _)) => a == b,
+                _ => got == want,
+            };
+            if !same {
+                failures.push(format!(
+                    "{source} {name}: got {got:?}, documented {expected}"
+                ));
+            }
+        }
+        assert!(rows >= 150, "{rows} cases");
+        assert!(
+            failures.is_empty(),
+            "{} of {rows} cases differ:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
 }

@@ -38,6 +38,7 @@ pub struct Input {
     pub bad_records: u64,
     pub outside_window: u64,
     pub no_permission_needed: u64,
+    pub mapped_events: u64,
     pub not_workload_activity: BTreeMap<&'static str, u64>,
     pub skipped: Vec<Located>,
     pub skipped_not_listed: u64,
@@ -169,6 +170,7 @@ pub fn build(
             bad_records: input.bad_records,
             outside_window: input.outside_window,
             no_permission_needed: input.no_permission,
+            mapped_events: input.mapped,
             not_workload_activity: input
                 .not_workload
                 .iter()
