@@ -312,3 +312,45 @@ fn catalog_command_works_offline() {
     assert_eq!(missing.code, 2);
     assert!(missing.stderr.starts_with("error: cannot load the IAM catalog\n  Caused by: cannot read catalog no/such/catalog.json\n"), "{}", missing.stderr);
 }
+
+#[test]
+fn calls_made_by_a_service_on_the_workloads_behalf_are_its_permission_needs() {
+    let mut on_behalf = crate::util::user_event(
+        "reader",
+        "kms.amazonaws.com",
+        "Decrypt",
+        "2026-11-01T10:00:00Z",
+    );
+    on_behalf["userIdentity"]["invokedBy"] = serde_json::json!("s3.amazonaws.com");
+    let mut own = crate::util::user_event(
+        "x",
+        "s3.amazonaws.com",
+        "GetBucketAcl",
+        "2026-11-01T10:00:00Z",
+    );
+    own["userIdentity"] =
+        serde_json::json!({"type": "AWSService", "invokedBy": "cloudtrail.amazonaws.com"});
+    let dir = tempfile::tempdir().unwrap();
+    crate::util::write(
+        &dir.path().join("t.json"),
+        serde_json::json!({"Records": [on_behalf, own]})
+            .to_string()
+            .as_bytes(),
+    );
+    let report = recommend(&[dir.path()], &[]).json();
+    assert_eq!(
+        workload_ids(&report),
+        ["arn:aws:iam::111122223333:user/reader"]
+    );
+    assert_eq!(
+        actions(
+            workload(&report, "arn:aws:iam::111122223333:user/reader"),
+            "usage"
+        ),
+        ["kms:Decrypt"]
+    );
+    assert_eq!(
+        report["input"]["not_workload_activity"]["made by an AWS service"],
+        1
+    );
+}
