@@ -36,6 +36,8 @@ pub fn iamtrim(args: &[&str]) -> Run {
     let output: Output = Command::new(env!("CARGO_BIN_EXE_iamtrim"))
         .args(args)
         .current_dir(root())
+        // A catalog refreshed on this machine must not change what the tests see.
+        .env("XDG_CACHE_HOME", "/nonexistent/iamtrim-test-cache")
         .output()
         .expect("run iamtrim");
     Run {

@@ -8,6 +8,7 @@
 //! spelling.
 
 mod prefix;
+pub mod update;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -80,6 +81,18 @@ impl Catalog {
     /// The copy compiled into the binary.
     pub fn embedded() -> Result<Self, CatalogError> {
         Self::parse(EMBEDDED.to_vec(), "embedded")
+    }
+
+    /// The catalog a command uses: `explicit` (`--catalog PATH`) if given, else the copy
+    /// refreshed by `iamtrim catalog update` if there is one, else the embedded copy.
+    pub fn resolve(explicit: Option<&Path>) -> Result<Self, CatalogError> {
+        if let Some(path) = explicit {
+            return Self::load(path);
+        }
+        match update::default_cache_path().filter(|p| p.is_file()) {
+            Some(cached) => Self::load(&cached),
+            None => Self::embedded(),
+        }
     }
 
     /// A catalog file (`--catalog PATH`).

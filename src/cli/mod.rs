@@ -28,6 +28,9 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct CatalogArgs {
+    #[command(subcommand)]
+    pub action: Option<CatalogAction>,
+
     /// A catalog file to inspect instead of the embedded one.
     #[arg(long, value_name = "PATH")]
     pub catalog: Option<PathBuf>,
@@ -35,4 +38,17 @@ pub struct CatalogArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogAction {
+    /// Refresh the catalog from AWS's published service reference (needs network access).
+    Update {
+        /// The service list to read.
+        #[arg(long, value_name = "URL", default_value = crate::catalog::update::SERVICE_LIST_URL)]
+        from: String,
+        /// Where to write it [default: ~/.cache/iamtrim/catalog.json.gz, used when present].
+        #[arg(long, value_name = "PATH")]
+        out: Option<PathBuf>,
+    },
 }

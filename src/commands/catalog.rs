@@ -4,16 +4,27 @@ use std::io::Write;
 
 use anyhow::Context;
 
-use crate::catalog::Catalog;
-use crate::cli::CatalogArgs;
+use crate::catalog::{Catalog, update};
+use crate::cli::{CatalogAction, CatalogArgs};
 use crate::exit::Outcome;
 
 pub fn run(args: &CatalogArgs) -> anyhow::Result<Outcome> {
-    let catalog = match &args.catalog {
-        Some(path) => Catalog::load(path),
-        None => Catalog::embedded(),
+    if let Some(CatalogAction::Update { from, out }) = &args.action {
+        let out = match out {
+            Some(path) => path.clone(),
+            None => update::default_cache_path()
+                .context("no cache folder: set HOME or XDG_CACHE_HOME, or pass --out")?,
+        };
+        let (services, actions) =
+            update::update(from, &out).context("cannot update the IAM catalog")?;
+        eprintln!(
+            "iamtrim: wrote {services} services, {actions} actions to {}",
+            out.display()
+        );
+        return Ok(Outcome::Clean);
     }
-    .context("cannot load the IAM catalog")?;
+    let catalog =
+        Catalog::resolve(args.catalog.as_deref()).context("cannot load the IAM catalog")?;
     let resource_types: usize = catalog
         .services
         .values()

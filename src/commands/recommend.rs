@@ -101,11 +101,8 @@ fn settings(args: &RecommendArgs) -> anyhow::Result<IngestConfig> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
     anyhow::ensure!(threads > 0, "--threads must be at least 1");
-    let catalog = match &args.catalog {
-        Some(path) => Catalog::load(path),
-        None => Catalog::embedded(),
-    }
-    .context("cannot load the IAM catalog")?;
+    let catalog =
+        Catalog::resolve(args.catalog.as_deref()).context("cannot load the IAM catalog")?;
     Ok(IngestConfig {
         catalog: std::sync::Arc::new(catalog),
         threads,

@@ -1,0 +1,142 @@
+//! `iamtrim catalog update` against a local server speaking AWS's service-reference format.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+
+use serde_json::{Value, json};
+
+use crate::util::{actions, iamtrim, recommend, user_event, workload, write};
+
+/// Answers `requests` HTTP GETs on `listener` from `routes` (path → JSON body), then stops.
+fn serve(listener: TcpListener, routes: Vec<(String, Value)>, requests: usize) {
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(requests) {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            let mut header = String::new();
+            while reader.read_line(&mut header).unwrap() > 0 && header != "\r\n" {
+                header.clear();
+            }
+            let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+            let (status, body) = match routes.iter().find(|(p, _)| p == path) {
+                Some((_, body)) => ("200 OK", body.to_string()),
+                None => ("404 Not Found", "{}".to_owned()),
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            stream.write_all((head + &body).as_bytes()).unwrap();
+        }
+    });
+}
+
+#[test]
+fn update_builds_a_catalog_from_the_service_reference() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let s3 = json!({
+        "Name": "s3",
+        "Actions": [
+            {"Name": "GetObject", "Resources": [{"Name": "object"}], "Annotations": {"Properties": {"IsList": false, "IsPermissionManagement": false, "IsTaggingOnly": false, "IsWrite": false}}},
+            {"Name": "PutBucketPolicy", "Resources": [{"Name": "bucket"}], "Annotations": {"Properties": {"IsPermissionManagement": true, "IsWrite": true}}},
+            {"Name": "ListAllMyBuckets", "Annotations": {"Properties": {"IsList": true}}}
+        ],
+        "Resources": [{"Name": "object", "ARNFormats": ["arn:${Partition}:s3:::${BucketName}/${ObjectName}"]}],
+        "ConditionKeys": [{"Name": "s3:prefix", "Types": ["String"]}],
+        "Version": "v1.4"
+    });
+    let list = json!([{"service": "s3", "url": format!("{base}/v1/s3/s3.json")}]);
+    serve(
+        listener,
+        vec![
+            ("/v1/service-list.json".into(), list),
+            ("/v1/s3/s3.json".into(), s3),
+        ],
+        2,
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("catalog.json.gz");
+    let out_arg = out.to_str().unwrap();
+    let run = iamtrim(&[
+        "catalog",
+        "update",
+        "--from",
+        &format!("{base}/v1/service-list.json"),
+        "--out",
+        out_arg,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("wrote 1 services, 3 actions"),
+        "{}",
+        run.stderr
+    );
+
+    let info: Value =
+        serde_json::from_str(&iamtrim(&["catalog", "--json", "--catalog", out_arg]).stdout)
+            .unwrap();
+    assert_eq!(
+        (
+            &info["services"],
+            &info["actions"],
+            &info["resource_types"],
+            &info["condition_keys"]
+        ),
+        (&json!(1), &json!(3), &json!(1), &json!(1))
+    );
+    assert!(
+        info["version"]
+            .as_str()
+            .unwrap()
+            .starts_with("aws-service-reference ")
+    );
+
+    // The refreshed catalog drives the mapping: the s3 event maps, the sqs one is unmapped.
+    let trail = dir.path().join("trail");
+    let records = json!({"Records": [
+        user_event("ann", "s3.amazonaws.com", "ListBuckets", "2026-11-01T10:00:00Z"),
+        user_event("ann", "sqs.amazonaws.com", "SendMessage", "2026-11-01T10:00:00Z"),
+    ]});
+    write(&trail.join("t.json"), records.to_string().as_bytes());
+    let report = recommend(&[&trail], &["--catalog", out_arg]).json();
+    assert_eq!(
+        actions(
+            workload(&report, "arn:aws:iam::111122223333:user/ann"),
+            "usage"
+        ),
+        ["s3:ListAllMyBuckets"]
+    );
+    assert_eq!(
+        report["unmapped"],
+        json!([{"event_source": "sqs.amazonaws.com", "event_name": "SendMessage", "count": 1}])
+    );
+}
+
+#[test]
+fn update_failure_is_a_clear_error_and_leaves_no_file() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    serve(listener, Vec::new(), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("catalog.json.gz");
+    let url = format!("{base}/v1/service-list.json");
+    let run = iamtrim(&[
+        "catalog",
+        "update",
+        "--from",
+        &url,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.starts_with(&format!("error: cannot update the IAM catalog\n  Caused by: cannot fetch {url}\n  Caused by: http status: 404")),
+        "{}",
+        run.stderr
+    );
+    assert!(!out.exists());
+}
