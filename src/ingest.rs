@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 
-use crate::aggregate::{Aggregator, FileAggregate, FileBatch, FileProblem};
+use crate::aggregate::{Aggregator, FileAggregate, FileBatch, ProblemLog};
 use crate::attribute::{self, ClusterNames};
 use crate::catalog::Catalog;
 use crate::decode::{self, DecodeLimits, Item, Record};
@@ -80,11 +80,9 @@ fn list(
     messages: &SyncSender<Message>,
 ) -> Result<(), SourceError> {
     source.list(&mut |listing| match listing {
-        Listing::Object(object) => {
-            // A closed channel means the workers are gone; the run is ending anyway.
-            if objects.send(object).is_err() {}
-        }
-        other => if messages.send(Message::Listed(other)).is_err() {},
+        // A send fails only when every receiver is gone, i.e. the run is already ending.
+        Listing::Object(object) => drop(objects.send(object)),
+        other => drop(messages.send(Message::Listed(other))),
     })
 }
 
@@ -113,10 +111,10 @@ pub fn read_object(
     object: &ObjectRef,
 ) -> FileBatch {
     let location = object.location.clone();
-    let failed = |reason: String| FileBatch {
-        problems: vec![FileProblem::new(&location, 0, location.clone(), reason)],
-        location: location.clone(),
-        ..FileBatch::default()
+    let failed = |reason: String| {
+        let mut problems = ProblemLog::new(&location);
+        problems.push(location.clone(), reason);
+        FileAggregate::default().into_batch(location.clone(), problems)
     };
     let bytes = match source.fetch(object) {
         Ok(bytes) => bytes,
@@ -131,32 +129,20 @@ pub fn read_object(
     };
 
     let mut file = FileAggregate::default();
-    let mut problems = Vec::new();
-    let mut problem_count = 0u64;
-    let result = decode::for_each_record(&json, config.limits, &mut |item| match item {
-        Item::Record(record) => {
-            file.counts.records += 1;
-            if let Err(reason) = process(record, config, mapper, &mut file) {
-                file.counts.bad_records += 1;
-                problems.push(FileProblem::new(
-                    &location,
-                    problem_count,
-                    record_location(&location, record),
-                    reason,
-                ));
-                problem_count += 1;
+    let mut problems = ProblemLog::new(&location);
+    let result = decode::for_each_record(&json, config.limits, &mut |item| {
+        file.counts.records += 1;
+        let bad = match item {
+            Item::Record(record) => process(record, config, mapper, &mut file)
+                .err()
+                .map(|reason| (record_location(&location, record), reason)),
+            Item::Bad { index, reason } => {
+                Some((format!("{location}: record {index}"), reason.to_string()))
             }
-        }
-        Item::Bad { index, reason } => {
-            file.counts.records += 1;
+        };
+        if let Some((at, reason)) = bad {
             file.counts.bad_records += 1;
-            problems.push(FileProblem::new(
-                &location,
-                problem_count,
-                format!("{location}: record {index}"),
-                reason.to_string(),
-            ));
-            problem_count += 1;
+            problems.push(at, reason);
         }
     });
     if let Err(err) = result {
@@ -169,15 +155,9 @@ pub fn read_object(
                 error_chain(&err)
             )
         };
-        problems.push(FileProblem::new(
-            &location,
-            problem_count,
-            location.clone(),
-            reason,
-        ));
-        problem_count += 1;
+        problems.push(location.clone(), reason);
     }
-    file.into_batch(location, problems, problem_count)
+    file.into_batch(location, problems)
 }
 
 fn record_location(file: &str, record: &Record<'_>) -> String {

@@ -325,3 +325,31 @@ fn bad_flags_are_usage_errors_not_panics() {
         "error: --since (2026-11-02T00:00:00Z) must be before --until (2026-11-01T00:00:00Z)\n"
     );
 }
+
+#[test]
+fn many_bad_records_are_listed_up_to_the_cap_and_all_counted() {
+    let good = user_event(
+        "fay",
+        "ec2.amazonaws.com",
+        "DescribeVpcs",
+        "2026-11-01T10:00:00Z",
+    );
+    let mut records: Vec<Value> = vec![good];
+    records.extend((0..25).map(|n| json!(n)));
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("noisy.json"),
+        json!({ "Records": records }).to_string().as_bytes(),
+    );
+    let run = recommend(&[dir.path()], &[]);
+    assert_eq!(run.code, 2);
+    let report = run.json();
+    assert_eq!(report["input"]["bad_records"], 25);
+    assert_eq!(report["input"]["skipped"].as_array().unwrap().len(), 20);
+    assert_eq!(report["input"]["skipped_not_listed"], 5);
+    assert_eq!(skipped(&report)[19].0, "noisy.json: record 20");
+    assert_eq!(
+        workload_ids(&report),
+        ["arn:aws:iam::111122223333:user/fay"]
+    );
+}

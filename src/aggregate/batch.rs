@@ -71,6 +71,32 @@ pub struct FileBatch {
 /// At most this many problems are listed per file; the rest are counted.
 const PROBLEMS_LISTED_PER_FILE: usize = 20;
 
+/// One file's problems as they are found: the first few kept with location and reason, all
+/// counted, so a file full of bad records costs no more memory than a file with a few.
+pub struct ProblemLog {
+    file: String,
+    listed: Vec<FileProblem>,
+    total: u64,
+}
+
+impl ProblemLog {
+    pub fn new(file: &str) -> Self {
+        Self {
+            file: file.to_owned(),
+            listed: Vec::new(),
+            total: 0,
+        }
+    }
+
+    pub fn push(&mut self, location: String, reason: String) {
+        if self.listed.len() < PROBLEMS_LISTED_PER_FILE {
+            self.listed
+                .push(FileProblem::new(&self.file, self.total, location, reason));
+        }
+        self.total += 1;
+    }
+}
+
 impl<'a> FileAggregate<'a> {
     pub fn call(
         &mut self,
@@ -95,12 +121,7 @@ impl<'a> FileAggregate<'a> {
     }
 
     /// Copies out the distinct keys; the file's buffer can then be dropped.
-    pub fn into_batch(
-        self,
-        location: String,
-        problems: Vec<FileProblem>,
-        problems_total: u64,
-    ) -> FileBatch {
+    pub fn into_batch(self, location: String, problems: ProblemLog) -> FileBatch {
         let calls = self
             .calls
             .into_iter()
@@ -123,17 +144,14 @@ impl<'a> FileAggregate<'a> {
             .into_iter()
             .map(|((s, n), c)| ((s.into_owned(), n.into_owned()), c))
             .collect();
-        let listed = problems.len().min(PROBLEMS_LISTED_PER_FILE);
-        let mut problems = problems;
-        problems.truncate(listed);
         FileBatch {
             location,
             calls,
             vendings,
             counts: self.counts,
             unmapped,
-            problems_not_listed: problems_total - listed as u64,
-            problems,
+            problems_not_listed: problems.total - problems.listed.len() as u64,
+            problems: problems.listed,
         }
     }
 }

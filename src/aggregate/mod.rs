@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-pub use batch::{FileAggregate, FileBatch, FileProblem};
+pub use batch::{FileAggregate, FileBatch, FileProblem, ProblemLog};
 pub use sessions::{Aggregator, Mechanism, Workload, WorkloadKey};
 
 /// Whether the call succeeded; a failed call is never a grant.
