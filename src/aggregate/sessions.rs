@@ -130,6 +130,8 @@ impl Aggregator {
             VendingKind::PodIdentity(sa) => {
                 self.bind_service_account(key, sa, role, Mechanism::PodIdentity)
             }
+            // As above, a re-delivered vending event changes nothing.
+            VendingKind::Chained { .. } if self.bindings.contains_key(&key) => {}
             VendingKind::Chained { parent_access_key } => {
                 let parent: Box<str> = Box::from(parent_access_key.as_ref());
                 self.children
@@ -137,8 +139,7 @@ impl Aggregator {
                     .or_default()
                     .push(key.clone());
                 self.bindings
-                    .entry(key.clone())
-                    .or_insert(Binding::Chained { parent });
+                    .insert(key.clone(), Binding::Chained { parent });
                 self.drain(&key, 0);
             }
         }

@@ -13,7 +13,7 @@ pub mod update;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use prefix::service_prefix;
 
@@ -37,7 +37,8 @@ pub enum CatalogError {
     },
 }
 
-#[derive(Debug, Deserialize)]
+/// The catalog file format, written by scripts/update-catalog.py and `catalog update`.
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct CatalogFile {
     source: String,
@@ -46,7 +47,7 @@ struct CatalogFile {
     services: BTreeMap<String, Service>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Service {
     pub name: String,
@@ -55,7 +56,7 @@ pub struct Service {
     pub condition_keys: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Action {
     /// `Read`, `Write`, `List`, `Tagging` or `Permissions management`.

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::{Action, CatalogFile, Service};
+
 pub const SERVICE_LIST_URL: &str =
     "https://servicereference.us-east-1.amazonaws.com/v1/service-list.json";
 
@@ -124,29 +126,32 @@ pub fn update(list_url: &str, out: &Path) -> Result<(usize, usize), UpdateError>
         .build()
         .into();
     let list: Vec<ServiceEntry> = get_json(&agent, list_url)?;
-    let mut services = serde_json::Map::new();
-    let mut action_count = 0;
+    let mut services = BTreeMap::new();
     for entry in list {
         let reference: ServiceReference = get_json(&agent, &entry.url)?;
-        action_count += reference.actions.len();
-        services.insert(
-            entry.service.clone(),
-            service_json(&entry.service, reference),
-        );
+        services.insert(entry.service.clone(), service(&entry.service, reference));
     }
-    let count = services.len();
-    let catalog = serde_json::json!({
-        "source": format!("AWS service reference, {list_url}"),
-        "version": format!("aws-service-reference {}", jiff::Timestamp::now().strftime("%Y-%m-%d")),
-        "updated_at": jiff::Timestamp::now().to_string(),
-        "services": services,
-    });
-    write_atomically(out, catalog.to_string().as_bytes())?;
-    Ok((count, action_count))
+    let counts = (
+        services.len(),
+        services.values().map(|s| s.actions.len()).sum(),
+    );
+    let now = jiff::Timestamp::now();
+    let catalog = CatalogFile {
+        source: format!("AWS service reference, {list_url}"),
+        version: format!("aws-service-reference {}", now.strftime("%Y-%m-%d")),
+        updated_at: now.to_string(),
+        services,
+    };
+    let json = serde_json::to_vec(&catalog).map_err(|source| UpdateError::Format {
+        url: list_url.to_owned(),
+        source,
+    })?;
+    write_atomically(out, &json)?;
+    Ok(counts)
 }
 
-fn service_json(prefix: &str, reference: ServiceReference) -> serde_json::Value {
-    let actions: serde_json::Map<String, serde_json::Value> = reference
+fn service(prefix: &str, reference: ServiceReference) -> Service {
+    let actions = reference
         .actions
         .into_iter()
         .map(|a| {
@@ -167,15 +172,17 @@ fn service_json(prefix: &str, reference: ServiceReference) -> serde_json::Value 
                 "Read"
             };
             // The service reference does not say which resource types are required.
-            let resources: Vec<(String, bool)> =
-                a.resources.into_iter().map(|r| (r.name, false)).collect();
+            let resources = a.resources.into_iter().map(|r| (r.name, false)).collect();
             (
                 a.name,
-                serde_json::json!({"access": access, "resources": resources}),
+                Action {
+                    access: access.to_owned(),
+                    resources,
+                },
             )
         })
         .collect();
-    let resource_types: BTreeMap<String, String> = reference
+    let resource_types = reference
         .resources
         .into_iter()
         .filter_map(|r| Some((r.name, r.arn_formats.into_iter().next()?)))
@@ -186,12 +193,12 @@ fn service_json(prefix: &str, reference: ServiceReference) -> serde_json::Value 
         .map(|c| c.name)
         .collect();
     condition_keys.sort();
-    serde_json::json!({
-        "name": prefix,
-        "actions": actions,
-        "resource_types": resource_types,
-        "condition_keys": condition_keys,
-    })
+    Service {
+        name: prefix.to_owned(),
+        actions,
+        resource_types,
+        condition_keys,
+    }
 }
 
 /// Temp file in the same folder, then rename: a reader never sees half a catalog.
