@@ -95,6 +95,22 @@ fn update_builds_a_catalog_from_the_service_reference() {
             .starts_with("aws-service-reference ")
     );
 
+    // Written to the cache folder, the refreshed catalog is the one in use from then on.
+    let cache = dir.path().join("cache");
+    std::fs::create_dir_all(cache.join("iamtrim")).unwrap();
+    std::fs::copy(&out, cache.join("iamtrim/catalog.json.gz")).unwrap();
+    let in_use = std::process::Command::new(env!("CARGO_BIN_EXE_iamtrim"))
+        .args(["catalog", "--json"])
+        .env("XDG_CACHE_HOME", &cache)
+        .output()
+        .unwrap();
+    let in_use: Value = serde_json::from_slice(&in_use.stdout).unwrap();
+    assert_eq!(
+        in_use["origin"],
+        cache.join("iamtrim/catalog.json.gz").display().to_string()
+    );
+    assert_eq!(in_use["actions"], 3);
+
     // The refreshed catalog drives the mapping: the s3 event maps, the sqs one is unmapped.
     let trail = dir.path().join("trail");
     let records = json!({"Records": [

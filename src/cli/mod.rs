@@ -31,7 +31,7 @@ pub struct CatalogArgs {
     #[command(subcommand)]
     pub action: Option<CatalogAction>,
 
-    /// A catalog file to inspect instead of the embedded one.
+    /// A catalog file to inspect instead of the one in use (refreshed cache, else embedded).
     #[arg(long, value_name = "PATH")]
     pub catalog: Option<PathBuf>,
 

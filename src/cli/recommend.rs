@@ -38,7 +38,7 @@ pub struct RecommendArgs {
     #[arg(long, value_name = "DIR", help_heading = "Output")]
     pub out: Option<PathBuf>,
 
-    /// Use this IAM catalog file instead of the embedded one (see `iamtrim catalog`).
+    /// Use this IAM catalog file instead of the one in use (see `iamtrim catalog`).
     #[arg(long, value_name = "PATH", help_heading = "Input")]
     pub catalog: Option<PathBuf>,
 
