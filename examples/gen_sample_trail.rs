@@ -20,6 +20,8 @@ use serde_json::{Value, json};
 const ACCOUNT: &str = "111122223333";
 const CLUSTER: &str = "shop-prod";
 const OIDC_ID: &str = "5E1C9A0B7D3F4E2A8B6C1D0E9F8A7B6C";
+/// A second cluster (staging) whose service accounts have the same names as production's.
+const OIDC_ID_STAGING: &str = "0B7D3F4E2A8B6C1D0E9F8A7B6C5E1C9A";
 const PRIMARY: &str = "us-east-1";
 const SECONDARY: &str = "us-west-2";
 
@@ -87,6 +89,8 @@ struct Truth {
     roles: Vec<String>,
     actions: std::collections::BTreeSet<String>,
     denied: std::collections::BTreeSet<String>,
+    /// The evidence kinds iamtrim reports for the workload (with the bundled sample context).
+    evidence: std::collections::BTreeSet<String>,
 }
 
 fn role_arn(role: &str) -> String {
@@ -203,10 +207,12 @@ impl Gen {
     }
 
     /// IRSA: AssumeRoleWithWebIdentity, then the session.
+    #[allow(clippy::too_many_arguments)]
     fn irsa(
         &mut self,
         at: i64,
         region: &'static str,
+        oidc_id: &str,
         ns: &str,
         sa: &str,
         role: &str,
@@ -218,7 +224,7 @@ impl Gen {
             1_700_000_000_000_000_000u64 + self.rng.next() % 1_000_000_000
         );
         let provider = format!(
-            "arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.{PRIMARY}.amazonaws.com/id/{OIDC_ID}"
+            "arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.{PRIMARY}.amazonaws.com/id/{oidc_id}"
         );
         let subject = format!("system:serviceaccount:{ns}:{sa}");
         let record = json!({
@@ -252,8 +258,16 @@ impl Gen {
         }
     }
 
-    /// Pod Identity: AssumeRole by pods.eks.amazonaws.com with session tags, then the session.
-    fn pod_identity(&mut self, at: i64, ns: &str, sa: &str, pod: &str, role: &str) -> As {
+    /// Pod Identity: AssumeRole by pods.eks.amazonaws.com with session tags (unless the
+    /// association disables them), then the session.
+    fn pod_identity(
+        &mut self,
+        at: i64,
+        (ns, sa): (&str, &str),
+        pod: &str,
+        role: &str,
+        with_tags: bool,
+    ) -> As {
         let key = self.new_key();
         let session = format!(
             "eks-{}-{}-{}",
@@ -261,7 +275,7 @@ impl Gen {
             &pod[..pod.len().min(10)],
             self.rng.uuid()
         );
-        let tags: Vec<Value> = [
+        let mut tags: Vec<Value> = [
             (
                 "eks-cluster-arn",
                 format!("arn:aws:eks:{PRIMARY}:{ACCOUNT}:cluster/{CLUSTER}"),
@@ -275,13 +289,25 @@ impl Gen {
         .into_iter()
         .map(|(k, v)| json!({"key": k, "value": v}))
         .collect();
+        let mut transitive = json!([
+            "eks-cluster-arn",
+            "eks-cluster-name",
+            "kubernetes-namespace",
+            "kubernetes-service-account",
+            "kubernetes-pod-name",
+            "kubernetes-pod-uid"
+        ]);
+        if !with_tags {
+            tags.clear();
+            transitive = json!([]);
+        }
         let record = json!({
             "eventVersion": "1.08",
             "userIdentity": {"type": "AWSService", "invokedBy": "pods.eks.amazonaws.com"},
             "eventTime": iso(at), "eventSource": "sts.amazonaws.com", "eventName": "AssumeRole",
             "awsRegion": PRIMARY, "sourceIPAddress": "pods.eks.amazonaws.com", "userAgent": "pods.eks.amazonaws.com",
             "requestParameters": {"roleArn": role_arn(role), "roleSessionName": session, "durationSeconds": 21600,
-                "tags": tags, "transitiveTagKeys": ["eks-cluster-arn", "eks-cluster-name", "kubernetes-namespace", "kubernetes-service-account", "kubernetes-pod-name", "kubernetes-pod-uid"]},
+                "tags": tags, "transitiveTagKeys": transitive},
             "responseElements": {
                 "credentials": self.credentials(&key),
                 "assumedRoleUser": self.assumed_role_user(role, &session),
@@ -302,6 +328,14 @@ impl Gen {
             role: role.to_owned(),
             session,
             key,
+        }
+    }
+
+    /// Drops `accessKeyId` from the last event's identity, as some records of a session lack it.
+    fn without_access_key(&mut self) {
+        let record = &mut self.events.last_mut().unwrap().record;
+        if let Some(identity) = record["userIdentity"].as_object_mut() {
+            identity.remove("accessKeyId");
         }
     }
 
@@ -344,9 +378,20 @@ fn day(g: &mut Gen) {
     let sa = |ns: &str, name: &str, pi: bool| {
         format!("eks/{}/{ns}/{name}", if pi { CLUSTER } else { OIDC_ID })
     };
+    let evidence = |t: &mut Truth, kinds: &[&str]| {
+        t.evidence.extend(kinds.iter().map(|k| (*k).to_owned()));
+    };
 
     // payments/api: IRSA, S3 data events, DynamoDB, KMS, a denied DeleteItem.
-    let api = g.irsa(t0 + 60, PRIMARY, "payments", "api", "payments-api", 0);
+    let api = g.irsa(
+        t0 + 60,
+        PRIMARY,
+        OIDC_ID,
+        "payments",
+        "api",
+        "payments-api",
+        0,
+    );
     for i in 0..6 {
         let t = t0 + 120 + i * 600;
         g.call(
@@ -432,10 +477,48 @@ fn day(g: &mut Gen) {
         .map(String::from),
     );
     t.denied.insert("dynamodb:DeleteItem".into());
+    evidence(t, &["irsa-web-identity", "irsa-token"]);
+
+    // The staging cluster has a payments/api too, with its own role: a different workload.
+    let staging_api = g.irsa(
+        t0 + 70,
+        PRIMARY,
+        OIDC_ID_STAGING,
+        "payments",
+        "api",
+        "payments-api-staging",
+        0,
+    );
+    g.call(
+        t0 + 135,
+        PRIMARY,
+        &staging_api,
+        "s3.amazonaws.com",
+        "GetObject",
+        s3_object("shop-staging-data", "invoices/2026/11/0.pdf"),
+        None,
+        true,
+    );
+    let t = g.truth(
+        &format!("eks/{OIDC_ID_STAGING}/payments/api"),
+        "irsa",
+        Some("payments-api-staging"),
+    );
+    t.actions.insert("s3:GetObject".into());
+    evidence(t, &["irsa-web-identity", "irsa-token"]);
 
     // orders/worker and orders/reporter share the role orders-shared. The worker gets its
-    // credentials from the us-west-2 regional STS endpoint and works on SQS there.
-    let worker = g.irsa(t0 + 90, SECONDARY, "orders", "worker", "orders-shared", 0);
+    // credentials from the us-west-2 regional STS endpoint and works on SQS there, and sends
+    // shipments to a queue in us-east-1.
+    let worker = g.irsa(
+        t0 + 90,
+        SECONDARY,
+        OIDC_ID,
+        "orders",
+        "worker",
+        "orders-shared",
+        0,
+    );
     for i in 0..8 {
         let t = t0 + 200 + i * 300;
         let queue =
@@ -463,11 +546,11 @@ fn day(g: &mut Gen) {
     }
     g.call(
         t0 + 900,
-        SECONDARY,
+        PRIMARY,
         &worker,
         "sqs.amazonaws.com",
         "SendMessage",
-        json!({"queueUrl": format!("https://sqs.{SECONDARY}.amazonaws.com/{ACCOUNT}/shipments")}),
+        json!({"queueUrl": format!("https://sqs.{PRIMARY}.amazonaws.com/{ACCOUNT}/shipments")}),
         None,
         false,
     );
@@ -478,11 +561,13 @@ fn day(g: &mut Gen) {
     );
     t.actions
         .extend(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:SendMessage"].map(String::from));
+    evidence(t, &["irsa-web-identity", "irsa-token"]);
 
     // The reporter's vending event arrives in a file delivered 15 minutes after its first call's.
     let reporter = g.irsa(
         t0 + 1000,
         PRIMARY,
+        OIDC_ID,
         "orders",
         "reporter",
         "orders-shared",
@@ -528,14 +613,15 @@ fn day(g: &mut Gen) {
     );
     t.actions
         .extend(["s3:ListBucket", "s3:GetObject", "cloudwatch:PutMetricData"].map(String::from));
+    evidence(t, &["irsa-web-identity", "irsa-token"]);
 
     // checkout/frontend: Pod Identity; secrets, parameters, KMS; a denied PutSecretValue.
     let frontend = g.pod_identity(
         t0 + 30,
-        "checkout",
-        "frontend",
+        ("checkout", "frontend"),
         "frontend-7c9d8-x2x4q",
         "checkout-frontend",
+        true,
     );
     for i in 0..5 {
         let t = t0 + 40 + i * 700;
@@ -570,6 +656,18 @@ fn day(g: &mut Gen) {
             false,
         );
     }
+    // A record of the session without an access key: joined by the session name.
+    g.call(
+        t0 + 2990,
+        PRIMARY,
+        &frontend,
+        "ssm.amazonaws.com",
+        "GetParametersByPath",
+        json!({"path": "/checkout/", "recursive": true}),
+        None,
+        false,
+    );
+    g.without_access_key();
     g.call(
         t0 + 3000,
         PRIMARY,
@@ -589,19 +687,98 @@ fn day(g: &mut Gen) {
         [
             "secretsmanager:GetSecretValue",
             "ssm:GetParameter",
+            "ssm:GetParametersByPath",
             "kms:Decrypt",
         ]
         .map(String::from),
     );
     t.denied.insert("secretsmanager:PutSecretValue".into());
+    evidence(t, &["pod-identity-session-tags"]);
+
+    // billing/invoicer: Pod Identity with session tags disabled on its association; only the
+    // association (bundled sample context) says which service account the role serves.
+    let invoicer = g.pod_identity(
+        t0 + 2000,
+        ("billing", "invoicer"),
+        "invoicer-5f6b9-qq7zt",
+        "billing-invoicer",
+        false,
+    );
+    for i in 0..2 {
+        g.call(
+            t0 + 2010 + i * 30,
+            PRIMARY,
+            &invoicer,
+            "s3.amazonaws.com",
+            "PutObject",
+            s3_object("shop-invoices", &format!("2026/11/01/{i}.pdf")),
+            None,
+            true,
+        );
+    }
+    let t = g.truth(
+        &sa("billing", "invoicer", true),
+        "pod-identity",
+        Some("billing-invoicer"),
+    );
+    t.actions.insert("s3:PutObject".into());
+    evidence(t, &["pod-identity-association"]);
+
+    // search/indexer: its session was vended the day before (not in the trail); the role's trust
+    // policy admits only this service account.
+    let indexer = As::Session {
+        role: "search-indexer".into(),
+        session: "botocore-session-1793400000".into(),
+        key: g.new_key(),
+    };
+    for i in 0..3 {
+        g.call(
+            t0 + 300 + i * 900,
+            PRIMARY,
+            &indexer,
+            "dynamodb.amazonaws.com",
+            "Query",
+            json!({"tableName": "products", "indexName": "by-category"}),
+            None,
+            false,
+        );
+    }
+    let t = g.truth(
+        &sa("search", "indexer", false),
+        "irsa",
+        Some("search-indexer"),
+    );
+    t.actions.insert("dynamodb:Query".into());
+    evidence(t, &["trust-policy"]);
+
+    // analytics-jobs: a session whose vending is not in the trail, of a role whose trust policy
+    // admits every service account of a namespace: it stays at role level, flagged.
+    let analytics = As::Session {
+        role: "analytics-jobs".into(),
+        session: "botocore-session-1793400100".into(),
+        key: g.new_key(),
+    };
+    g.call(
+        t0 + 2700,
+        PRIMARY,
+        &analytics,
+        "athena.amazonaws.com",
+        "StartQueryExecution",
+        json!({"queryString": "SELECT 1", "workGroup": "primary"}),
+        None,
+        false,
+    );
+    let t = g.truth(&role_arn("analytics-jobs"), "role", Some("analytics-jobs"));
+    t.actions.insert("athena:StartQueryExecution".into());
+    evidence(t, &["vending-not-in-input"]);
 
     // batch/exporter: Pod Identity, chains into reports-writer to write the exports.
     let exporter = g.pod_identity(
         t0 + 1800,
-        "batch",
-        "exporter",
+        ("batch", "exporter"),
         "exporter-28391-kx8",
         "exporter",
+        true,
     );
     g.call(
         t0 + 1805,
@@ -633,6 +810,7 @@ fn day(g: &mut Gen) {
     );
     t.actions
         .extend(["s3:ListBucket", "sts:AssumeRole", "s3:PutObject"].map(String::from));
+    evidence(t, &["pod-identity-session-tags", "role-chain"]);
     g.truth(
         &sa("batch", "exporter", true),
         "pod-identity",
@@ -688,16 +866,33 @@ fn day(g: &mut Gen) {
             false,
         );
     }
-    let t = g.truth(&role_arn("shop-prod-node"), "role", Some("shop-prod-node"));
+    // A pod without IRSA or Pod Identity falls back to the node's credentials through IMDS.
+    g.call(
+        t0 + 2200,
+        PRIMARY,
+        &node,
+        "s3.amazonaws.com",
+        "GetObject",
+        s3_object("shop-reports", "daily/0.csv"),
+        None,
+        true,
+    );
+    let t = g.truth(
+        &role_arn("shop-prod-node"),
+        "node-role",
+        Some("shop-prod-node"),
+    );
     t.actions.extend(
         [
             "ec2:DescribeInstances",
             "ecr:GetAuthorizationToken",
             "ecr:BatchGetImage",
             "eks-auth:AssumeRoleForPodIdentity",
+            "s3:GetObject",
         ]
         .map(String::from),
     );
+    evidence(t, &["node-session"]);
 
     // A Lambda function's role, outside EKS.
     let lambda = As::Session {
@@ -728,6 +923,7 @@ fn day(g: &mut Gen) {
     let t = g.truth(&role_arn("invoice-pdf"), "role", Some("invoice-pdf"));
     t.actions
         .extend(["s3:GetObject", "lambda:InvokeFunction"].map(String::from));
+    evidence(t, &["role-session"]);
 
     // A human user, in both regions.
     let alice = As::User("alice".into());
@@ -781,6 +977,7 @@ fn day(g: &mut Gen) {
         .map(String::from),
     );
     t.denied.insert("iam:DeleteRole".into());
+    evidence(t, &["iam-user"]);
 
     // AWS services acting on their own: not workload activity.
     let trail = As::Service("cloudtrail.amazonaws.com".into());
@@ -833,6 +1030,132 @@ fn write_trail(g: &mut Gen, out: &Path) -> std::io::Result<usize> {
     Ok(count)
 }
 
+/// The account facts that go with the sample trail, as a user would export them:
+/// `aws iam get-account-authorization-details` and `aws eks describe-pod-identity-association`.
+fn write_context(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let provider = |id: &str| {
+        format!("arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.{PRIMARY}.amazonaws.com/id/{id}")
+    };
+    let irsa_trust = |id: &str, operator: &str, subjects: Value| {
+        let issuer = format!("oidc.eks.{PRIMARY}.amazonaws.com/id/{id}");
+        json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": provider(id)},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {operator: {
+                format!("{issuer}:sub"): subjects,
+                format!("{issuer}:aud"): "sts.amazonaws.com"
+            }}
+        }]})
+    };
+    let service_trust = |service: &str| {
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Service": service}, "Action": ["sts:AssumeRole", "sts:TagSession"]}]})
+    };
+    let role = |name: &str, trust: Value| {
+        json!({"Path": "/", "RoleName": name, "RoleId": format!("AROA{}", name.len()),
+            "Arn": role_arn(name), "CreateDate": "2026-01-15T09:00:00+00:00",
+            "AssumeRolePolicyDocument": trust, "InstanceProfileList": [],
+            "RolePolicyList": [], "AttachedManagedPolicies": [], "Tags": []})
+    };
+    // IAM's API returns trust policies URL-encoded; the CLI decodes them. One of each.
+    let encoded = |doc: Value| {
+        Value::from(
+            serde_json::to_string(&doc)
+                .unwrap()
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                        char::from(b).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect::<String>(),
+        )
+    };
+    let roles = vec![
+        role(
+            "analytics-jobs",
+            encoded(irsa_trust(
+                OIDC_ID,
+                "StringLike",
+                json!("system:serviceaccount:analytics:*"),
+            )),
+        ),
+        role("billing-invoicer", service_trust("pods.eks.amazonaws.com")),
+        role("checkout-frontend", service_trust("pods.eks.amazonaws.com")),
+        role("invoice-pdf", service_trust("lambda.amazonaws.com")),
+        role(
+            "orders-shared",
+            irsa_trust(
+                OIDC_ID,
+                "StringEquals",
+                json!([
+                    "system:serviceaccount:orders:worker",
+                    "system:serviceaccount:orders:reporter"
+                ]),
+            ),
+        ),
+        role(
+            "payments-api",
+            irsa_trust(
+                OIDC_ID,
+                "StringEquals",
+                json!("system:serviceaccount:payments:api"),
+            ),
+        ),
+        role(
+            "payments-api-staging",
+            irsa_trust(
+                OIDC_ID_STAGING,
+                "StringEquals",
+                json!("system:serviceaccount:payments:api"),
+            ),
+        ),
+        role(
+            "search-indexer",
+            irsa_trust(
+                OIDC_ID,
+                "StringEquals",
+                json!("system:serviceaccount:search:indexer"),
+            ),
+        ),
+    ];
+    let iam = json!({"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": roles, "Policies": []});
+    std::fs::write(
+        dir.join("iam.json"),
+        serde_json::to_string_pretty(&iam)? + "\n",
+    )?;
+    let association = |ns: &str, sa: &str, role: &str, id: &str| {
+        json!({"association": {
+            "clusterName": CLUSTER, "namespace": ns, "serviceAccount": sa, "roleArn": role_arn(role),
+            "associationArn": format!("arn:aws:eks:{PRIMARY}:{ACCOUNT}:podidentityassociation/{CLUSTER}/{id}"),
+            "associationId": id, "tags": {}, "createdAt": "2026-01-15T09:00:00+00:00",
+            "modifiedAt": "2026-01-15T09:00:00+00:00", "disableSessionTags": ns == "billing"
+        }})
+    };
+    let associations = json!([
+        association(
+            "billing",
+            "invoicer",
+            "billing-invoicer",
+            "a-0billinginvoicer"
+        ),
+        association(
+            "checkout",
+            "frontend",
+            "checkout-frontend",
+            "a-0checkoutfrontend"
+        ),
+        association("batch", "exporter", "exporter", "a-0batchexporter"),
+    ]);
+    std::fs::write(
+        dir.join("pod-identity-associations.json"),
+        serde_json::to_string_pretty(&associations)? + "\n",
+    )
+}
+
 fn gzip_json(path: &Path, value: &Value) -> std::io::Result<()> {
     let file = std::fs::File::create(path)?;
     let mut gz = GzBuilder::new()
@@ -883,11 +1206,12 @@ fn main() -> std::io::Result<()> {
     if copies == 1 {
         let truth_path = out.with_extension("truth.json");
         let mut text = serde_json::to_string_pretty(&json!({
-            "about": "What each workload in fixtures/sample-trail did: successful actions (the policy) and denied actions. Workload ids as iamtrim reports them without --cluster.",
+            "about": "What each workload in fixtures/sample-trail did: successful actions (the policy), denied actions, and the evidence its attribution rests on. Workload ids as iamtrim reports them without --cluster, with the account facts in fixtures/sample-context (--iam-snapshot, --pod-identity-associations).",
             "workloads": g.truth,
         }))?;
         text.push('\n');
         std::fs::write(truth_path, text)?;
+        write_context(&out.with_file_name("sample-context"))?;
     }
     eprintln!(
         "wrote {records} records in {files} log files to {}",

@@ -181,7 +181,7 @@ fn process<'a>(
     let caller = attribute::classify(record, &config.clusters);
     // Vending events count whatever the window: a session vended before the window starts can
     // still make calls inside it.
-    if let Some(vending) = attribute::vending(record, caller.as_ref().ok(), &config.clusters) {
+    if let Some(vending) = attribute::vending(record, at, caller.as_ref().ok(), &config.clusters) {
         file.vending(vending);
     }
     if !config.window.contains(at) {
@@ -202,6 +202,7 @@ fn process<'a>(
         // A successful AssumeRoleWithWebIdentity is authorised by the role's trust policy, not by
         // any permission policy of the workload: it is attribution evidence, not usage.
         file.counts.no_permission += 1;
+        file.event(caller);
         return Ok(());
     }
     match mapper.map(source, name) {
@@ -215,18 +216,19 @@ fn process<'a>(
                     map::apply_conditionals(actions, conditionals, record.request_parameters);
                 adjusted.as_slice()
             };
+            let activity = file.event(caller);
             for action in actions {
-                file.call(
-                    caller.clone(),
-                    action,
-                    Cow::Borrowed("*"),
-                    record.error_code.clone(),
-                    at,
-                );
+                activity.call(action, Cow::Borrowed("*"), record.error_code.clone(), at);
             }
         }
-        Mapping::NoPermission => file.counts.no_permission += 1,
-        Mapping::Unmapped => file.unmapped(source.clone(), name.clone()),
+        Mapping::NoPermission => {
+            file.counts.no_permission += 1;
+            file.event(caller);
+        }
+        Mapping::Unmapped => {
+            file.unmapped(source.clone(), name.clone());
+            file.event(caller);
+        }
     }
     Ok(())
 }

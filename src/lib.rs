@@ -9,8 +9,9 @@
 //!                                                 session join)  workload)
 //! ```
 //!
-//! `ingest` runs source → aggregate on a thread pool; `commands` compose the stages per subcommand;
-//! `exit` owns exit codes. See docs/ARCHITECTURE.md.
+//! `ingest` runs source → aggregate on a thread pool; `lookup` brings account facts the join uses
+//! (cluster names, Pod Identity associations, trust policies) from snapshot files or the AWS APIs;
+//! `commands` compose the stages per subcommand; `exit` owns exit codes. See docs/ARCHITECTURE.md.
 
 pub mod aggregate;
 pub mod attribute;
@@ -20,6 +21,7 @@ pub mod commands;
 pub mod decode;
 pub mod exit;
 pub mod ingest;
+pub mod lookup;
 pub mod map;
 pub mod policy;
 pub mod report;

@@ -4,7 +4,9 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::util::{actions, iamtrim, recommend, root, sample_trail, workload, workload_ids};
+use crate::util::{
+    SAMPLE_CONTEXT, actions, iamtrim, recommend, root, sample_trail, workload, workload_ids,
+};
 
 const IRSA_CLUSTER: &str = "5E1C9A0B7D3F4E2A8B6C1D0E9F8A7B6C";
 
@@ -17,7 +19,7 @@ fn truth() -> Value {
 
 #[test]
 fn sample_trail_matches_ground_truth_exactly() {
-    let run = recommend(&[&sample_trail()], &[]);
+    let run = recommend(&[&sample_trail()], &SAMPLE_CONTEXT);
     assert_eq!(run.code, 0, "stderr: {}", run.stderr);
     let report = run.json();
     let truth = truth();
@@ -56,6 +58,13 @@ fn sample_trail_matches_ground_truth_exactly() {
             "{id} roles"
         );
         assert_eq!(got["kind"], want["kind"], "{id} kind");
+        let evidence: Vec<String> = got["evidence"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(evidence, strings(&want["evidence"]), "{id} evidence");
         // Denied actions are never granted.
         let policy = got["policy"].to_string();
         for denied in strings(&want["denied"]) {
@@ -96,7 +105,7 @@ fn json_contract_fields() {
     assert_eq!(report["schema"], "iamtrim.recommendation/v1");
     assert_eq!(report["window"]["start"], "2026-11-01T06:00:15Z");
     assert_eq!(report["input"]["files"], 20);
-    assert_eq!(report["input"]["records"], 100);
+    assert_eq!(report["input"]["records"], 111);
     assert_eq!(report["input"]["skipped"], serde_json::json!([]));
     let ignored = report["input"]["ignored"].as_array().unwrap();
     assert_eq!(ignored.len(), 1);
@@ -108,7 +117,7 @@ fn json_contract_fields() {
     );
     assert_eq!(
         report["input"]["not_workload_activity"]["made by an AWS service"],
-        3
+        4
     );
     assert_eq!(report["unmapped"], serde_json::json!([]));
     let api = workload(&report, &format!("eks/{IRSA_CLUSTER}/payments/api"));
@@ -128,7 +137,7 @@ fn json_contract_fields() {
     let node = workload(&report, "arn:aws:iam::111122223333:role/shop-prod-node");
     assert_eq!(
         (node["kind"].as_str(), node["service_account"].is_null()),
-        (Some("role"), true)
+        (Some("node-role"), true)
     );
 }
 
@@ -157,18 +166,51 @@ fn workload_filter_by_namespace_and_service_account() {
 }
 
 #[test]
-fn cluster_names_replace_oidc_ids() {
+fn cluster_names_replace_oidc_ids_and_keep_two_clusters_apart() {
+    // Production and staging both run payments/api, each cluster with its own role.
     let report = recommend(
         &[&sample_trail()],
         &[
             "--cluster",
             &format!("shop-prod=https://oidc.eks.us-east-1.amazonaws.com/id/{IRSA_CLUSTER}"),
+            "--cluster",
+            "shop-staging=arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/0B7D3F4E2A8B6C1D0E9F8A7B6C5E1C9A",
             "--workload",
             "payments/api",
         ],
     )
     .json();
-    assert_eq!(workload_ids(&report), ["eks/shop-prod/payments/api"]);
+    assert_eq!(
+        workload_ids(&report),
+        [
+            "eks/shop-prod/payments/api",
+            "eks/shop-staging/payments/api"
+        ]
+    );
+    let staging = workload(&report, "eks/shop-staging/payments/api");
+    assert_eq!(actions(staging, "usage"), ["s3:GetObject"]);
+    assert_eq!(
+        staging["roles"],
+        serde_json::json!(["arn:aws:iam::111122223333:role/payments-api-staging"])
+    );
+    let prod = workload(&report, "eks/shop-prod/payments/api");
+    assert_eq!(
+        prod["roles"],
+        serde_json::json!(["arn:aws:iam::111122223333:role/payments-api"])
+    );
+
+    // A Pod Identity cluster is renamed by its ARN.
+    let report = recommend(
+        &[&sample_trail()],
+        &[
+            "--cluster",
+            "prod=arn:aws:eks:us-east-1:111122223333:cluster/shop-prod",
+            "--workload",
+            "checkout/frontend",
+        ],
+    )
+    .json();
+    assert_eq!(workload_ids(&report), ["eks/prod/checkout/frontend"]);
 }
 
 #[test]
@@ -207,15 +249,26 @@ fn text_format_has_one_block_per_workload() {
         "text",
     ]);
     assert_eq!(run.code, 0);
-    assert_eq!(run.stdout.matches("\n== ").count(), 8, "{}", run.stdout);
+    assert_eq!(run.stdout.matches("\n== ").count(), 12, "{}", run.stdout);
     assert!(
         run.stdout
             .contains("== eks/shop-prod/checkout/frontend (pod-identity, account 111122223333)")
     );
     assert!(run.stdout.contains("denied (not granted in the policy):"));
+    assert!(run.stdout.contains(
+        "   attributed by: pod-identity-session-tags (1 sessions, 2 events), role-chain (1 sessions, 3 events)\n"
+    ), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "   ! node-role-application-calls: this node role made 1 application call(s)"
+        )
+    );
+    assert!(run.stdout.contains(
+        "\nAttribution: 78 events to service accounts, 23 to roles, 4 to users, 2 unattributed (at role level)\n"
+    ), "{}", run.stdout);
     assert!(
         run.stderr
-            .contains("iamtrim: 20 files, 100 records, 8 workloads, 0 skipped, 1 ignored in "),
+            .contains("iamtrim: 20 files, 111 records, 12 workloads, 0 skipped, 1 ignored in "),
         "{}",
         run.stderr
     );
@@ -225,7 +278,9 @@ fn text_format_has_one_block_per_workload() {
 fn out_dir_gets_one_valid_policy_file_per_workload() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("policies");
-    let run = recommend(&[&sample_trail()], &["--out", out.to_str().unwrap()]);
+    let mut args = vec!["--out", out.to_str().unwrap()];
+    args.extend(SAMPLE_CONTEXT);
+    let run = recommend(&[&sample_trail()], &args);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let mut files: Vec<String> = walkdir::WalkDir::new(&out)
         .into_iter()
@@ -237,11 +292,15 @@ fn out_dir_gets_one_valid_policy_file_per_workload() {
     assert_eq!(
         files,
         [
+            "eks/0B7D3F4E2A8B6C1D0E9F8A7B6C5E1C9A/payments/api.json".to_owned(),
             format!("eks/{IRSA_CLUSTER}/orders/reporter.json"),
             format!("eks/{IRSA_CLUSTER}/orders/worker.json"),
             format!("eks/{IRSA_CLUSTER}/payments/api.json"),
+            format!("eks/{IRSA_CLUSTER}/search/indexer.json"),
             "eks/shop-prod/batch/exporter.json".to_owned(),
+            "eks/shop-prod/billing/invoicer.json".to_owned(),
             "eks/shop-prod/checkout/frontend.json".to_owned(),
+            "roles/111122223333/analytics-jobs.json".to_owned(),
             "roles/111122223333/invoice-pdf.json".to_owned(),
             "roles/111122223333/shop-prod-node.json".to_owned(),
             "users/111122223333/alice.json".to_owned(),

@@ -15,6 +15,14 @@ pub fn sample_trail() -> PathBuf {
     root().join("fixtures/sample-trail")
 }
 
+/// The account facts bundled with the sample trail, as `recommend` arguments.
+pub const SAMPLE_CONTEXT: [&str; 4] = [
+    "--iam-snapshot",
+    "fixtures/sample-context/iam.json",
+    "--pod-identity-associations",
+    "fixtures/sample-context/pod-identity-associations.json",
+];
+
 pub struct Run {
     pub code: i32,
     pub stdout: String,

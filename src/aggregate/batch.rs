@@ -9,13 +9,55 @@ use jiff::Timestamp;
 use super::{CallKey, Outcome, Usage};
 use crate::attribute::{Caller, NotWorkload, Vending, VendingKind};
 
-/// (caller, action, resource, errorCode): one file's aggregation key, borrowed from its buffer.
-type CallRef<'a> = (Caller<'a>, Arc<str>, Cow<'a, str>, Option<Cow<'a, str>>);
+/// (action, resource, errorCode) of one caller's call, borrowed from the file's buffer.
+type CallRef<'a> = (Arc<str>, Cow<'a, str>, Option<Cow<'a, str>>);
+
+/// One caller's events in one file, while the file's buffer is alive.
+#[derive(Default)]
+pub struct CallerActivity<'a> {
+    events: u64,
+    calls: HashMap<CallRef<'a>, Usage>,
+}
+
+impl<'a> CallerActivity<'a> {
+    pub fn call(
+        &mut self,
+        action: &Arc<str>,
+        resource: Cow<'a, str>,
+        error: Option<Cow<'a, str>>,
+        at: Timestamp,
+    ) {
+        self.calls
+            .entry((Arc::clone(action), resource, error))
+            .and_modify(|u| u.merge(&Usage::once(at)))
+            .or_insert_with(|| Usage::once(at));
+    }
+}
+
+/// What one caller (a session, role, user or service account) did in one file, owned: every
+/// event it made, and its calls aggregated by (action, resource, outcome).
+#[derive(Debug, Default)]
+pub struct Activity {
+    pub events: u64,
+    pub calls: HashMap<CallKey, Usage>,
+}
+
+impl Activity {
+    pub fn merge(&mut self, other: Activity) {
+        self.events += other.events;
+        for (key, usage) in other.calls {
+            self.calls
+                .entry(key)
+                .and_modify(|u| u.merge(&usage))
+                .or_insert(usage);
+        }
+    }
+}
 
 /// Aggregation of one file while its buffer is alive: keys borrow from it.
 #[derive(Default)]
 pub struct FileAggregate<'a> {
-    calls: HashMap<CallRef<'a>, Usage>,
+    callers: HashMap<Caller<'a>, CallerActivity<'a>>,
     vendings: Vec<Vending<'a>>,
     pub counts: FileCounts,
     unmapped: HashMap<(Cow<'a, str>, Cow<'a, str>), u64>,
@@ -58,7 +100,7 @@ impl FileProblem {
 #[derive(Debug, Default)]
 pub struct FileBatch {
     pub location: String,
-    pub calls: Vec<(Caller<'static>, CallKey, Usage)>,
+    pub activity: Vec<(Caller<'static>, Activity)>,
     pub vendings: Vec<Vending<'static>>,
     pub counts: FileCounts,
     pub unmapped: Vec<((String, String), u64)>,
@@ -98,18 +140,11 @@ impl ProblemLog {
 }
 
 impl<'a> FileAggregate<'a> {
-    pub fn call(
-        &mut self,
-        caller: Caller<'a>,
-        action: &Arc<str>,
-        resource: Cow<'a, str>,
-        error: Option<Cow<'a, str>>,
-        at: Timestamp,
-    ) {
-        self.calls
-            .entry((caller, Arc::clone(action), resource, error))
-            .and_modify(|u| u.merge(&Usage::once(at)))
-            .or_insert_with(|| Usage::once(at));
+    /// Counts one event of `caller` and returns its activity, to record the event's calls in.
+    pub fn event(&mut self, caller: Caller<'a>) -> &mut CallerActivity<'a> {
+        let activity = self.callers.entry(caller).or_default();
+        activity.events += 1;
+        activity
     }
 
     pub fn vending(&mut self, vending: Vending<'a>) {
@@ -122,20 +157,31 @@ impl<'a> FileAggregate<'a> {
 
     /// Copies out the distinct keys; the file's buffer can then be dropped.
     pub fn into_batch(self, location: String, problems: ProblemLog) -> FileBatch {
-        let calls = self
-            .calls
+        let activity = self
+            .callers
             .into_iter()
-            .map(|((caller, action, resource, error), usage)| {
-                let outcome = match error {
-                    None => Outcome::Allowed,
-                    Some(code) => Outcome::Denied(code.into_owned().into_boxed_str()),
+            .map(|(caller, activity)| {
+                let calls = activity
+                    .calls
+                    .into_iter()
+                    .map(|((action, resource, error), usage)| {
+                        let outcome = match error {
+                            None => Outcome::Allowed,
+                            Some(code) => Outcome::Denied(code.into_owned().into_boxed_str()),
+                        };
+                        let key = CallKey {
+                            action,
+                            resource: resource.into_owned().into_boxed_str(),
+                            outcome,
+                        };
+                        (key, usage)
+                    })
+                    .collect();
+                let owned = Activity {
+                    events: activity.events,
+                    calls,
                 };
-                let key = CallKey {
-                    action,
-                    resource: resource.into_owned().into_boxed_str(),
-                    outcome,
-                };
-                (owned_caller(caller), key, usage)
+                (owned_caller(caller), owned)
             })
             .collect();
         let vendings = self.vendings.into_iter().map(owned_vending).collect();
@@ -146,7 +192,7 @@ impl<'a> FileAggregate<'a> {
             .collect();
         FileBatch {
             location,
-            calls,
+            activity,
             vendings,
             counts: self.counts,
             unmapped,
@@ -165,12 +211,18 @@ fn owned_caller(caller: Caller<'_>) -> Caller<'static> {
         Caller::Session {
             access_key,
             role_arn,
+            session_name,
         } => Caller::Session {
             access_key: own(access_key),
             role_arn: own(role_arn),
+            session_name: own(session_name),
         },
-        Caller::Role { role_arn } => Caller::Role {
+        Caller::Role {
+            role_arn,
+            session_name,
+        } => Caller::Role {
             role_arn: own(role_arn),
+            session_name: own(session_name),
         },
         Caller::User { arn } => Caller::User { arn: own(arn) },
         Caller::ServiceAccount(sa) => Caller::ServiceAccount(sa.into_owned()),
@@ -181,9 +233,14 @@ fn owned_vending(v: Vending<'_>) -> Vending<'static> {
     Vending {
         access_key: own(v.access_key),
         role_arn: own(v.role_arn),
+        session_name: v.session_name.map(own),
+        at: v.at,
         kind: match v.kind {
             VendingKind::Irsa(sa) => VendingKind::Irsa(sa.into_owned()),
             VendingKind::PodIdentity(sa) => VendingKind::PodIdentity(sa.into_owned()),
+            VendingKind::PodIdentityUntagged { cluster } => VendingKind::PodIdentityUntagged {
+                cluster: cluster.map(own),
+            },
             VendingKind::Chained { parent_access_key } => VendingKind::Chained {
                 parent_access_key: own(parent_access_key),
             },

@@ -12,8 +12,10 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-pub use batch::{FileAggregate, FileBatch, FileProblem, ProblemLog};
-pub use sessions::{Aggregator, Mechanism, Workload, WorkloadKey};
+pub use batch::{Activity, FileAggregate, FileBatch, FileProblem, ProblemLog};
+pub use sessions::{
+    Aggregator, Coverage, Evidence, JoinContext, Mechanism, Tally, Workload, WorkloadKey,
+};
 
 /// Whether the call succeeded; a failed call is never a grant.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

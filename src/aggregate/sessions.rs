@@ -6,16 +6,97 @@
 //! they move to the workload. What is still pending when the input ends is role-level activity.
 //! The result is the same whatever order files are read in.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
-use super::{CallKey, FileBatch, Usage};
-use crate::attribute::{Caller, ServiceAccount, Vending, VendingKind, arn_account};
+use super::{Activity, CallKey, FileBatch, Usage};
+use crate::attribute::{
+    Associations, Caller, ClusterNames, ServiceAccount, TrustAnswer, TrustIndex, Vending,
+    VendingKind, arn_account, is_instance_session, is_pod_identity_session,
+};
 
 /// How a service account's sessions were tied to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Mechanism {
     Irsa,
     PodIdentity,
+}
+
+/// What an attribution rests on. Every event of a workload is counted under one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Evidence {
+    /// IRSA: the session's `AssumeRoleWithWebIdentity` (subject = the service account).
+    IrsaWebIdentity,
+    /// The service account's own `AssumeRoleWithWebIdentity` calls (made with its token).
+    IrsaToken,
+    /// Pod Identity: `AssumeRole` by `pods.eks.amazonaws.com` with `kubernetes-*` session tags.
+    PodIdentityTags,
+    /// Pod Identity without session tags: the role's only association in that cluster.
+    PodIdentityAssociation,
+    /// No vending event in the input: the role's trust policy admits exactly one service account.
+    TrustPolicy,
+    /// `AssumeRole` called by a session of the workload (role chaining).
+    RoleChain,
+    /// An assumed-role session of a role no service account was seen to use.
+    RoleSession,
+    /// An EC2 instance-profile session (`i-…`): a node role.
+    NodeSession,
+    /// An IAM user, root or federated user.
+    IamUser,
+    /// A session of a role that service accounts use, whose vending event is not in the input,
+    /// and whose trust policy does not name one service account (or was not available).
+    VendingNotInInput,
+    /// A Pod Identity session without session tags and without a unique association.
+    PodIdentityUntagged,
+}
+
+/// Which coverage bucket an evidence kind puts events in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Coverage {
+    ServiceAccount,
+    Role,
+    User,
+    Unattributed,
+}
+
+impl Evidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::IrsaWebIdentity => "irsa-web-identity",
+            Self::IrsaToken => "irsa-token",
+            Self::PodIdentityTags => "pod-identity-session-tags",
+            Self::PodIdentityAssociation => "pod-identity-association",
+            Self::TrustPolicy => "trust-policy",
+            Self::RoleChain => "role-chain",
+            Self::RoleSession => "role-session",
+            Self::NodeSession => "node-session",
+            Self::IamUser => "iam-user",
+            Self::VendingNotInInput => "vending-not-in-input",
+            Self::PodIdentityUntagged => "pod-identity-untagged",
+        }
+    }
+
+    pub fn coverage(self) -> Coverage {
+        match self {
+            Self::IrsaWebIdentity
+            | Self::IrsaToken
+            | Self::PodIdentityTags
+            | Self::PodIdentityAssociation
+            | Self::TrustPolicy
+            | Self::RoleChain => Coverage::ServiceAccount,
+            Self::RoleSession | Self::NodeSession => Coverage::Role,
+            Self::IamUser => Coverage::User,
+            Self::VendingNotInInput | Self::PodIdentityUntagged => Coverage::Unattributed,
+        }
+    }
+}
+
+/// Sessions and events attributed on one kind of evidence. Sessions are counted where a session
+/// is known (vended, or seen by access key); events always.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub sessions: u64,
+    pub events: u64,
 }
 
 /// The identity a policy is recommended for.
@@ -40,27 +121,66 @@ impl WorkloadKey {
 #[derive(Debug, Default)]
 pub struct Workload {
     pub mechanisms: BTreeSet<Mechanism>,
+    /// Every role whose sessions made this workload's calls, chained roles included.
     pub roles: BTreeSet<String>,
+    /// Roles vended to this service account directly (IRSA, Pod Identity, trust policy).
+    pub vended_roles: BTreeSet<String>,
     pub calls: HashMap<CallKey, Usage>,
-    /// Sessions of a service-account role whose vending event was not in the input.
-    pub unattributed_sessions: u64,
+    pub evidence: BTreeMap<Evidence, Tally>,
+    /// For a role workload with unattributed sessions: what its trust policy said, if read.
+    pub trust: Option<TrustAnswer>,
     pub account: Option<String>,
 }
 
-enum Binding {
-    ServiceAccount(ServiceAccount<'static>),
-    Chained { parent: Box<str> },
+impl Workload {
+    fn tally(&mut self, evidence: Evidence) -> &mut Tally {
+        self.evidence.entry(evidence).or_default()
+    }
+
+    fn absorb(&mut self, evidence: Evidence, activity: Activity) {
+        self.tally(evidence).events += activity.events;
+        for (key, usage) in activity.calls {
+            merge(&mut self.calls, key, &usage);
+        }
+    }
 }
 
-#[derive(Default)]
+/// Account facts the join uses besides the trail (see `attribute::context`).
+#[derive(Debug, Clone, Default)]
+pub struct JoinContext {
+    pub associations: Associations,
+    pub clusters: ClusterNames,
+}
+
+#[derive(Clone)]
+enum Binding {
+    ServiceAccount {
+        sa: Arc<ServiceAccount<'static>>,
+        evidence: Evidence,
+    },
+    /// A Pod Identity session no association explains: role level.
+    Untagged,
+    Chained {
+        parent: Box<str>,
+    },
+}
+
+/// Where a bound session's activity goes.
+enum Resolution {
+    ServiceAccount(Arc<ServiceAccount<'static>>, Evidence),
+    Untagged,
+}
+
 struct PendingSession {
     role_arn: String,
-    calls: HashMap<CallKey, Usage>,
+    session_name: String,
+    activity: Activity,
 }
 
 /// Merges file batches; owns the session join.
 #[derive(Default)]
 pub struct Aggregator {
+    context: JoinContext,
     workloads: HashMap<WorkloadKey, Workload>,
     bindings: HashMap<Box<str>, Binding>,
     children: HashMap<Box<str>, Vec<Box<str>>>,
@@ -71,67 +191,169 @@ pub struct Aggregator {
 /// Chains longer than this are treated as unresolved (guards against cycles in hostile input).
 const MAX_CHAIN: usize = 16;
 
+/// The join key of a Pod Identity session by name, for calls that carry no access key.
+fn session_key(role_arn: &str, session_name: &str) -> Box<str> {
+    let account = arn_account(role_arn).unwrap_or_default();
+    let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
+    format!("session:{account}/{role}/{session_name}").into_boxed_str()
+}
+
 impl Aggregator {
+    pub fn new(context: JoinContext) -> Self {
+        Self {
+            context,
+            ..Self::default()
+        }
+    }
+
     /// Vendings first, so a file holding both a vending and the session's calls resolves at once.
     pub fn add(&mut self, batch: FileBatch) {
         for vending in batch.vendings {
             self.bind(vending);
         }
-        for (caller, key, usage) in batch.calls {
-            self.call(caller, key, &usage);
+        for (caller, activity) in batch.activity {
+            self.route(caller, activity);
         }
     }
 
-    fn call(&mut self, caller: Caller<'static>, key: CallKey, usage: &Usage) {
-        let (workload, role) = match caller {
+    fn route(&mut self, caller: Caller<'static>, activity: Activity) {
+        match caller {
+            Caller::User { arn } => {
+                self.workload(WorkloadKey::User(arn.into_owned()))
+                    .absorb(Evidence::IamUser, activity);
+            }
+            Caller::ServiceAccount(sa) => {
+                let entry = self.workload(WorkloadKey::ServiceAccount(sa));
+                entry.mechanisms.insert(Mechanism::Irsa);
+                entry.absorb(Evidence::IrsaToken, activity);
+            }
             Caller::Session {
                 access_key,
                 role_arn,
-            } => match self.resolve(&access_key) {
-                Some(sa) => (WorkloadKey::ServiceAccount(sa), Some(role_arn.into_owned())),
-                None => {
-                    let pending = self
-                        .pending
-                        .entry(Box::from(access_key.as_ref()))
-                        .or_default();
-                    if pending.role_arn.is_empty() {
-                        pending.role_arn = role_arn.into_owned();
-                    }
-                    merge(&mut pending.calls, key, usage);
-                    return;
-                }
-            },
-            Caller::Role { role_arn } => {
+                session_name,
+            } => self.session_activity(
+                Box::from(access_key.as_ref()),
+                role_arn.into_owned(),
+                session_name.into_owned(),
+                activity,
+            ),
+            Caller::Role {
+                role_arn,
+                session_name,
+            } if is_pod_identity_session(&session_name) => {
+                let key = session_key(&role_arn, &session_name);
+                self.session_activity(
+                    key,
+                    role_arn.into_owned(),
+                    session_name.into_owned(),
+                    activity,
+                );
+            }
+            Caller::Role {
+                role_arn,
+                session_name,
+            } => {
+                let evidence = if is_instance_session(&session_name) {
+                    Evidence::NodeSession
+                } else {
+                    Evidence::RoleSession
+                };
                 let role = role_arn.into_owned();
-                (WorkloadKey::Role(role.clone()), Some(role))
+                let entry = self.workload(WorkloadKey::Role(role.clone()));
+                entry.roles.insert(role);
+                entry.absorb(evidence, activity);
             }
-            Caller::User { arn } => (WorkloadKey::User(arn.into_owned()), None),
-            Caller::ServiceAccount(sa) => {
-                let entry = self.workload(WorkloadKey::ServiceAccount(sa.clone()));
-                entry.mechanisms.insert(Mechanism::Irsa);
-                (WorkloadKey::ServiceAccount(sa), None)
-            }
-        };
-        let entry = self.workload(workload);
-        if let Some(role) = role {
-            entry.roles.insert(role);
         }
-        merge(&mut entry.calls, key, usage);
+    }
+
+    /// A session's activity goes to its workload if the session is bound, else waits.
+    fn session_activity(
+        &mut self,
+        key: Box<str>,
+        role_arn: String,
+        session_name: String,
+        activity: Activity,
+    ) {
+        if let Some(resolution) = self.resolve(&key) {
+            self.apply(resolution, role_arn, activity);
+            return;
+        }
+        match self.pending.get_mut(&key) {
+            Some(pending) => pending.activity.merge(activity),
+            None => {
+                self.pending.insert(
+                    key,
+                    PendingSession {
+                        role_arn,
+                        session_name,
+                        activity,
+                    },
+                );
+            }
+        }
+    }
+
+    fn apply(&mut self, resolution: Resolution, role_arn: String, activity: Activity) {
+        match resolution {
+            Resolution::ServiceAccount(sa, evidence) => {
+                let entry = self.workload(WorkloadKey::ServiceAccount((*sa).clone()));
+                entry.roles.insert(role_arn);
+                entry.absorb(evidence, activity);
+            }
+            Resolution::Untagged => {
+                let entry = self.workload(WorkloadKey::Role(role_arn.clone()));
+                entry.roles.insert(role_arn);
+                entry.absorb(Evidence::PodIdentityUntagged, activity);
+            }
+        }
     }
 
     fn bind(&mut self, vending: Vending<'static>) {
         let key: Box<str> = Box::from(vending.access_key.as_ref());
-        let role = vending.role_arn.into_owned();
-        match vending.kind {
+        if self.bindings.contains_key(&key) {
             // A re-delivered vending event: the first binding stands.
-            VendingKind::Irsa(_) | VendingKind::PodIdentity(_)
-                if self.bindings.contains_key(&key) => {}
-            VendingKind::Irsa(sa) => self.bind_service_account(key, sa, role, Mechanism::Irsa),
-            VendingKind::PodIdentity(sa) => {
-                self.bind_service_account(key, sa, role, Mechanism::PodIdentity)
+            return;
+        }
+        let role = vending.role_arn.into_owned();
+        let by_name = vending
+            .session_name
+            .as_deref()
+            .filter(|name| is_pod_identity_session(name))
+            .map(|name| session_key(&role, name));
+        match vending.kind {
+            VendingKind::Irsa(sa) => {
+                let binding = self.service_account_binding(sa, &role, Evidence::IrsaWebIdentity);
+                self.insert_binding(key, None, binding);
             }
-            // As above, a re-delivered vending event changes nothing.
-            VendingKind::Chained { .. } if self.bindings.contains_key(&key) => {}
+            VendingKind::PodIdentity(sa) => {
+                let binding = self.service_account_binding(sa, &role, Evidence::PodIdentityTags);
+                self.insert_binding(key, by_name, binding);
+            }
+            VendingKind::PodIdentityUntagged { cluster } => {
+                let context = &self.context;
+                let cluster = cluster.map(|c| c.into_owned()).or_else(|| {
+                    let name = vending.session_name.as_deref()?;
+                    context
+                        .associations
+                        .cluster_in_session_name(name, &context.clusters)
+                        .map(str::to_owned)
+                });
+                let binding = match context
+                    .associations
+                    .service_account(cluster.as_deref(), &role)
+                {
+                    Some(sa) => {
+                        self.service_account_binding(sa, &role, Evidence::PodIdentityAssociation)
+                    }
+                    None => {
+                        let entry = self.workload(WorkloadKey::Role(role.clone()));
+                        entry.roles.insert(role);
+                        entry.tally(Evidence::PodIdentityUntagged).sessions += 1;
+                        Binding::Untagged
+                    }
+                };
+                self.insert_binding(key, by_name, binding);
+            }
             VendingKind::Chained { parent_access_key } => {
                 let parent: Box<str> = Box::from(parent_access_key.as_ref());
                 self.children
@@ -140,51 +362,94 @@ impl Aggregator {
                     .push(key.clone());
                 self.bindings
                     .insert(key.clone(), Binding::Chained { parent });
-                self.drain(&key, 0);
+                self.now_resolvable(&key, 0);
             }
         }
     }
 
-    fn bind_service_account(
+    /// Records a directly vended service-account session and returns its binding.
+    fn service_account_binding(
         &mut self,
-        key: Box<str>,
         sa: ServiceAccount<'static>,
-        role: String,
-        mechanism: Mechanism,
-    ) {
-        self.service_account_roles.insert(role.clone());
+        role: &str,
+        evidence: Evidence,
+    ) -> Binding {
+        self.service_account_roles.insert(role.to_owned());
+        let mechanism = if evidence == Evidence::IrsaWebIdentity {
+            Mechanism::Irsa
+        } else {
+            Mechanism::PodIdentity
+        };
         let entry = self.workload(WorkloadKey::ServiceAccount(sa.clone()));
         entry.mechanisms.insert(mechanism);
-        entry.roles.insert(role);
-        self.bindings
-            .insert(key.clone(), Binding::ServiceAccount(sa));
-        self.drain(&key, 0);
+        entry.roles.insert(role.to_owned());
+        entry.vended_roles.insert(role.to_owned());
+        entry.tally(evidence).sessions += 1;
+        Binding::ServiceAccount {
+            sa: Arc::new(sa),
+            evidence,
+        }
     }
 
-    /// Moves the pending calls of `key` and of sessions chained from it to their workload.
-    fn drain(&mut self, key: &str, depth: usize) {
+    fn insert_binding(&mut self, key: Box<str>, by_name: Option<Box<str>>, binding: Binding) {
+        if let Some(name_key) = by_name {
+            self.bindings.insert(name_key.clone(), binding.clone());
+            self.drain(&name_key);
+        }
+        self.bindings.insert(key.clone(), binding);
+        self.now_resolvable(&key, 0);
+    }
+
+    /// `key` may have just become resolvable: count a chained session when it joins a service
+    /// account, move its pending activity, and do the same for sessions chained from it.
+    fn now_resolvable(&mut self, key: &str, depth: usize) {
         if depth > MAX_CHAIN {
             return;
         }
-        let Some(sa) = self.resolve(key) else { return };
-        if let Some(pending) = self.pending.remove(key) {
-            let entry = self.workload(WorkloadKey::ServiceAccount(sa));
-            entry.roles.insert(pending.role_arn);
-            for (call, usage) in pending.calls {
-                merge(&mut entry.calls, call, &usage);
-            }
+        let Some(resolution) = self.resolve(key) else {
+            return;
+        };
+        if let (Some(Binding::Chained { .. }), Resolution::ServiceAccount(sa, _)) =
+            (self.bindings.get(key), &resolution)
+        {
+            let sa = (**sa).clone();
+            self.workload(WorkloadKey::ServiceAccount(sa))
+                .tally(Evidence::RoleChain)
+                .sessions += 1;
         }
+        self.drain(key);
         for child in self.children.get(key).cloned().unwrap_or_default() {
-            self.drain(&child, depth + 1);
+            self.now_resolvable(&child, depth + 1);
         }
     }
 
-    fn resolve(&self, key: &str) -> Option<ServiceAccount<'static>> {
+    fn drain(&mut self, key: &str) {
+        let Some(resolution) = self.resolve(key) else {
+            return;
+        };
+        if let Some(pending) = self.pending.remove(key) {
+            self.apply(resolution, pending.role_arn, pending.activity);
+        }
+    }
+
+    fn resolve(&self, key: &str) -> Option<Resolution> {
         let mut key = key;
+        let mut chained = false;
         for _ in 0..MAX_CHAIN {
             match self.bindings.get(key)? {
-                Binding::ServiceAccount(sa) => return Some(sa.clone()),
-                Binding::Chained { parent } => key = parent,
+                Binding::ServiceAccount { sa, evidence } => {
+                    let evidence = if chained {
+                        Evidence::RoleChain
+                    } else {
+                        *evidence
+                    };
+                    return Some(Resolution::ServiceAccount(Arc::clone(sa), evidence));
+                }
+                Binding::Untagged => return Some(Resolution::Untagged),
+                Binding::Chained { parent } => {
+                    key = parent;
+                    chained = true;
+                }
             }
         }
         None
@@ -209,9 +474,22 @@ impl Aggregator {
         self.workloads.entry(key).or_default()
     }
 
-    /// Ends the join: sessions never bound become role-level activity (of the chain's first role),
-    /// flagged when the role is otherwise used by service accounts.
-    pub fn finish(mut self) -> Vec<(WorkloadKey, Workload)> {
+    /// Roles with sessions the trail did not attribute (the first role of each chain): the roles
+    /// whose trust policies can still tell which service account they belong to.
+    pub fn unattributed_roles(&self) -> BTreeSet<String> {
+        self.pending
+            .iter()
+            .map(|(key, p)| {
+                self.chain_root_role(key)
+                    .unwrap_or_else(|| p.role_arn.clone())
+            })
+            .collect()
+    }
+
+    /// Ends the join. A session never bound belongs to the service account its role's trust
+    /// policy names, if exactly one; else it is role-level activity (of the chain's first role),
+    /// flagged as unattributed when service accounts use that role.
+    pub fn finish(mut self, trust: &TrustIndex) -> Vec<(WorkloadKey, Workload)> {
         let mut keys: Vec<Box<str>> = self.pending.keys().cloned().collect();
         keys.sort();
         let roots: Vec<(Box<str>, Option<String>)> = keys
@@ -226,16 +504,34 @@ impl Aggregator {
                 continue;
             };
             let role = root_role.unwrap_or_else(|| pending.role_arn.clone());
-            let unattributed = self.service_account_roles.contains(&role);
+            let answer = trust.get(&role);
+            if let Some(TrustAnswer::One(sa)) = answer {
+                let entry = self.workload(WorkloadKey::ServiceAccount(sa.clone()));
+                entry.mechanisms.insert(Mechanism::Irsa);
+                entry.vended_roles.insert(role.clone());
+                entry.roles.insert(role);
+                entry.roles.insert(pending.role_arn);
+                entry.tally(Evidence::TrustPolicy).sessions += 1;
+                entry.absorb(Evidence::TrustPolicy, pending.activity);
+                continue;
+            }
+            let evidence = if self.service_account_roles.contains(&role)
+                || matches!(answer, Some(TrustAnswer::Several(_)))
+            {
+                Evidence::VendingNotInInput
+            } else if is_instance_session(&pending.session_name) {
+                Evidence::NodeSession
+            } else {
+                Evidence::RoleSession
+            };
             let entry = self.workload(WorkloadKey::Role(role.clone()));
+            if let Some(answer) = answer {
+                entry.trust = Some(answer.clone());
+            }
             entry.roles.insert(role);
             entry.roles.insert(pending.role_arn);
-            if unattributed {
-                entry.unattributed_sessions += 1;
-            }
-            for (call, usage) in pending.calls {
-                merge(&mut entry.calls, call, &usage);
-            }
+            entry.tally(evidence).sessions += 1;
+            entry.absorb(evidence, pending.activity);
         }
         let mut out: Vec<(WorkloadKey, Workload)> = self.workloads.into_iter().collect();
         for (key, workload) in &mut out {
@@ -285,14 +581,19 @@ mod tests {
         let caller = Caller::Session {
             access_key: Cow::Owned(key.into()),
             role_arn: Cow::Owned(role.into()),
+            session_name: Cow::Borrowed("botocore-session-1"),
         };
         let call = CallKey {
             action: Arc::from(action),
             resource: "*".into(),
             outcome: Outcome::Allowed,
         };
+        let activity = Activity {
+            events: 1,
+            calls: HashMap::from([(call, Usage::once(Timestamp::UNIX_EPOCH))]),
+        };
         FileBatch {
-            calls: vec![(caller, call, Usage::once(Timestamp::UNIX_EPOCH))],
+            activity: vec![(caller, activity)],
             ..FileBatch::default()
         }
     }
@@ -301,6 +602,8 @@ mod tests {
         let vending = Vending {
             access_key: Cow::Owned(key.into()),
             role_arn: Cow::Owned(role.into()),
+            session_name: Some(Cow::Borrowed("eks-c-pod-0d3c")),
+            at: Timestamp::UNIX_EPOCH,
             kind,
         };
         FileBatch {
@@ -309,14 +612,22 @@ mod tests {
         }
     }
 
-    fn summary(agg: Aggregator) -> Vec<(String, Vec<String>, u64)> {
-        agg.finish()
+    /// (workload, actions, evidence kinds with their session and event counts)
+    type Summary = Vec<(String, Vec<String>, Vec<(&'static str, u64, u64)>)>;
+
+    fn summary(agg: Aggregator, trust: &TrustIndex) -> Summary {
+        agg.finish(trust)
             .into_iter()
             .map(|(k, w)| {
                 let mut actions: Vec<String> =
                     w.calls.keys().map(|c| c.action.to_string()).collect();
                 actions.sort();
-                (k.id(), actions, w.unattributed_sessions)
+                let evidence = w
+                    .evidence
+                    .iter()
+                    .map(|(e, t)| (e.as_str(), t.sessions, t.events))
+                    .collect();
+                (k.id(), actions, evidence)
             })
             .collect()
     }
@@ -350,15 +661,60 @@ mod tests {
             (
                 "arn:aws:iam::1:role/app".to_owned(),
                 vec!["s3:PutObject".to_owned()],
-                1,
+                vec![("vending-not-in-input", 1, 1)],
             ),
             (
                 "eks/c/ns/api".to_owned(),
                 vec!["s3:GetObject".to_owned(), "sqs:SendMessage".to_owned()],
-                0,
+                vec![("irsa-web-identity", 1, 1), ("role-chain", 1, 1)],
             ),
         ];
-        assert_eq!(summary(forward), expected);
-        assert_eq!(summary(backward), expected);
+        let trust = TrustIndex::default();
+        assert_eq!(summary(forward, &trust), expected);
+        assert_eq!(summary(backward, &trust), expected);
+    }
+
+    #[test]
+    fn trust_policy_and_associations_resolve_what_the_trail_cannot() {
+        let role = "arn:aws:iam::1:role/app";
+        let untagged = "arn:aws:iam::1:role/untagged";
+        let context = JoinContext {
+            associations: Associations::new(vec![crate::attribute::PodIdentityAssociation {
+                cluster: "c".into(),
+                namespace: "ns".into(),
+                service_account: "worker".into(),
+                role_arn: untagged.into(),
+            }]),
+            clusters: ClusterNames::default(),
+        };
+        let mut agg = Aggregator::new(context);
+        agg.add(call_batch("ASIA9", role, "s3:PutObject"));
+        agg.add(call_batch("ASIA7", untagged, "sqs:ReceiveMessage"));
+        agg.add(vend_batch(
+            "ASIA7",
+            untagged,
+            VendingKind::PodIdentityUntagged { cluster: None },
+        ));
+        assert_eq!(
+            agg.unattributed_roles().into_iter().collect::<Vec<_>>(),
+            vec![role.to_owned()]
+        );
+        let mut trust = TrustIndex::default();
+        trust.insert(role, TrustAnswer::One(sa("api")));
+        assert_eq!(
+            summary(agg, &trust),
+            vec![
+                (
+                    "eks/c/ns/api".to_owned(),
+                    vec!["s3:PutObject".to_owned()],
+                    vec![("trust-policy", 1, 1)],
+                ),
+                (
+                    "eks/c/ns/worker".to_owned(),
+                    vec!["sqs:ReceiveMessage".to_owned()],
+                    vec![("pod-identity-association", 1, 1)],
+                ),
+            ]
+        );
     }
 }

@@ -10,11 +10,13 @@
 //! record vends credentials. The join itself, which must not depend on file order, lives in
 //! `aggregate::sessions`. Rules are stated in docs/ATTRIBUTION.md.
 
+pub mod context;
 pub mod vending;
 
 use std::borrow::Cow;
 
 use crate::decode::Record;
+pub use context::{Associations, PodIdentityAssociation, TrustAnswer, TrustIndex};
 pub use vending::{Vending, VendingKind, vending};
 
 /// Who made a call, as far as the record itself says.
@@ -24,9 +26,15 @@ pub enum Caller<'a> {
     Session {
         access_key: Cow<'a, str>,
         role_arn: Cow<'a, str>,
+        /// The session name from `userIdentity.arn` (`assumed-role/<role>/<session>`).
+        session_name: Cow<'a, str>,
     },
-    /// An assumed-role session without an access key in the record: role level.
-    Role { role_arn: Cow<'a, str> },
+    /// An assumed-role session without an access key in the record: joined by session name when
+    /// that name is unique (Pod Identity), else role level.
+    Role {
+        role_arn: Cow<'a, str>,
+        session_name: Cow<'a, str>,
+    },
     /// An IAM user, the root user or a federated user.
     User { arn: Cow<'a, str> },
     /// A Kubernetes service account calling STS with its projected token (IRSA).
@@ -72,17 +80,37 @@ impl NotWorkload {
     }
 }
 
-/// Maps OIDC issuers (IRSA) to cluster names the user chose with `--cluster NAME=ISSUER`.
+/// The names clusters are reported under. IRSA events name a cluster only by its OIDC provider, Pod
+/// Identity events by the `eks-cluster-name` / `eks-cluster-arn` tags; the user (`--cluster
+/// NAME=ISSUER_OR_ARN`) or the EKS API (issuer of each cluster) can name either.
 #[derive(Debug, Clone, Default)]
 pub struct ClusterNames {
     by_issuer_id: Vec<(String, String)>,
+    by_cluster_arn: Vec<(String, String)>,
 }
 
 impl ClusterNames {
-    /// `issuer` may be the provider ARN, the issuer URL or host path, or just the id.
-    pub fn add(&mut self, name: &str, issuer: &str) {
+    /// `key` may be an EKS cluster ARN, or an OIDC provider ARN, issuer URL, host path or just the
+    /// issuer id.
+    pub fn add(&mut self, name: &str, key: &str) {
+        if key.starts_with("arn:") && key.contains(":eks:") && key.contains(":cluster/") {
+            self.by_cluster_arn.push((key.to_owned(), name.to_owned()));
+        } else {
+            self.by_issuer_id
+                .push((oidc_id(key).to_owned(), name.to_owned()));
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_issuer_id.is_empty() && self.by_cluster_arn.is_empty()
+    }
+
+    /// Every cluster name given, for matching Pod Identity session names.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
         self.by_issuer_id
-            .push((oidc_id(issuer).to_owned(), name.to_owned()));
+            .iter()
+            .chain(&self.by_cluster_arn)
+            .map(|(_, name)| name.as_str())
     }
 
     /// The cluster label for an OIDC provider: the user's name for it, else the issuer id (the
@@ -98,6 +126,24 @@ impl ClusterNames {
             Some((_, name)) => Cow::Owned(name.clone()),
             None => Cow::Borrowed(id),
         }
+    }
+
+    /// The cluster label for a Pod Identity session: the name given for its cluster ARN, else
+    /// the `eks-cluster-name` tag, else the name in the ARN.
+    pub fn for_eks_cluster<'a>(
+        &self,
+        name: Option<Cow<'a, str>>,
+        arn: Option<&str>,
+    ) -> Option<Cow<'a, str>> {
+        if let Some(arn) = arn
+            && let Some((_, given)) = self.by_cluster_arn.iter().find(|(known, _)| known == arn)
+        {
+            return Some(Cow::Owned(given.clone()));
+        }
+        name.or_else(|| {
+            arn.and_then(|a| a.rsplit_once(":cluster/"))
+                .map(|(_, n)| Cow::Owned(n.to_owned()))
+        })
     }
 }
 
@@ -147,12 +193,21 @@ pub fn classify<'a>(
                         .map(Cow::Owned)
                 })
                 .ok_or(NotWorkload::UnknownIdentity)?;
+            let session_name = identity
+                .arn
+                .as_deref()
+                .and_then(session_name_of)
+                .map_or(Cow::Borrowed(""), |name| Cow::Owned(name.to_owned()));
             match &identity.access_key_id {
                 Some(key) if !key.is_empty() => Ok(Caller::Session {
                     access_key: key.clone(),
                     role_arn,
+                    session_name,
                 }),
-                _ => Ok(Caller::Role { role_arn }),
+                _ => Ok(Caller::Role {
+                    role_arn,
+                    session_name,
+                }),
             }
         }
         Some("WebIdentityUser") => {
@@ -192,6 +247,25 @@ pub fn role_from_assumed_role_arn(arn: &str) -> Option<String> {
     Some(format!("arn:{partition}:iam::{account}:role/{role}"))
 }
 
+/// `arn:aws:sts::123:assumed-role/Name/session` → `session`.
+pub fn session_name_of(assumed_role_arn: &str) -> Option<&str> {
+    let (_, resource) = assumed_role_arn.split_once(":assumed-role/")?;
+    resource.split_once('/').map(|(_, session)| session)
+}
+
+/// An EC2 instance-profile session is named after the instance: `i-` and 8 or 17 hex digits.
+pub fn is_instance_session(session_name: &str) -> bool {
+    session_name
+        .strip_prefix("i-")
+        .is_some_and(|id| matches!(id.len(), 8 | 17) && id.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// A Pod Identity session is named `eks-<cluster>-<pod>-<uuid>` (cut to 64 characters), which
+/// makes the name unique enough to join on.
+pub fn is_pod_identity_session(session_name: &str) -> bool {
+    session_name.starts_with("eks-") && session_name.len() > 4
+}
+
 /// The account ID field of an ARN.
 pub fn arn_account(arn: &str) -> Option<&str> {
     arn.split(':').nth(4).filter(|a| !a.is_empty())
@@ -209,6 +283,19 @@ mod tests {
             Some("arn:aws-cn:iam::123456789012:role/app")
         );
         assert_eq!(role_from_assumed_role_arn("arn:aws:iam::1:user/bob"), None);
+    }
+
+    #[test]
+    fn session_names() {
+        let arn = "arn:aws:sts::1:assumed-role/node/i-064d652934ecf0bfc";
+        assert_eq!(session_name_of(arn), Some("i-064d652934ecf0bfc"));
+        assert!(is_instance_session("i-064d652934ecf0bfc"));
+        assert!(is_instance_session("i-0a1b2c3d"));
+        assert!(!is_instance_session("i-am-a-ci-job"));
+        assert!(!is_instance_session("botocore-session-1700000000"));
+        assert!(is_pod_identity_session(
+            "eks-shop-prod-api-7d9f-b81f0fef-97e9-47da-97a2-948c5bbcd1b3"
+        ));
     }
 
     #[test]

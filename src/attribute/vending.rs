@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 
+use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::{Caller, ClusterNames, ServiceAccount, service_account_subject};
@@ -16,6 +17,10 @@ use crate::decode::Record;
 pub struct Vending<'a> {
     pub access_key: Cow<'a, str>,
     pub role_arn: Cow<'a, str>,
+    /// `roleSessionName` of the request (IRSA and Pod Identity sessions are named by the SDK or
+    /// EKS); calls name it as the last part of `userIdentity.arn`.
+    pub session_name: Option<Cow<'a, str>>,
+    pub at: Timestamp,
     pub kind: VendingKind<'a>,
 }
 
@@ -23,6 +28,11 @@ pub struct Vending<'a> {
 pub enum VendingKind<'a> {
     Irsa(ServiceAccount<'a>),
     PodIdentity(ServiceAccount<'a>),
+    /// Pod Identity with session tags disabled on the association: the service account must come
+    /// from the role's associations. `cluster` is known when some `eks-cluster-*` tag was sent.
+    PodIdentityUntagged {
+        cluster: Option<Cow<'a, str>>,
+    },
     /// `AssumeRole` called by another session: the new session belongs to the parent's workload.
     Chained {
         parent_access_key: Cow<'a, str>,
@@ -34,6 +44,8 @@ pub enum VendingKind<'a> {
 struct AssumeParameters<'a> {
     #[serde(borrow, default)]
     role_arn: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    role_session_name: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     tags: Vec<Tag<'a>>,
 }
@@ -67,6 +79,7 @@ struct Credentials<'a> {
 /// The binding a successful vending event creates, if this record is one.
 pub fn vending<'a>(
     record: &Record<'a>,
+    at: Timestamp,
     caller: Option<&Caller<'a>>,
     clusters: &ClusterNames,
 ) -> Option<Vending<'a>> {
@@ -105,15 +118,22 @@ pub fn vending<'a>(
                 .find(|t| t.key == key)
                 .map(|t| t.value.clone())
         };
-        let cluster = tag("eks-cluster-name").or_else(|| {
-            tag("eks-cluster-arn")
-                .and_then(|arn| arn.rsplit('/').next().map(|n| Cow::Owned(n.to_owned())))
-        })?;
-        VendingKind::PodIdentity(ServiceAccount {
+        let cluster =
+            clusters.for_eks_cluster(tag("eks-cluster-name"), tag("eks-cluster-arn").as_deref());
+        match (
             cluster,
-            namespace: tag("kubernetes-namespace")?,
-            name: tag("kubernetes-service-account")?,
-        })
+            tag("kubernetes-namespace"),
+            tag("kubernetes-service-account"),
+        ) {
+            (Some(cluster), Some(namespace), Some(name)) => {
+                VendingKind::PodIdentity(ServiceAccount {
+                    cluster,
+                    namespace,
+                    name,
+                })
+            }
+            (cluster, _, _) => VendingKind::PodIdentityUntagged { cluster },
+        }
     } else if let Some(Caller::Session {
         access_key: parent, ..
     }) = caller
@@ -127,6 +147,8 @@ pub fn vending<'a>(
     Some(Vending {
         access_key,
         role_arn,
+        session_name: parameters.role_session_name,
+        at,
         kind,
     })
 }

@@ -18,9 +18,44 @@ pub struct RecommendArgs {
     #[arg(long, value_name = "TIME", help_heading = "Input")]
     pub until: Option<TimeArg>,
 
-    /// Name an EKS cluster by its OIDC issuer (IRSA): NAME=ISSUER_URL_OR_PROVIDER_ARN. Repeatable.
+    /// Name an EKS cluster: NAME=OIDC_ISSUER (IRSA; issuer URL, provider ARN or id) or
+    /// NAME=CLUSTER_ARN (Pod Identity). Repeatable.
     #[arg(long, value_name = "NAME=ISSUER", help_heading = "Input")]
     pub cluster: Vec<ClusterArg>,
+
+    /// Pod Identity associations (JSON from `aws eks describe-pod-identity-association`): ties
+    /// sessions whose association has session tags disabled to their service account.
+    #[arg(long, value_name = "FILE", help_heading = "Account context")]
+    pub pod_identity_associations: Option<PathBuf>,
+
+    /// Roles and trust policies (JSON from `aws iam get-account-authorization-details`): ties
+    /// sessions whose credential vending is not in the trail to the one service account a role's
+    /// trust policy admits.
+    #[arg(long, value_name = "FILE", help_heading = "Account context")]
+    pub iam_snapshot: Option<PathBuf>,
+
+    /// Also ask AWS: cluster names and Pod Identity associations from the EKS API, trust policies
+    /// from IAM (standard credential chain; failures are warnings).
+    #[arg(long, help_heading = "Account context")]
+    pub aws: bool,
+
+    /// AWS profile for --aws.
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "aws",
+        help_heading = "Account context"
+    )]
+    pub profile: Option<String>,
+
+    /// AWS region for --aws (the EKS API is regional).
+    #[arg(
+        long,
+        value_name = "REGION",
+        requires = "aws",
+        help_heading = "Account context"
+    )]
+    pub region: Option<String>,
 
     /// Report only workloads that used this role (name or ARN). Repeatable.
     #[arg(long, value_name = "NAME|ARN", help_heading = "Filter")]

@@ -5,28 +5,42 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::aggregate::Aggregator;
+use crate::aggregate::{Aggregator, JoinContext};
 use crate::attribute::ClusterNames;
 use crate::catalog::Catalog;
 use crate::cli::recommend::{Format, RecommendArgs};
 use crate::decode::DecodeLimits;
 use crate::exit::Outcome;
 use crate::ingest::{IngestConfig, ingest};
+use crate::lookup::Lookups;
+use crate::lookup::aws::AwsOptions;
 use crate::report::{self, WorkloadFilter};
 use crate::settings::TimeWindow;
 use crate::source::local::LocalSource;
 
 pub fn run(args: &RecommendArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let started = Instant::now();
-    let config = settings(args)?;
+    let mut config = settings(args)?;
     let source = LocalSource::new(args.trail.clone()).context("cannot open the trail")?;
-    let mut aggregator = Aggregator::default();
+    let mut lookups = lookups(args, config.clusters.clone())?;
+    config.clusters = lookups.clusters.clone();
+    let mut aggregator = Aggregator::new(JoinContext {
+        associations: lookups.associations(),
+        clusters: config.clusters.clone(),
+    });
     let input = ingest(&source, &config, &mut aggregator).context("cannot read the trail")?;
+    let trust = lookups.trust(&aggregator.unattributed_roles());
     let filter = WorkloadFilter {
         roles: args.role.clone(),
         workloads: args.workload.clone(),
     };
-    let recommendation = report::build(aggregator.finish(), &input, config.window, &filter);
+    let recommendation = report::build(
+        aggregator.finish(&trust),
+        &input,
+        config.window,
+        &filter,
+        lookups.summary.clone(),
+    );
 
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
         Format::Text
@@ -48,6 +62,9 @@ pub fn run(args: &RecommendArgs, quiet: bool) -> anyhow::Result<Outcome> {
 
     if !quiet {
         let mut stderr = std::io::stderr().lock();
+        for warning in &lookups.summary.warnings {
+            let _ = writeln!(stderr, "warning: {warning}");
+        }
         for skipped in input.skipped.iter().take(20) {
             let _ = writeln!(stderr, "warning: {}: {}", skipped.location, skipped.reason);
         }
@@ -74,6 +91,28 @@ pub fn run(args: &RecommendArgs, quiet: bool) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Clean
     })
+}
+
+/// Account facts from snapshot files and, with `--aws`, the EKS and IAM APIs.
+fn lookups(args: &RecommendArgs, clusters: ClusterNames) -> anyhow::Result<Lookups> {
+    let mut lookups = Lookups::new(clusters);
+    if let Some(path) = &args.pod_identity_associations {
+        lookups
+            .add_associations_file(path)
+            .context("cannot read the Pod Identity associations")?;
+    }
+    if let Some(path) = &args.iam_snapshot {
+        lookups
+            .add_iam_snapshot(path)
+            .context("cannot read the IAM snapshot")?;
+    }
+    if args.aws {
+        lookups.add_aws(&AwsOptions {
+            profile: args.profile.clone(),
+            region: args.region.clone(),
+        });
+    }
+    Ok(lookups)
 }
 
 fn settings(args: &RecommendArgs) -> anyhow::Result<IngestConfig> {

@@ -35,7 +35,7 @@ fn relative_path(workload: &WorkloadReport) -> PathBuf {
         &workload.service_account,
     ) {
         (Some(c), Some(ns), Some(sa)) => vec!["eks", c, ns, sa],
-        _ if workload.kind == "role" => vec![
+        _ if workload.kind == "role" || workload.kind == "node-role" => vec![
             "roles",
             account,
             role_name(&workload.id).unwrap_or(&workload.id),

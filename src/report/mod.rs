@@ -2,13 +2,14 @@
 //! a person, and as one policy file per workload.
 
 pub mod files;
+pub mod findings;
 pub mod text;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::aggregate::{Mechanism, Outcome, Workload, WorkloadKey};
+use crate::aggregate::{Coverage, Mechanism, Outcome, Tally, Workload, WorkloadKey};
 use crate::policy::PolicyDocument;
 use crate::settings::TimeWindow;
 use crate::stats::InputStats;
@@ -21,8 +22,55 @@ pub struct Recommendation {
     pub schema: &'static str,
     pub window: Window,
     pub input: Input,
+    pub attribution: Attribution,
+    pub shared_roles: Vec<findings::SharedRole>,
     pub workloads: Vec<WorkloadReport>,
     pub unmapped: Vec<Unmapped>,
+}
+
+/// Attribution coverage: every workload event in the window, by where it landed and why.
+#[derive(Debug, Default, Serialize)]
+pub struct Attribution {
+    /// Events attributed to a service account, to a role only, to an IAM user, or left at role
+    /// level because the session could not be tied to its service account.
+    pub events: CoverageCounts,
+    /// Events by the evidence their attribution rests on (see docs/ATTRIBUTION.md).
+    pub by_evidence: BTreeMap<&'static str, EvidenceTally>,
+    /// What the join knew besides the trail.
+    pub context: ContextSummary,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct CoverageCounts {
+    pub service_account: u64,
+    pub role: u64,
+    pub user: u64,
+    pub unattributed: u64,
+}
+
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct EvidenceTally {
+    pub sessions: u64,
+    pub events: u64,
+}
+
+impl From<Tally> for EvidenceTally {
+    fn from(t: Tally) -> Self {
+        Self {
+            sessions: t.sessions,
+            events: t.events,
+        }
+    }
+}
+
+/// Where cluster names, associations and trust policies came from, and what failed.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct ContextSummary {
+    pub cluster_names: u64,
+    pub pod_identity_associations: u64,
+    pub trust_policies: u64,
+    pub sources: Vec<String>,
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -61,6 +109,9 @@ pub struct WorkloadReport {
     pub service_account: Option<String>,
     pub roles: Vec<String>,
     pub unattributed_sessions: u64,
+    /// Sessions and events by the evidence they were attributed on.
+    pub evidence: BTreeMap<&'static str, EvidenceTally>,
+    pub findings: Vec<findings::Finding>,
     pub policy: Option<PolicyDocument>,
     pub denied: Vec<Denied>,
     pub usage: Vec<UsageRow>,
@@ -137,10 +188,33 @@ pub fn build(
     input: &InputStats,
     window: TimeWindow,
     filter: &WorkloadFilter,
+    context: ContextSummary,
 ) -> Recommendation {
+    let mut attribution = Attribution {
+        context,
+        ..Attribution::default()
+    };
+    for (_, workload) in &workloads {
+        for (evidence, tally) in &workload.evidence {
+            let bucket = match evidence.coverage() {
+                Coverage::ServiceAccount => &mut attribution.events.service_account,
+                Coverage::Role => &mut attribution.events.role,
+                Coverage::User => &mut attribution.events.user,
+                Coverage::Unattributed => &mut attribution.events.unattributed,
+            };
+            *bucket += tally.events;
+            let total = attribution
+                .by_evidence
+                .entry(evidence.as_str())
+                .or_default();
+            total.sessions += tally.sessions;
+            total.events += tally.events;
+        }
+    }
+    let shared_roles = findings::shared_roles(&workloads);
     let workloads: Vec<WorkloadReport> = workloads
         .into_iter()
-        .map(|(key, w)| workload_report(&key, w))
+        .map(|(key, w)| workload_report(&key, w, &shared_roles))
         .filter(|w| filter.matches(w))
         .collect();
     let observed = |pick: fn(&UsageRow) -> &String, max: bool| {
@@ -164,6 +238,8 @@ pub fn build(
     Recommendation {
         schema: SCHEMA,
         window,
+        attribution,
+        shared_roles,
         input: Input {
             files: input.files,
             records: input.records,
@@ -207,7 +283,11 @@ pub fn build(
     }
 }
 
-fn workload_report(key: &WorkloadKey, workload: Workload) -> WorkloadReport {
+fn workload_report(
+    key: &WorkloadKey,
+    mut workload: Workload,
+    shared_roles: &[findings::SharedRole],
+) -> WorkloadReport {
     let (kind, cluster, namespace, service_account) = match key {
         WorkloadKey::ServiceAccount(sa) => {
             let kind = if workload.mechanisms.contains(&Mechanism::PodIdentity)
@@ -224,10 +304,13 @@ fn workload_report(key: &WorkloadKey, workload: Workload) -> WorkloadReport {
                 Some(sa.name.to_string()),
             )
         }
+        WorkloadKey::Role(_) if findings::is_node_role(&workload) => {
+            ("node-role", None, None, None)
+        }
         WorkloadKey::Role(_) => ("role", None, None, None),
         WorkloadKey::User(_) => ("user", None, None, None),
     };
-    let mut calls: Vec<_> = workload.calls.into_iter().collect();
+    let mut calls: Vec<_> = std::mem::take(&mut workload.calls).into_iter().collect();
     calls.sort_by(|a, b| a.0.cmp(&b.0));
     let mut usage = Vec::new();
     let mut denied: BTreeMap<(String, String), (u64, BTreeSet<String>)> = BTreeMap::new();
@@ -254,15 +337,50 @@ fn workload_report(key: &WorkloadKey, workload: Workload) -> WorkloadReport {
             .iter()
             .map(|u| (u.action.as_str(), u.resource.as_str())),
     );
+    let allowed: Vec<&str> = usage.iter().map(|u| u.action.as_str()).collect();
+    let mut findings = findings::workload_findings(&workload, &allowed);
+    let id = key.id();
+    for shared in shared_roles {
+        if shared.service_accounts.contains(&id) {
+            let others: Vec<String> = shared
+                .service_accounts
+                .iter()
+                .filter(|sa| **sa != id)
+                .cloned()
+                .collect();
+            findings.push(findings::Finding {
+                kind: "shared-role",
+                message: format!(
+                    "role {} is also used by {}: {}",
+                    shared.role,
+                    others.join(", "),
+                    shared.recommendation
+                ),
+                subjects: others,
+            });
+        }
+    }
+    let unattributed_sessions = workload
+        .evidence
+        .iter()
+        .filter(|(e, _)| e.coverage() == Coverage::Unattributed)
+        .map(|(_, t)| t.sessions)
+        .sum();
     WorkloadReport {
-        id: key.id(),
+        id,
         kind,
         account: workload.account,
         cluster,
         namespace,
         service_account,
         roles: workload.roles.into_iter().collect(),
-        unattributed_sessions: workload.unattributed_sessions,
+        unattributed_sessions,
+        evidence: workload
+            .evidence
+            .iter()
+            .map(|(e, t)| (e.as_str(), EvidenceTally::from(*t)))
+            .collect(),
+        findings,
         policy,
         denied: denied
             .into_iter()

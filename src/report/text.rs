@@ -29,12 +29,27 @@ pub fn render(r: &Recommendation) -> String {
         for role in &w.roles {
             let _ = writeln!(out, "   role: {role}");
         }
-        if w.unattributed_sessions > 0 {
-            let _ = writeln!(
-                out,
-                "   note: {} session(s) of a service-account role whose credential vending is not in the trail",
-                w.unattributed_sessions
-            );
+        let evidence: Vec<String> = w
+            .evidence
+            .iter()
+            .map(|(kind, t)| {
+                if t.sessions > 0 {
+                    format!("{kind} ({} sessions, {} events)", t.sessions, t.events)
+                } else {
+                    format!("{kind} ({} events)", t.events)
+                }
+            })
+            .collect();
+        if !evidence.is_empty() {
+            let _ = writeln!(out, "   attributed by: {}", evidence.join(", "));
+        }
+        for finding in &w.findings {
+            let subjects = if finding.subjects.is_empty() || finding.kind == "shared-role" {
+                String::new()
+            } else {
+                format!(" [{}]", finding.subjects.join(", "))
+            };
+            let _ = writeln!(out, "   ! {}: {}{subjects}", finding.kind, finding.message);
         }
         if !w.usage.is_empty() {
             let width = w
@@ -93,6 +108,16 @@ pub fn render(r: &Recommendation) -> String {
                 u.event_source, u.event_name, u.count
             );
         }
+    }
+    let a = &r.attribution;
+    let _ = writeln!(
+        out,
+        "\nAttribution: {} events to service accounts, {} to roles, {} to users, {} unattributed \
+         (at role level)",
+        a.events.service_account, a.events.role, a.events.user, a.events.unattributed
+    );
+    for warning in &a.context.warnings {
+        let _ = writeln!(out, "   warning: {warning}");
     }
     let i = &r.input;
     if !i.skipped.is_empty() {

@@ -1,0 +1,194 @@
+//! The EKS and IAM reads behind `--aws`, through the AWS SDK with the standard credential chain
+//! (`--profile`, `--region`, `AWS_*` variables, `AWS_ENDPOINT_URL_EKS` / `_IAM` for stand-ins).
+//!
+//! The rest of iamtrim is synchronous; a small current-thread tokio runtime lives here and is
+//! driven with `block_on`. Every failure becomes a warning line naming the call and its cause.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use serde_json::Value;
+
+use super::policy_document;
+use crate::attribute::PodIdentityAssociation;
+
+/// `--profile` and `--region`, the AWS CLI's own names.
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+}
+
+/// A loaded SDK configuration and the runtime its clients run on.
+pub struct Session {
+    runtime: tokio::runtime::Runtime,
+    config: SdkConfig,
+}
+
+/// What the EKS API said.
+#[derive(Debug, Default)]
+pub struct EksContext {
+    pub clusters: usize,
+    /// (cluster name, OIDC issuer or cluster ARN) pairs.
+    pub cluster_names: Vec<(String, String)>,
+    pub associations: Vec<PodIdentityAssociation>,
+    pub warnings: Vec<String>,
+}
+
+impl Session {
+    pub fn new(options: &AwsOptions) -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(profile) = &options.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &options.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        let config = runtime.block_on(loader.load());
+        Ok(Self { runtime, config })
+    }
+
+    /// Cluster names with their OIDC issuers and ARNs, and every Pod Identity association of
+    /// every cluster in the configured region.
+    pub fn eks_context(&self) -> EksContext {
+        let client = aws_sdk_eks::Client::new(&self.config);
+        let mut out = EksContext::default();
+        self.runtime.block_on(async {
+            let mut names = Vec::new();
+            let mut next: Option<String> = None;
+            loop {
+                match client
+                    .list_clusters()
+                    .set_next_token(next.take())
+                    .send()
+                    .await
+                {
+                    Ok(page) => {
+                        names.extend(page.clusters().iter().cloned());
+                        match page.next_token() {
+                            Some(token) => next = Some(token.to_owned()),
+                            None => break,
+                        }
+                    }
+                    Err(err) => {
+                        out.warnings.push(warning("eks:ListClusters", &err));
+                        return;
+                    }
+                }
+            }
+            out.clusters = names.len();
+            for name in names {
+                match client.describe_cluster().name(&name).send().await {
+                    Ok(described) => {
+                        let cluster = described.cluster();
+                        if let Some(issuer) = cluster
+                            .and_then(|c| c.identity())
+                            .and_then(|i| i.oidc())
+                            .and_then(|o| o.issuer())
+                        {
+                            out.cluster_names.push((name.clone(), issuer.to_owned()));
+                        }
+                        if let Some(arn) = cluster.and_then(|c| c.arn()) {
+                            out.cluster_names.push((name.clone(), arn.to_owned()));
+                        }
+                    }
+                    Err(err) => {
+                        out.warnings
+                            .push(warning(&format!("eks:DescribeCluster {name}"), &err));
+                    }
+                }
+                self.associations(&client, &name, &mut out).await;
+            }
+        });
+        out
+    }
+
+    async fn associations(
+        &self,
+        client: &aws_sdk_eks::Client,
+        cluster: &str,
+        out: &mut EksContext,
+    ) {
+        let mut ids = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let page = client
+                .list_pod_identity_associations()
+                .cluster_name(cluster)
+                .set_next_token(next.take())
+                .send()
+                .await;
+            match page {
+                Ok(page) => {
+                    ids.extend(
+                        page.associations()
+                            .iter()
+                            .filter_map(|a| a.association_id().map(str::to_owned)),
+                    );
+                    match page.next_token() {
+                        Some(token) => next = Some(token.to_owned()),
+                        None => break,
+                    }
+                }
+                Err(err) => {
+                    out.warnings.push(warning(
+                        &format!("eks:ListPodIdentityAssociations {cluster}"),
+                        &err,
+                    ));
+                    return;
+                }
+            }
+        }
+        for id in ids {
+            let described = client
+                .describe_pod_identity_association()
+                .cluster_name(cluster)
+                .association_id(&id)
+                .send()
+                .await;
+            match described {
+                Ok(described) => {
+                    let Some(a) = described.association() else {
+                        continue;
+                    };
+                    if let (Some(namespace), Some(service_account), Some(role_arn)) =
+                        (a.namespace(), a.service_account(), a.role_arn())
+                    {
+                        out.associations.push(PodIdentityAssociation {
+                            cluster: a.cluster_name().unwrap_or(cluster).to_owned(),
+                            namespace: namespace.to_owned(),
+                            service_account: service_account.to_owned(),
+                            role_arn: role_arn.to_owned(),
+                        });
+                    }
+                }
+                Err(err) => out.warnings.push(warning(
+                    &format!("eks:DescribePodIdentityAssociation {cluster} {id}"),
+                    &err,
+                )),
+            }
+        }
+    }
+
+    /// The role's trust policy, from `iam:GetRole`.
+    pub fn trust_document(&self, role_arn: &str) -> Result<Value, String> {
+        let client = aws_sdk_iam::Client::new(&self.config);
+        let name = role_arn.rsplit('/').next().unwrap_or(role_arn);
+        let call = format!("iam:GetRole {name}");
+        let output = self
+            .runtime
+            .block_on(client.get_role().role_name(name).send())
+            .map_err(|err| warning(&call, &err))?;
+        output
+            .role()
+            .and_then(|r| r.assume_role_policy_document())
+            .and_then(|doc| policy_document(&Value::String(doc.to_owned())))
+            .ok_or_else(|| format!("{call}: the response has no readable trust policy"))
+    }
+}
+
+/// `call: cause: cause`, with the SDK's error context (service code and message).
+fn warning(call: &str, err: &(dyn std::error::Error + 'static)) -> String {
+    format!("{call}: {}", aws_sdk_iam::error::DisplayErrorContext(err))
+}

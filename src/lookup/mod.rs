@@ -1,0 +1,144 @@
+//! Lookup: account facts that make attribution exact where the trail alone cannot — cluster names
+//! (EKS issuer → name), Pod Identity associations (role → service account) and role trust
+//! policies (which service accounts may assume a role).
+//!
+//! Two ways in, with the same result: snapshot files a user exports once (`--iam-snapshot`,
+//! `--pod-identity-associations`; reproducible, offline) or the EKS and IAM APIs (`--aws`, the
+//! standard credential chain). API failures are warnings in the output, never fatal: attribution
+//! then says which sessions it could not tie to a service account and why.
+
+pub mod aws;
+pub mod snapshot;
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_json::Value;
+
+use crate::attribute::{
+    Associations, ClusterNames, PodIdentityAssociation, TrustIndex,
+    context::{role_key, trust_answer},
+};
+use crate::report::ContextSummary;
+
+/// Everything looked up before the trail is read, plus how to read trust policies after.
+#[derive(Default)]
+pub struct Lookups {
+    pub clusters: ClusterNames,
+    pub associations: Vec<PodIdentityAssociation>,
+    /// Trust policy documents by role key (`<account>/<role name>`), from a snapshot.
+    trust_documents: HashMap<String, Value>,
+    aws: Option<aws::Session>,
+    pub summary: ContextSummary,
+}
+
+impl Lookups {
+    pub fn new(clusters: ClusterNames) -> Self {
+        Self {
+            clusters,
+            ..Self::default()
+        }
+    }
+
+    /// Reads an `aws iam get-account-authorization-details` export.
+    pub fn add_iam_snapshot(
+        &mut self,
+        path: &std::path::Path,
+    ) -> Result<(), snapshot::SnapshotError> {
+        let documents = snapshot::trust_documents(path)?;
+        self.summary.sources.push(format!(
+            "IAM snapshot {} ({} roles)",
+            path.display(),
+            documents.len()
+        ));
+        self.trust_documents.extend(documents);
+        Ok(())
+    }
+
+    /// Reads Pod Identity associations exported with `aws eks describe-pod-identity-association`.
+    pub fn add_associations_file(
+        &mut self,
+        path: &std::path::Path,
+    ) -> Result<(), snapshot::SnapshotError> {
+        let found = snapshot::associations(path)?;
+        self.summary.sources.push(format!(
+            "Pod Identity associations {} ({} associations)",
+            path.display(),
+            found.len()
+        ));
+        self.associations.extend(found);
+        Ok(())
+    }
+
+    /// Asks the EKS API for cluster names and Pod Identity associations, and keeps the session
+    /// for trust-policy reads after the trail is read.
+    pub fn add_aws(&mut self, options: &aws::AwsOptions) {
+        let session = match aws::Session::new(options) {
+            Ok(session) => session,
+            Err(err) => {
+                self.summary
+                    .warnings
+                    .push(format!("cannot start the AWS client runtime: {err}"));
+                return;
+            }
+        };
+        let found = session.eks_context();
+        for (name, key) in &found.cluster_names {
+            self.clusters.add(name, key);
+        }
+        self.summary.sources.push(format!(
+            "EKS API ({} clusters, {} associations)",
+            found.clusters,
+            found.associations.len()
+        ));
+        self.associations.extend(found.associations);
+        self.summary.warnings.extend(found.warnings);
+        self.aws = Some(session);
+    }
+
+    pub fn associations(&self) -> Associations {
+        Associations::new(self.associations.clone())
+    }
+
+    /// Trust answers for `roles`: from the snapshot when it has the role, else from IAM.
+    pub fn trust(&mut self, roles: &BTreeSet<String>) -> TrustIndex {
+        let mut index = TrustIndex::default();
+        let mut read = 0;
+        for role in roles {
+            let document = match self.trust_documents.get(&role_key(role)) {
+                Some(doc) => Some(doc.clone()),
+                None => match &self.aws {
+                    Some(session) => match session.trust_document(role) {
+                        Ok(doc) => Some(doc),
+                        Err(warning) => {
+                            self.summary.warnings.push(warning);
+                            None
+                        }
+                    },
+                    None => None,
+                },
+            };
+            if let Some(document) = document {
+                read += 1;
+                index.insert(role, trust_answer(&document, &self.clusters));
+            }
+        }
+        self.summary.trust_policies = read;
+        self.summary.cluster_names = self.clusters.names().count() as u64;
+        self.summary.pod_identity_associations = self.associations.len() as u64;
+        index
+    }
+}
+
+/// IAM returns policy documents URL-encoded; exports may hold them decoded.
+pub fn policy_document(raw: &Value) -> Option<Value> {
+    match raw {
+        Value::Object(_) => Some(raw.clone()),
+        Value::String(text) => {
+            let decoded = percent_encoding::percent_decode_str(text)
+                .decode_utf8()
+                .ok()?;
+            serde_json::from_str(&decoded).ok()
+        }
+        _ => None,
+    }
+}
