@@ -32,8 +32,44 @@ pub struct IngestConfig {
 }
 
 enum Message {
-    Batch(FileBatch),
+    /// A read object and its position in the listing.
+    Batch(u64, FileBatch),
     Listed(Listing),
+    /// The first `listed` objects hold every event before `at`.
+    Watermark {
+        listed: u64,
+        at: Timestamp,
+    },
+}
+
+/// Which objects are done, so a watermark is applied only once every object listed before it has
+/// been merged (workers finish out of order). Memory: the objects in flight.
+#[derive(Default)]
+struct Progress {
+    /// Objects `0..done_below` are all merged.
+    done_below: u64,
+    done_above: std::collections::BTreeSet<u64>,
+    watermarks: std::collections::VecDeque<(u64, Timestamp)>,
+}
+
+impl Progress {
+    fn done(&mut self, seq: u64) {
+        self.done_above.insert(seq);
+        while self.done_above.remove(&self.done_below) {
+            self.done_below += 1;
+        }
+    }
+
+    /// The next watermark whose objects are all merged.
+    fn ready(&mut self) -> Option<Timestamp> {
+        match self.watermarks.front() {
+            Some(&(listed, at)) if listed <= self.done_below => {
+                self.watermarks.pop_front();
+                Some(at)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Reads every object of `source` into `aggregator`; returns what was read and skipped.
@@ -43,7 +79,7 @@ pub fn ingest(
     aggregator: &mut Aggregator,
 ) -> Result<InputStats, SourceError> {
     let threads = config.threads.max(1);
-    let (object_tx, object_rx) = sync_channel::<ObjectRef>(threads * 4);
+    let (object_tx, object_rx) = sync_channel::<(u64, ObjectRef)>(threads * 4);
     let (message_tx, message_rx) = sync_channel::<Message>(threads * 2);
     let object_rx = Arc::new(Mutex::new(object_rx));
     let mut stats = InputStats::default();
@@ -57,13 +93,19 @@ pub fn ingest(
             scope.spawn(move || work(source, config, &rx, &tx));
         }
         drop(message_tx);
+        let mut progress = Progress::default();
         for message in message_rx {
             match message {
-                Message::Batch(batch) => {
+                Message::Batch(seq, batch) => {
                     stats.add_file(&batch);
                     aggregator.add(batch);
+                    progress.done(seq);
                 }
                 Message::Listed(listing) => stats.add_listing(listing),
+                Message::Watermark { listed, at } => progress.watermarks.push_back((listed, at)),
+            }
+            while let Some(at) = progress.ready() {
+                aggregator.advance(at);
             }
         }
         lister
@@ -76,12 +118,17 @@ pub fn ingest(
 
 fn list(
     source: &dyn LogSource,
-    objects: &SyncSender<ObjectRef>,
+    objects: &SyncSender<(u64, ObjectRef)>,
     messages: &SyncSender<Message>,
 ) -> Result<(), SourceError> {
+    let mut listed = 0;
     source.list(&mut |listing| match listing {
         // A send fails only when every receiver is gone, i.e. the run is already ending.
-        Listing::Object(object) => drop(objects.send(object)),
+        Listing::Object(object) => {
+            drop(objects.send((listed, object)));
+            listed += 1;
+        }
+        Listing::Watermark(at) => drop(messages.send(Message::Watermark { listed, at })),
         other => drop(messages.send(Message::Listed(other))),
     })
 }
@@ -89,15 +136,15 @@ fn list(
 fn work(
     source: &dyn LogSource,
     config: &IngestConfig,
-    objects: &Mutex<Receiver<ObjectRef>>,
+    objects: &Mutex<Receiver<(u64, ObjectRef)>>,
     messages: &SyncSender<Message>,
 ) {
     let mut mapper = Mapper::new(Arc::clone(&config.catalog));
     loop {
         let next = objects.lock().map_or(None, |rx| rx.recv().ok());
-        let Some(object) = next else { return };
+        let Some((seq, object)) = next else { return };
         let batch = read_object(source, config, &mut mapper, &object);
-        if messages.send(Message::Batch(batch)).is_err() {
+        if messages.send(Message::Batch(seq, batch)).is_err() {
             return;
         }
     }
@@ -202,7 +249,7 @@ fn process<'a>(
         // A successful AssumeRoleWithWebIdentity is authorised by the role's trust policy, not by
         // any permission policy of the workload: it is attribution evidence, not usage.
         file.counts.no_permission += 1;
-        file.event(caller);
+        file.event(caller, at);
         return Ok(());
     }
     match mapper.map(source, name) {
@@ -216,18 +263,18 @@ fn process<'a>(
                     map::apply_conditionals(actions, conditionals, record.request_parameters);
                 adjusted.as_slice()
             };
-            let activity = file.event(caller);
+            let activity = file.event(caller, at);
             for action in actions {
                 activity.call(action, Cow::Borrowed("*"), record.error_code.clone(), at);
             }
         }
         Mapping::NoPermission => {
             file.counts.no_permission += 1;
-            file.event(caller);
+            file.event(caller, at);
         }
         Mapping::Unmapped => {
             file.unmapped(source.clone(), name.clone());
-            file.event(caller);
+            file.event(caller, at);
         }
     }
     Ok(())
@@ -244,8 +291,12 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        // Some errors (the AWS SDK's among them) repeat their cause in their own message.
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
         source = cause.source();
     }
     text

@@ -46,7 +46,7 @@ impl InputStats {
 
     pub fn add_listing(&mut self, listing: Listing) {
         match listing {
-            Listing::Object(_) => {}
+            Listing::Object(_) | Listing::Watermark(_) => {}
             Listing::Ignored { location, reason } => {
                 self.ignored
                     .push(FileProblem::new(&location.clone(), 0, location, reason))

@@ -1,37 +1,10 @@
 //! `iamtrim catalog update` against a local server speaking AWS's service-reference format.
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 
 use serde_json::{Value, json};
 
-use crate::util::{actions, iamtrim, recommend, user_event, workload, write};
-
-/// Answers `requests` HTTP GETs on `listener` from `routes` (path → JSON body), then stops.
-fn serve(listener: TcpListener, routes: Vec<(String, Value)>, requests: usize) {
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(requests) {
-            let mut stream = stream.unwrap();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            reader.read_line(&mut request_line).unwrap();
-            let mut header = String::new();
-            while reader.read_line(&mut header).unwrap() > 0 && header != "\r\n" {
-                header.clear();
-            }
-            let path = request_line.split_whitespace().nth(1).unwrap_or("/");
-            let (status, body) = match routes.iter().find(|(p, _)| p == path) {
-                Some((_, body)) => ("200 OK", body.to_string()),
-                None => ("404 Not Found", "{}".to_owned()),
-            };
-            let head = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            stream.write_all((head + &body).as_bytes()).unwrap();
-        }
-    });
-}
+use crate::util::{actions, iamtrim, recommend, serve, user_event, workload, write};
 
 #[test]
 fn update_builds_a_catalog_from_the_service_reference() {

@@ -1,6 +1,7 @@
 //! One integration-test binary: end-to-end through the `iamtrim` executable.
 
 mod attribution;
+mod aws_lookup;
 mod bad_input;
 mod catalog;
 mod real_data;

@@ -32,6 +32,12 @@ fn every_real_record_is_read_and_eks_identities_are_attributed() {
     // Pod Identity: AssumeRole by pods.eks.amazonaws.com with session tags.
     let sa1 = workload(&report, "eks/eksworkshop-eksctl/ns-a/sa1");
     assert_eq!(sa1["kind"], "pod-identity");
+    // Two vended sessions (one from an account the authors redacted to ACCOUNT_ID) on
+    // session-tag evidence; the trail has none of their calls.
+    assert_eq!(
+        sa1["evidence"],
+        serde_json::json!({"pod-identity-session-tags": {"sessions": 2, "events": 0}})
+    );
     assert_eq!(
         sa1["roles"][0],
         "arn:aws:iam::823571991546:role/eks-pod-s3-read-access-role"
@@ -48,6 +54,10 @@ fn every_real_record_is_read_and_eks_identities_are_attributed() {
         "eks/A8242F25BFBB8F98F5321B2AE63C8B5C/argo/awf-aws-executor-plugin",
     );
     assert_eq!(argo["kind"], "irsa");
+    assert_eq!(
+        argo["evidence"],
+        serde_json::json!({"irsa-token": {"sessions": 0, "events": 1}})
+    );
     assert_eq!(actions(argo, "denied"), ["sts:AssumeRoleWithWebIdentity"]);
     assert!(argo["policy"].is_null());
 
@@ -60,6 +70,21 @@ fn every_real_record_is_read_and_eks_identities_are_attributed() {
         actions(node, "usage"),
         ["eks-auth:AssumeRoleForPodIdentity"]
     );
+    assert_eq!(node["kind"], "node-role");
+    assert_eq!(node["findings"], serde_json::json!([]));
+    // Every workload event is in one coverage bucket.
+    let events = &report["attribution"]["events"];
+    let attributed: u64 = ["service_account", "role", "user", "unattributed"]
+        .iter()
+        .map(|k| events[k].as_u64().unwrap())
+        .sum();
+    let not_workload: u64 = report["input"]["not_workload_activity"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(attributed + not_workload, 3349);
 
     // Lambda's versioned event names map to the IAM action.
     let text = report.to_string();

@@ -1,8 +1,9 @@
 //! Shared test context: run the binary, build trails in temp folders.
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 use flate2::{Compression, GzBuilder};
 use serde_json::Value;
@@ -123,4 +124,143 @@ pub fn workload<'a>(report: &'a Value, id: &str) -> &'a Value {
         .iter()
         .find(|w| w["id"] == id)
         .unwrap_or_else(|| panic!("no workload {id} in {:?}", workload_ids(report)))
+}
+
+/// Answers up to `requests` HTTP GETs on `listener` from `routes` (path without query → JSON
+/// body), 404 otherwise, on a background thread.
+pub fn serve(listener: TcpListener, routes: Vec<(String, Value)>, requests: usize) {
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(requests) {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            let mut header = String::new();
+            while reader.read_line(&mut header).unwrap() > 0 && header != "\r\n" {
+                header.clear();
+            }
+            let target = request_line.split_whitespace().nth(1).unwrap_or("/");
+            let path = target.split('?').next().unwrap_or(target);
+            let (status, body) = match routes.iter().find(|(p, _)| p == path) {
+                Some((_, body)) => ("200 OK", body.to_string()),
+                None => ("404 Not Found", "{}".to_owned()),
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            stream.write_all((head + &body).as_bytes()).unwrap();
+        }
+    });
+}
+
+/// A `moto_server` on a free loopback port, stopped on drop: the AWS-protocol stand-in for IAM.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    /// Starts moto (`python3 -m moto.server`). Without moto installed the test is skipped with
+    /// a notice, unless `IAMTRIM_REQUIRE_MOTO` is set (CI), where that is a failure.
+    pub fn start() -> Option<Moto> {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let unavailable = |why: String| {
+            if std::env::var_os("IAMTRIM_REQUIRE_MOTO").is_some() {
+                panic!("moto_server is required (IAMTRIM_REQUIRE_MOTO): {why}");
+            }
+            eprintln!(
+                "NOTICE: moto_server not available ({why}); skipping (pip install 'moto[server]')"
+            );
+            None
+        };
+        let child = Command::new("python3")
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let child = match child {
+            Ok(child) => child,
+            Err(err) => return unavailable(err.to_string()),
+        };
+        let mut moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        for _ in 0..300 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(moto);
+            }
+            if let Ok(Some(status)) = moto.child.try_wait() {
+                return unavailable(format!("python3 -m moto.server exited with {status}"));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("moto_server did not start on port {port}");
+    }
+
+    /// An IAM Query API call (moto routes by the credential scope; it does not check signatures).
+    pub fn iam(&self, params: &[(&str, &str)]) -> String {
+        let mut form = vec![("Version", "2010-05-08")];
+        form.extend_from_slice(params);
+        ureq::post(&self.endpoint)
+            .header(
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
+            )
+            .send_form(form)
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `iamtrim` with AWS settings pointing at local stand-ins and nothing from this machine's AWS
+/// configuration.
+pub fn iamtrim_with_aws(args: &[&str], endpoints: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_iamtrim"));
+    command
+        .args(args)
+        .current_dir(root())
+        .env("XDG_CACHE_HOME", "/nonexistent/iamtrim-test-cache")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_ENDPOINT_URL");
+    for (name, value) in endpoints {
+        command.env(name, value);
+    }
+    let output = command.output().expect("run iamtrim");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
 }

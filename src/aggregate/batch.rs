@@ -16,6 +16,7 @@ type CallRef<'a> = (Arc<str>, Cow<'a, str>, Option<Cow<'a, str>>);
 #[derive(Default)]
 pub struct CallerActivity<'a> {
     events: u64,
+    first_seen: Option<Timestamp>,
     calls: HashMap<CallRef<'a>, Usage>,
 }
 
@@ -39,12 +40,18 @@ impl<'a> CallerActivity<'a> {
 #[derive(Debug, Default)]
 pub struct Activity {
     pub events: u64,
+    /// The time of the earliest event (in the window).
+    pub first_seen: Option<Timestamp>,
     pub calls: HashMap<CallKey, Usage>,
 }
 
 impl Activity {
     pub fn merge(&mut self, other: Activity) {
         self.events += other.events;
+        self.first_seen = match (self.first_seen, other.first_seen) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         for (key, usage) in other.calls {
             self.calls
                 .entry(key)
@@ -140,10 +147,12 @@ impl ProblemLog {
 }
 
 impl<'a> FileAggregate<'a> {
-    /// Counts one event of `caller` and returns its activity, to record the event's calls in.
-    pub fn event(&mut self, caller: Caller<'a>) -> &mut CallerActivity<'a> {
+    /// Counts one event of `caller` at `at` and returns its activity, to record the event's
+    /// calls in.
+    pub fn event(&mut self, caller: Caller<'a>, at: Timestamp) -> &mut CallerActivity<'a> {
         let activity = self.callers.entry(caller).or_default();
         activity.events += 1;
+        activity.first_seen = Some(activity.first_seen.map_or(at, |t| t.min(at)));
         activity
     }
 
@@ -179,6 +188,7 @@ impl<'a> FileAggregate<'a> {
                     .collect();
                 let owned = Activity {
                     events: activity.events,
+                    first_seen: activity.first_seen,
                     calls,
                 };
                 (owned_caller(caller), owned)

@@ -9,6 +9,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
+use jiff::{SignedDuration, Timestamp};
+
 use super::{Activity, CallKey, FileBatch, Usage};
 use crate::attribute::{
     Associations, Caller, ClusterNames, ServiceAccount, TrustAnswer, TrustIndex, Vending,
@@ -177,15 +179,41 @@ struct PendingSession {
     activity: Activity,
 }
 
+/// Sessions no binding explained, retired from `pending`, per (first role of the chain, node
+/// session?). What becomes of them is decided per role at the end (trust policy), so nothing is
+/// lost by merging them.
+#[derive(Default)]
+struct UnboundRole {
+    sessions: u64,
+    roles: BTreeSet<String>,
+    activity: Activity,
+}
+
+/// The longest a vended session can make calls: 12 hours (the longest role session), plus an
+/// hour for clock skew. A binding older than that, once the watermark passes it, is forgotten.
+const SESSION_LIFETIME: SignedDuration = SignedDuration::from_hours(13);
+
+/// Live-state sizes, for the memory benchmark (`IAMTRIM_STATS=1`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct JoinStats {
+    pub peak_pending: usize,
+    pub peak_bindings: usize,
+    pub retired_bindings: u64,
+    pub retired_pending: u64,
+}
+
 /// Merges file batches; owns the session join.
 #[derive(Default)]
 pub struct Aggregator {
     context: JoinContext,
     workloads: HashMap<WorkloadKey, Workload>,
-    bindings: HashMap<Box<str>, Binding>,
+    /// Access key (or Pod Identity session key) → binding, with the vending time.
+    bindings: HashMap<Box<str>, (Binding, Timestamp)>,
     children: HashMap<Box<str>, Vec<Box<str>>>,
     pending: HashMap<Box<str>, PendingSession>,
+    unbound: HashMap<(String, bool), UnboundRole>,
     service_account_roles: HashSet<String>,
+    stats: JoinStats,
 }
 
 /// Chains longer than this are treated as unresolved (guards against cycles in hostile input).
@@ -213,6 +241,59 @@ impl Aggregator {
         }
         for (caller, activity) in batch.activity {
             self.route(caller, activity);
+        }
+        self.stats.peak_pending = self.stats.peak_pending.max(self.pending.len());
+        self.stats.peak_bindings = self.stats.peak_bindings.max(self.bindings.len());
+    }
+
+    pub fn stats(&self) -> JoinStats {
+        self.stats
+    }
+
+    /// Every event before `watermark` has been merged. A pending session first seen before it
+    /// will never be bound (its vending event came before its first call) and is retired to its
+    /// role; a binding vended more than a session lifetime before it can serve no later call and
+    /// is forgotten. Memory then follows the sessions alive around the watermark.
+    pub fn advance(&mut self, watermark: Timestamp) {
+        let mut expired: Vec<Box<str>> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.activity.first_seen.is_some_and(|f| f < watermark))
+            .map(|(k, _)| k.clone())
+            .collect();
+        expired.sort();
+        self.retire(expired);
+        let before = self.bindings.len();
+        self.bindings
+            .retain(|_, (_, at)| *at + SESSION_LIFETIME >= watermark);
+        self.stats.retired_bindings += (before - self.bindings.len()) as u64;
+        let bindings = &self.bindings;
+        self.children
+            .retain(|parent, _| bindings.contains_key(parent));
+    }
+
+    /// Moves pending sessions to their role's unbound activity. Chain roots are found first, as
+    /// retiring a root forgets its role.
+    fn retire(&mut self, keys: Vec<Box<str>>) {
+        let roots: Vec<(Box<str>, Option<String>)> = keys
+            .into_iter()
+            .map(|k| {
+                let root = self.chain_root_role(&k);
+                (k, root)
+            })
+            .collect();
+        for (key, root_role) in roots {
+            let Some(pending) = self.pending.remove(&key) else {
+                continue;
+            };
+            self.stats.retired_pending += 1;
+            let role = root_role.unwrap_or_else(|| pending.role_arn.clone());
+            let node = is_instance_session(&pending.session_name);
+            let unbound = self.unbound.entry((role.clone(), node)).or_default();
+            unbound.sessions += 1;
+            unbound.roles.insert(role);
+            unbound.roles.insert(pending.role_arn);
+            unbound.activity.merge(pending.activity);
         }
     }
 
@@ -310,6 +391,7 @@ impl Aggregator {
 
     fn bind(&mut self, vending: Vending<'static>) {
         let key: Box<str> = Box::from(vending.access_key.as_ref());
+        let at = vending.at;
         if self.bindings.contains_key(&key) {
             // A re-delivered vending event: the first binding stands.
             return;
@@ -323,11 +405,11 @@ impl Aggregator {
         match vending.kind {
             VendingKind::Irsa(sa) => {
                 let binding = self.service_account_binding(sa, &role, Evidence::IrsaWebIdentity);
-                self.insert_binding(key, None, binding);
+                self.insert_binding(key, None, binding, at);
             }
             VendingKind::PodIdentity(sa) => {
                 let binding = self.service_account_binding(sa, &role, Evidence::PodIdentityTags);
-                self.insert_binding(key, by_name, binding);
+                self.insert_binding(key, by_name, binding, at);
             }
             VendingKind::PodIdentityUntagged { cluster } => {
                 let context = &self.context;
@@ -352,7 +434,7 @@ impl Aggregator {
                         Binding::Untagged
                     }
                 };
-                self.insert_binding(key, by_name, binding);
+                self.insert_binding(key, by_name, binding, at);
             }
             VendingKind::Chained { parent_access_key } => {
                 let parent: Box<str> = Box::from(parent_access_key.as_ref());
@@ -361,7 +443,7 @@ impl Aggregator {
                     .or_default()
                     .push(key.clone());
                 self.bindings
-                    .insert(key.clone(), Binding::Chained { parent });
+                    .insert(key.clone(), (Binding::Chained { parent }, at));
                 self.now_resolvable(&key, 0);
             }
         }
@@ -391,12 +473,19 @@ impl Aggregator {
         }
     }
 
-    fn insert_binding(&mut self, key: Box<str>, by_name: Option<Box<str>>, binding: Binding) {
+    fn insert_binding(
+        &mut self,
+        key: Box<str>,
+        by_name: Option<Box<str>>,
+        binding: Binding,
+        at: Timestamp,
+    ) {
         if let Some(name_key) = by_name {
-            self.bindings.insert(name_key.clone(), binding.clone());
+            self.bindings
+                .insert(name_key.clone(), (binding.clone(), at));
             self.drain(&name_key);
         }
-        self.bindings.insert(key.clone(), binding);
+        self.bindings.insert(key.clone(), (binding, at));
         self.now_resolvable(&key, 0);
     }
 
@@ -409,7 +498,7 @@ impl Aggregator {
         let Some(resolution) = self.resolve(key) else {
             return;
         };
-        if let (Some(Binding::Chained { .. }), Resolution::ServiceAccount(sa, _)) =
+        if let (Some((Binding::Chained { .. }, _)), Resolution::ServiceAccount(sa, _)) =
             (self.bindings.get(key), &resolution)
         {
             let sa = (**sa).clone();
@@ -436,7 +525,7 @@ impl Aggregator {
         let mut key = key;
         let mut chained = false;
         for _ in 0..MAX_CHAIN {
-            match self.bindings.get(key)? {
+            match &self.bindings.get(key)?.0 {
                 Binding::ServiceAccount { sa, evidence } => {
                     let evidence = if chained {
                         Evidence::RoleChain
@@ -460,7 +549,7 @@ impl Aggregator {
         let mut key = key;
         for _ in 0..MAX_CHAIN {
             match self.bindings.get(key) {
-                Some(Binding::Chained { parent }) => key = parent,
+                Some((Binding::Chained { parent }, _)) => key = parent,
                 _ => break,
             }
         }
@@ -483,55 +572,46 @@ impl Aggregator {
                 self.chain_root_role(key)
                     .unwrap_or_else(|| p.role_arn.clone())
             })
+            .chain(self.unbound.keys().map(|(role, _)| role.clone()))
             .collect()
     }
 
-    /// Ends the join. A session never bound belongs to the service account its role's trust
-    /// policy names, if exactly one; else it is role-level activity (of the chain's first role),
-    /// flagged as unattributed when service accounts use that role.
+    /// Ends the join. Sessions never bound belong to the service account their role's trust
+    /// policy names, if exactly one; else they are role-level activity (of the chain's first
+    /// role), flagged as unattributed when service accounts use that role.
     pub fn finish(mut self, trust: &TrustIndex) -> Vec<(WorkloadKey, Workload)> {
         let mut keys: Vec<Box<str>> = self.pending.keys().cloned().collect();
         keys.sort();
-        let roots: Vec<(Box<str>, Option<String>)> = keys
-            .into_iter()
-            .map(|k| {
-                let root = self.chain_root_role(&k);
-                (k, root)
-            })
-            .collect();
-        for (key, root_role) in roots {
-            let Some(pending) = self.pending.remove(&key) else {
-                continue;
-            };
-            let role = root_role.unwrap_or_else(|| pending.role_arn.clone());
+        self.retire(keys);
+        let mut unbound: Vec<((String, bool), UnboundRole)> = self.unbound.drain().collect();
+        unbound.sort_by(|a, b| a.0.cmp(&b.0));
+        for ((role, node), group) in unbound {
             let answer = trust.get(&role);
             if let Some(TrustAnswer::One(sa)) = answer {
                 let entry = self.workload(WorkloadKey::ServiceAccount(sa.clone()));
                 entry.mechanisms.insert(Mechanism::Irsa);
-                entry.vended_roles.insert(role.clone());
-                entry.roles.insert(role);
-                entry.roles.insert(pending.role_arn);
-                entry.tally(Evidence::TrustPolicy).sessions += 1;
-                entry.absorb(Evidence::TrustPolicy, pending.activity);
+                entry.vended_roles.insert(role);
+                entry.roles.extend(group.roles);
+                entry.tally(Evidence::TrustPolicy).sessions += group.sessions;
+                entry.absorb(Evidence::TrustPolicy, group.activity);
                 continue;
             }
             let evidence = if self.service_account_roles.contains(&role)
                 || matches!(answer, Some(TrustAnswer::Several(_)))
             {
                 Evidence::VendingNotInInput
-            } else if is_instance_session(&pending.session_name) {
+            } else if node {
                 Evidence::NodeSession
             } else {
                 Evidence::RoleSession
             };
-            let entry = self.workload(WorkloadKey::Role(role.clone()));
+            let entry = self.workload(WorkloadKey::Role(role));
             if let Some(answer) = answer {
                 entry.trust = Some(answer.clone());
             }
-            entry.roles.insert(role);
-            entry.roles.insert(pending.role_arn);
-            entry.tally(evidence).sessions += 1;
-            entry.absorb(evidence, pending.activity);
+            entry.roles.extend(group.roles);
+            entry.tally(evidence).sessions += group.sessions;
+            entry.absorb(evidence, group.activity);
         }
         let mut out: Vec<(WorkloadKey, Workload)> = self.workloads.into_iter().collect();
         for (key, workload) in &mut out {
@@ -578,6 +658,10 @@ mod tests {
     }
 
     fn call_batch(key: &str, role: &str, action: &str) -> FileBatch {
+        call_batch_at(key, role, action, Timestamp::UNIX_EPOCH)
+    }
+
+    fn call_batch_at(key: &str, role: &str, action: &str, at: Timestamp) -> FileBatch {
         let caller = Caller::Session {
             access_key: Cow::Owned(key.into()),
             role_arn: Cow::Owned(role.into()),
@@ -590,7 +674,8 @@ mod tests {
         };
         let activity = Activity {
             events: 1,
-            calls: HashMap::from([(call, Usage::once(Timestamp::UNIX_EPOCH))]),
+            first_seen: Some(at),
+            calls: HashMap::from([(call, Usage::once(at))]),
         };
         FileBatch {
             activity: vec![(caller, activity)],
@@ -599,11 +684,20 @@ mod tests {
     }
 
     fn vend_batch(key: &str, role: &str, kind: VendingKind<'static>) -> FileBatch {
+        vend_batch_at(key, role, kind, Timestamp::UNIX_EPOCH)
+    }
+
+    fn vend_batch_at(
+        key: &str,
+        role: &str,
+        kind: VendingKind<'static>,
+        at: Timestamp,
+    ) -> FileBatch {
         let vending = Vending {
             access_key: Cow::Owned(key.into()),
             role_arn: Cow::Owned(role.into()),
             session_name: Some(Cow::Borrowed("eks-c-pod-0d3c")),
-            at: Timestamp::UNIX_EPOCH,
+            at,
             kind,
         };
         FileBatch {
@@ -716,5 +810,74 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn watermarks_retire_dead_sessions_without_changing_the_result() {
+        let hour = |h: i64| Timestamp::from_second(h * 3600).unwrap();
+        let role = "arn:aws:iam::1:role/app";
+        // Day one: a bound session and an unbound one. Day two: a new bound session.
+        let day_one = [
+            vend_batch_at("ASIA1", role, VendingKind::Irsa(sa("api")), hour(1)),
+            call_batch_at("ASIA1", role, "s3:GetObject", hour(2)),
+            call_batch_at("ASIA8", role, "s3:DeleteObject", hour(3)),
+        ];
+        let day_two = [
+            vend_batch_at("ASIA2", role, VendingKind::Irsa(sa("api")), hour(25)),
+            call_batch_at("ASIA2", role, "s3:PutObject", hour(26)),
+        ];
+        let run = |watermark: bool| {
+            let mut agg = Aggregator::default();
+            day_one.iter().for_each(|b| agg.add(clone_batch(b)));
+            if watermark {
+                agg.advance(hour(12));
+                // ASIA8 is retired; ASIA1's binding is still within its lifetime.
+                assert_eq!((agg.pending.len(), agg.bindings.len()), (0, 1));
+            }
+            day_two.iter().for_each(|b| agg.add(clone_batch(b)));
+            if watermark {
+                agg.advance(hour(30));
+                // ASIA1 (vended at 01:00) is past its lifetime; ASIA2 is not.
+                assert_eq!(agg.bindings.len(), 1);
+            }
+            summary(agg, &TrustIndex::default())
+        };
+        assert_eq!(run(true), run(false));
+        assert_eq!(
+            run(true),
+            vec![
+                (
+                    role.to_owned(),
+                    vec!["s3:DeleteObject".to_owned()],
+                    vec![("vending-not-in-input", 1, 1)]
+                ),
+                (
+                    "eks/c/ns/api".to_owned(),
+                    vec!["s3:GetObject".to_owned(), "s3:PutObject".to_owned()],
+                    vec![("irsa-web-identity", 2, 2)]
+                ),
+            ]
+        );
+    }
+
+    fn clone_batch(batch: &FileBatch) -> FileBatch {
+        FileBatch {
+            activity: batch
+                .activity
+                .iter()
+                .map(|(caller, a)| {
+                    (
+                        caller.clone(),
+                        Activity {
+                            events: a.events,
+                            first_seen: a.first_seen,
+                            calls: a.calls.clone(),
+                        },
+                    )
+                })
+                .collect(),
+            vendings: batch.vendings.clone(),
+            ..FileBatch::default()
+        }
     }
 }

@@ -30,6 +30,14 @@ pub fn run(args: &RecommendArgs, quiet: bool) -> anyhow::Result<Outcome> {
     });
     let input = ingest(&source, &config, &mut aggregator).context("cannot read the trail")?;
     let trust = lookups.trust(&aggregator.unattributed_roles());
+    if std::env::var_os("IAMTRIM_STATS").is_some() {
+        // For benches/memory.sh: the join's live state, which must follow live sessions.
+        let s = aggregator.stats();
+        eprintln!(
+            "stats: peak_pending_sessions={} peak_bindings={} retired_pending={} retired_bindings={}",
+            s.peak_pending, s.peak_bindings, s.retired_pending, s.retired_bindings
+        );
+    }
     let filter = WorkloadFilter {
         roles: args.role.clone(),
         workloads: args.workload.clone(),

@@ -172,23 +172,38 @@ impl Session {
     }
 
     /// The role's trust policy, from `iam:GetRole`.
-    pub fn trust_document(&self, role_arn: &str) -> Result<Value, String> {
+    pub fn trust_document(&self, role_arn: &str) -> Result<Value, LookupFailure> {
         let client = aws_sdk_iam::Client::new(&self.config);
         let name = role_arn.rsplit('/').next().unwrap_or(role_arn);
         let call = format!("iam:GetRole {name}");
         let output = self
             .runtime
             .block_on(client.get_role().role_name(name).send())
-            .map_err(|err| warning(&call, &err))?;
+            .map_err(|err| LookupFailure {
+                // No answer at all (no endpoint, no credentials, timeouts): asking about the
+                // next role would fail the same way.
+                service_unavailable: !matches!(err, aws_sdk_iam::error::SdkError::ServiceError(_)),
+                message: warning(&call, &err),
+            })?;
         output
             .role()
             .and_then(|r| r.assume_role_policy_document())
             .and_then(|doc| policy_document(&Value::String(doc.to_owned())))
-            .ok_or_else(|| format!("{call}: the response has no readable trust policy"))
+            .ok_or_else(|| LookupFailure {
+                service_unavailable: false,
+                message: format!("{call}: the response has no readable trust policy"),
+            })
     }
 }
 
-/// `call: cause: cause`, with the SDK's error context (service code and message).
+/// A failed read: the warning to show, and whether the service answered at all.
+#[derive(Debug)]
+pub struct LookupFailure {
+    pub message: String,
+    pub service_unavailable: bool,
+}
+
+/// `call: error: cause: cause`, on one line, without the SDK's debug dump.
 fn warning(call: &str, err: &(dyn std::error::Error + 'static)) -> String {
-    format!("{call}: {}", aws_sdk_iam::error::DisplayErrorContext(err))
+    format!("{call}: {}", crate::ingest::error_chain(err))
 }

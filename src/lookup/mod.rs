@@ -103,24 +103,34 @@ impl Lookups {
     pub fn trust(&mut self, roles: &BTreeSet<String>) -> TrustIndex {
         let mut index = TrustIndex::default();
         let mut read = 0;
+        let mut not_asked = 0;
+        let mut iam_unavailable = false;
         for role in roles {
-            let document = match self.trust_documents.get(&role_key(role)) {
-                Some(doc) => Some(doc.clone()),
-                None => match &self.aws {
-                    Some(session) => match session.trust_document(role) {
-                        Ok(doc) => Some(doc),
-                        Err(warning) => {
-                            self.summary.warnings.push(warning);
-                            None
-                        }
-                    },
-                    None => None,
+            let document = match (self.trust_documents.get(&role_key(role)), &self.aws) {
+                (Some(doc), _) => Some(doc.clone()),
+                (None, Some(_)) if iam_unavailable => {
+                    not_asked += 1;
+                    None
+                }
+                (None, Some(session)) => match session.trust_document(role) {
+                    Ok(doc) => Some(doc),
+                    Err(failure) => {
+                        iam_unavailable = failure.service_unavailable;
+                        self.summary.warnings.push(failure.message);
+                        None
+                    }
                 },
+                (None, None) => None,
             };
             if let Some(document) = document {
                 read += 1;
                 index.insert(role, trust_answer(&document, &self.clusters));
             }
+        }
+        if not_asked > 0 {
+            self.summary.warnings.push(format!(
+                "iam:GetRole: {not_asked} more role(s) not asked, since IAM did not answer"
+            ));
         }
         self.summary.trust_policies = read;
         self.summary.cluster_names = self.clusters.names().count() as u64;

@@ -3,10 +3,23 @@
 //!
 //! A file named explicitly is read whatever its name; inside folders, names decide (see
 //! [`super::classify_key`]). Walk order is sorted so listings are reproducible.
+//!
+//! CloudTrail delivery folders (`…/CloudTrail/<region>/YYYY/MM/DD/`) are read day by day across
+//! all regions and accounts, oldest day first, with a [`Listing::Watermark`] after each day: the
+//! session join can then retire sessions as the trail moves on. Other files are listed first, in
+//! walk order. Only the day folders are remembered (one path per region and day), never files.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use jiff::civil::Date;
+use jiff::{SignedDuration, tz::TimeZone};
+
 use super::{KeyKind, Listing, LogSource, ObjectRef, SourceError, classify_key};
+
+/// How late CloudTrail may deliver an event into a later day's folder. CloudTrail delivers
+/// within about 15 minutes; two hours leaves room for stragglers.
+const DELIVERY_SLACK: SignedDuration = SignedDuration::from_hours(2);
 
 pub struct LocalSource {
     roots: Vec<PathBuf>,
@@ -37,42 +50,31 @@ impl LocalSource {
 
 impl LogSource for LocalSource {
     fn list(&self, each: &mut dyn FnMut(Listing)) -> Result<(), SourceError> {
+        let mut days: BTreeMap<Date, Vec<PathBuf>> = BTreeMap::new();
         for root in &self.roots {
             if !root.is_dir() {
                 each(Listing::Object(object_ref(root, None)));
                 continue;
             }
-            for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
-                match entry {
-                    Ok(entry) if entry.file_type().is_file() => {
-                        let path = entry.path();
-                        let location = path.display().to_string();
-                        match classify_key(&location) {
-                            KeyKind::Log => {
-                                let size = entry.metadata().ok().map(|m| m.len());
-                                each(Listing::Object(object_ref(path, size)));
-                            }
-                            kind => each(Listing::Ignored {
-                                location,
-                                reason: kind.to_string(),
-                            }),
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(err) => {
-                        let location = err.path().map_or_else(
-                            || root.display().to_string(),
-                            |p| p.display().to_string(),
-                        );
-                        let reason = err
-                            .io_error()
-                            .map_or_else(|| err.to_string(), std::string::ToString::to_string);
-                        each(Listing::Failed {
-                            location,
-                            reason: format!("cannot list: {reason}"),
-                        });
-                    }
-                }
+            if let Some(day) = delivery_day(root) {
+                days.entry(day).or_default().push(root.clone());
+                continue;
+            }
+            walk(root, each, &mut |day, path| {
+                days.entry(day).or_default().push(path.to_owned());
+            });
+        }
+        for (day, folders) in days {
+            for folder in folders {
+                walk(&folder, each, &mut |_, _| {});
+            }
+            let next_day = day
+                .tomorrow()
+                .ok()
+                .and_then(|d| d.to_zoned(TimeZone::UTC).ok())
+                .map(|z| z.timestamp());
+            if let Some(next) = next_day {
+                each(Listing::Watermark(next - DELIVERY_SLACK));
             }
         }
         Ok(())
@@ -86,9 +88,129 @@ impl LogSource for LocalSource {
     }
 }
 
+/// Lists the files under `root`; CloudTrail day folders below it go to `day_folder` instead of
+/// being entered.
+fn walk(root: &Path, each: &mut dyn FnMut(Listing), day_folder: &mut dyn FnMut(Date, &Path)) {
+    let mut walker = walkdir::WalkDir::new(root).sort_by_file_name().into_iter();
+    while let Some(entry) = walker.next() {
+        match entry {
+            Ok(entry) if entry.file_type().is_dir() => {
+                if entry.depth() > 0
+                    && let Some(day) = delivery_day(entry.path())
+                {
+                    day_folder(day, entry.path());
+                    walker.skip_current_dir();
+                }
+            }
+            Ok(entry) if entry.file_type().is_file() => {
+                let path = entry.path();
+                let location = path.display().to_string();
+                match classify_key(&location) {
+                    KeyKind::Log => {
+                        let size = entry.metadata().ok().map(|m| m.len());
+                        each(Listing::Object(object_ref(path, size)));
+                    }
+                    kind => each(Listing::Ignored {
+                        location,
+                        reason: kind.to_string(),
+                    }),
+                }
+            }
+            Ok(_) => {}
+            Err(err) => {
+                let location = err
+                    .path()
+                    .map_or_else(|| root.display().to_string(), |p| p.display().to_string());
+                let reason = err
+                    .io_error()
+                    .map_or_else(|| err.to_string(), std::string::ToString::to_string);
+                each(Listing::Failed {
+                    location,
+                    reason: format!("cannot list: {reason}"),
+                });
+            }
+        }
+    }
+}
+
+/// The day of a CloudTrail delivery folder `…/CloudTrail/<region>/YYYY/MM/DD`.
+fn delivery_day(path: &Path) -> Option<Date> {
+    let parts: Vec<&str> = path
+        .components()
+        .rev()
+        .take(5)
+        .map(|c| c.as_os_str().to_str().unwrap_or(""))
+        .collect();
+    let [day, month, year, _region, trail] = parts.as_slice() else {
+        return None;
+    };
+    if *trail != "CloudTrail" || year.len() != 4 || month.len() != 2 || day.len() != 2 {
+        return None;
+    }
+    Date::new(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?).ok()
+}
+
 fn object_ref(path: &Path, size: Option<u64>) -> ObjectRef {
     ObjectRef {
         location: path.display().to_string(),
         size,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivery_days_only_in_the_cloudtrail_layout() {
+        let day = |p: &str| delivery_day(Path::new(p));
+        assert_eq!(
+            day("t/AWSLogs/1/CloudTrail/us-east-1/2026/11/01"),
+            Some(Date::constant(2026, 11, 1))
+        );
+        assert_eq!(day("exports/2026/11/01"), None);
+        assert_eq!(
+            day("t/AWSLogs/1/CloudTrail-Digest/us-east-1/2026/11/01"),
+            None
+        );
+        assert_eq!(day("t/AWSLogs/1/CloudTrail/us-east-1/2026/13/01"), None);
+    }
+
+    #[test]
+    fn days_are_listed_across_regions_oldest_first_with_watermarks() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("AWSLogs/111122223333/CloudTrail");
+        for (region, day) in [
+            ("eu-west-1", "02"),
+            ("us-east-1", "01"),
+            ("us-east-1", "02"),
+        ] {
+            let folder = base.join(format!("{region}/2026/11/{day}"));
+            std::fs::create_dir_all(&folder).unwrap();
+            std::fs::write(folder.join(format!("{region}-{day}.json.gz")), b"x").unwrap();
+        }
+        std::fs::write(dir.path().join("export.json"), b"[]").unwrap();
+        let source = LocalSource::new(vec![dir.path().to_owned()]).unwrap();
+        let mut seen = Vec::new();
+        source
+            .list(&mut |listing| {
+                seen.push(match listing {
+                    Listing::Object(o) => o.location.rsplit('/').next().unwrap().to_owned(),
+                    Listing::Watermark(t) => format!("watermark {t}"),
+                    other => format!("{other:?}"),
+                });
+            })
+            .unwrap();
+        assert_eq!(
+            seen,
+            [
+                "export.json",
+                "us-east-1-01.json.gz",
+                "watermark 2026-11-01T22:00:00Z",
+                "eu-west-1-02.json.gz",
+                "us-east-1-02.json.gz",
+                "watermark 2026-11-02T22:00:00Z",
+            ]
+        );
     }
 }

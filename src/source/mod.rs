@@ -32,6 +32,11 @@ pub enum Listing {
         location: String,
         reason: String,
     },
+    /// Every object that can hold an event earlier than this time has been listed before this
+    /// entry. Sources that know their layout's time partitioning say so (CloudTrail's
+    /// `<region>/YYYY/MM/DD/` delivery folders); it lets the session join forget sessions that can
+    /// no longer be used, so memory follows live sessions instead of all sessions ever seen.
+    Watermark(jiff::Timestamp),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +53,7 @@ pub enum SourceError {
 
 /// A place log objects come from.
 pub trait LogSource: Send + Sync {
-    /// Streams every object (and every ignored or unlistable entry) to `each`.
+    /// Streams every object (and every ignored or unlistable entry, and watermarks) to `each`.
     fn list(&self, each: &mut dyn FnMut(Listing)) -> Result<(), SourceError>;
     /// The whole (still compressed) body of one object.
     fn fetch(&self, object: &ObjectRef) -> Result<Vec<u8>, SourceError>;
