@@ -129,6 +129,8 @@ fn eks_and_iam_apis_name_clusters_and_attribute_what_the_trail_cannot() {
         run.stderr
     );
     assert_eq!(context["trust_policies"], 2);
+    assert_eq!(context["cluster_names"], 1);
+    assert_eq!(context["pod_identity_associations"], 1);
 }
 
 #[test]

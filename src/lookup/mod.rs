@@ -133,7 +133,7 @@ impl Lookups {
             ));
         }
         self.summary.trust_policies = read;
-        self.summary.cluster_names = self.clusters.names().count() as u64;
+        self.summary.cluster_names = self.clusters.names().collect::<BTreeSet<_>>().len() as u64;
         self.summary.pod_identity_associations = self.associations.len() as u64;
         index
     }
