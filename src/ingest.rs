@@ -245,6 +245,7 @@ fn process<'a>(
     let (Some(source), Some(name)) = (&record.event_source, &record.event_name) else {
         return Err("record has no eventSource or eventName".to_owned());
     };
+    // Every workload event counts for attribution coverage, whatever it maps to.
     if record.error_code.is_none() && is_credential_exchange(source, name, &caller) {
         // A successful AssumeRoleWithWebIdentity is authorised by the role's trust policy, not by
         // any permission policy of the workload: it is attribution evidence, not usage.
@@ -252,30 +253,30 @@ fn process<'a>(
         file.event(caller, at);
         return Ok(());
     }
-    match mapper.map(source, name) {
+    let (actions, conditionals): (&[_], &[_]) = match mapper.map(source, name) {
         Mapping::Actions(actions, conditionals) => {
             file.counts.mapped += 1;
-            let adjusted;
-            let actions = if conditionals.is_empty() {
-                actions.as_slice()
-            } else {
-                adjusted =
-                    map::apply_conditionals(actions, conditionals, record.request_parameters);
-                adjusted.as_slice()
-            };
-            let activity = file.event(caller, at);
-            for action in actions {
-                activity.call(action, Cow::Borrowed("*"), record.error_code.clone(), at);
-            }
+            (actions, conditionals)
         }
         Mapping::NoPermission => {
             file.counts.no_permission += 1;
-            file.event(caller, at);
+            (&[], &[])
         }
         Mapping::Unmapped => {
             file.unmapped(source.clone(), name.clone());
-            file.event(caller, at);
+            (&[], &[])
         }
+    };
+    let adjusted;
+    let actions = if conditionals.is_empty() {
+        actions
+    } else {
+        adjusted = map::apply_conditionals(actions, conditionals, record.request_parameters);
+        adjusted.as_slice()
+    };
+    let activity = file.event(caller, at);
+    for action in actions {
+        activity.call(action, Cow::Borrowed("*"), record.error_code.clone(), at);
     }
     Ok(())
 }
