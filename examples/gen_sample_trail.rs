@@ -424,6 +424,10 @@ fn day(g: &mut Gen) {
             None,
             false,
         );
+        // As CloudTrail logs KMS calls: the key in `resources`, not in the request.
+        g.events.last_mut().unwrap().record["resources"] = json!([{"accountId": ACCOUNT,
+            "type": "AWS::KMS::Key",
+            "ARN": format!("arn:aws:kms:{PRIMARY}:{ACCOUNT}:key/7f3c2a10-4b5d-4e6f-8a9b-0c1d2e3f4a5b")}]);
     }
     g.call(
         t0 + 400,

@@ -16,7 +16,7 @@ use crate::aggregate::{Aggregator, FileAggregate, FileBatch, ProblemLog};
 use crate::attribute::{self, ClusterNames};
 use crate::catalog::Catalog;
 use crate::decode::{self, DecodeLimits, Item, Record};
-use crate::map::{self, Mapper, Mapping};
+use crate::map::{self, EventResources, Mapper, Mapping};
 use crate::settings::TimeWindow;
 use crate::source::{Listing, LogSource, ObjectRef, SourceError};
 use crate::stats::InputStats;
@@ -253,7 +253,8 @@ fn process<'a>(
         file.event(caller, at);
         return Ok(());
     }
-    let (actions, conditionals): (&[_], &[_]) = match mapper.map(source, name) {
+    let mapping = mapper.map(source, name);
+    let (actions, conditionals): (&[_], &[_]) = match &*mapping {
         Mapping::Actions(actions, conditionals) => {
             file.counts.mapped += 1;
             (actions, conditionals)
@@ -274,9 +275,19 @@ fn process<'a>(
         adjusted = map::apply_conditionals(actions, conditionals, record.request_parameters);
         adjusted.as_slice()
     };
+    let mut resources: Option<EventResources<'_>> = None;
     let activity = file.event(caller, at);
     for action in actions {
-        activity.call(action, Cow::Borrowed("*"), record.error_code.clone(), at);
+        let types = mapper.resource_types(action);
+        if types.is_empty() {
+            activity.call(action, Cow::Borrowed("*"), record.error_code.clone(), at);
+            continue;
+        }
+        let event = resources.get_or_insert_with(|| EventResources::new(record));
+        let service = action.split(':').next().unwrap_or_default();
+        for resource in event.resolve(service, &types) {
+            activity.call(action, Cow::Owned(resource), record.error_code.clone(), at);
+        }
     }
     Ok(())
 }

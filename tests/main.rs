@@ -6,4 +6,5 @@ mod bad_input;
 mod catalog;
 mod real_data;
 mod recommend;
+mod synthesis;
 mod util;

@@ -93,9 +93,13 @@ fn two_service_accounts_sharing_a_role_stay_separate() {
     assert_eq!(worker["account"], "111122223333");
     assert_eq!(
         worker["policy"],
-        serde_json::json!({"Version": "2012-10-17", "Statement": [{
-            "Sid": "Sqs", "Effect": "Allow", "Resource": ["*"],
-            "Action": ["sqs:DeleteMessage", "sqs:ReceiveMessage", "sqs:SendMessage"]}]})
+        serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "Sqs", "Effect": "Allow",
+             "Resource": ["arn:aws:sqs:us-east-1:111122223333:shipments"],
+             "Action": ["sqs:SendMessage"]},
+            {"Sid": "Sqs2", "Effect": "Allow",
+             "Resource": ["arn:aws:sqs:us-west-2:111122223333:orders"],
+             "Action": ["sqs:DeleteMessage", "sqs:ReceiveMessage"]}]})
     );
 }
 
@@ -121,18 +125,24 @@ fn json_contract_fields() {
     );
     assert_eq!(report["unmapped"], serde_json::json!([]));
     let api = workload(&report, &format!("eks/{IRSA_CLUSTER}/payments/api"));
-    let get_object = api["usage"]
+    // One usage row per object read, each with its count and times.
+    let get_object: Vec<&Value> = api["usage"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|u| u["action"] == "s3:GetObject")
-        .unwrap();
-    assert_eq!(get_object["count"], 6);
-    assert_eq!(get_object["first_seen"], "2026-11-01T06:02:00Z");
-    assert_eq!(get_object["last_seen"], "2026-11-01T06:52:00Z");
+        .filter(|u| u["action"] == "s3:GetObject")
+        .collect();
+    assert_eq!(get_object.len(), 6);
+    assert_eq!(
+        get_object[0]["resource"],
+        "arn:aws:s3:::shop-payments-data/invoices/2026/11/0.pdf"
+    );
+    assert_eq!(get_object[0]["count"], 1);
+    assert_eq!(get_object[0]["first_seen"], "2026-11-01T06:02:00Z");
+    assert_eq!(get_object[5]["last_seen"], "2026-11-01T06:52:00Z");
     assert_eq!(
         api["denied"],
-        serde_json::json!([{"action": "dynamodb:DeleteItem", "resource": "*", "count": 1, "error_codes": ["AccessDenied"]}])
+        serde_json::json!([{"action": "dynamodb:DeleteItem", "resource": "arn:aws:dynamodb:us-east-1:111122223333:table/payments", "count": 1, "error_codes": ["AccessDenied"]}])
     );
     let node = workload(&report, "arn:aws:iam::111122223333:role/shop-prod-node");
     assert_eq!(

@@ -162,7 +162,7 @@ pub struct Moto {
 
 impl Moto {
     /// Starts moto (`python3 -m moto.server`). Without moto installed the test is skipped with
-    /// a notice, unless `IAMTRIM_REQUIRE_MOTO` is set (CI), where that is a failure.
+    /// a notice, unless `IAMTRIM_REQUIRE_TOOLS` is set (CI), where that is a failure.
     pub fn start() -> Option<Moto> {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -170,8 +170,8 @@ impl Moto {
             .unwrap()
             .port();
         let unavailable = |why: String| {
-            if std::env::var_os("IAMTRIM_REQUIRE_MOTO").is_some() {
-                panic!("moto_server is required (IAMTRIM_REQUIRE_MOTO): {why}");
+            if std::env::var_os("IAMTRIM_REQUIRE_TOOLS").is_some() {
+                panic!("moto_server is required (IAMTRIM_REQUIRE_TOOLS): {why}");
             }
             eprintln!(
                 "NOTICE: moto_server not available ({why}); skipping (pip install 'moto[server]')"
@@ -263,4 +263,25 @@ pub fn iamtrim_with_aws(args: &[&str], endpoints: &[(&str, &str)]) -> Run {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+/// Whether a Python module is importable; without it the calling test is skipped with a notice,
+/// unless `IAMTRIM_REQUIRE_TOOLS` is set (CI), where that is a failure.
+pub fn python_tool(module: &str, install: &str) -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var_os("IAMTRIM_REQUIRE_TOOLS").is_none(),
+            "python module {module} is required (IAMTRIM_REQUIRE_TOOLS): pip install '{install}'"
+        );
+        eprintln!(
+            "NOTICE: python module {module} not available; skipping (pip install '{install}')"
+        );
+    }
+    ok
 }

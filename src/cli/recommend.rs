@@ -65,13 +65,28 @@ pub struct RecommendArgs {
     #[arg(long, value_name = "ID|NS/SA", help_heading = "Filter")]
     pub workload: Vec<String>,
 
-    /// Output format [default: text on a terminal, json otherwise].
+    /// Output format [default: text on a terminal, json otherwise]. `terraform` and
+    /// `cloudformation` print only the policies, as code.
     #[arg(long, value_enum, help_heading = "Output")]
     pub format: Option<Format>,
 
     /// Also write one policy file per workload into this folder.
     #[arg(long, value_name = "DIR", help_heading = "Output")]
     pub out: Option<PathBuf>,
+
+    /// Format of the files written by --out.
+    #[arg(long, value_enum, default_value = "json", help_heading = "Output")]
+    pub policy_format: PolicyFormatArg,
+
+    /// Distinct object keys of one action in one bucket kept exact; more are generalised to
+    /// their folders (never wider than the bucket).
+    #[arg(long, value_name = "N", default_value_t = 3, help_heading = "Policy")]
+    pub max_objects: usize,
+
+    /// The IAM size limit policies must fit: a managed policy (6,144 characters) or a role's
+    /// inline policies (10,240).
+    #[arg(long, value_enum, default_value = "managed", help_heading = "Policy")]
+    pub size_limit: SizeLimitArg,
 
     /// Use this IAM catalog file instead of the one in use (see `iamtrim catalog`).
     #[arg(long, value_name = "PATH", help_heading = "Input")]
@@ -94,4 +109,21 @@ pub struct RecommendArgs {
 pub enum Format {
     Json,
     Text,
+    Terraform,
+    #[value(name = "cloudformation")]
+    CloudFormation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyFormatArg {
+    Json,
+    Terraform,
+    #[value(name = "cloudformation")]
+    CloudFormation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SizeLimitArg {
+    Managed,
+    Inline,
 }

@@ -8,15 +8,17 @@ use anyhow::Context;
 use crate::aggregate::{Aggregator, JoinContext};
 use crate::attribute::ClusterNames;
 use crate::catalog::Catalog;
-use crate::cli::recommend::{Format, RecommendArgs};
+use crate::cli::recommend::{Format, PolicyFormatArg, RecommendArgs, SizeLimitArg};
 use crate::decode::DecodeLimits;
 use crate::exit::Outcome;
 use crate::ingest::{IngestConfig, ingest};
 use crate::lookup::Lookups;
 use crate::lookup::aws::AwsOptions;
+use crate::policy::render::PolicyFormat;
 use crate::report::{self, WorkloadFilter};
 use crate::settings::TimeWindow;
 use crate::source::local::LocalSource;
+use crate::synth::{Rules, SizeLimit, SynthConfig};
 
 pub fn run(args: &RecommendArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let started = Instant::now();
@@ -48,6 +50,15 @@ pub fn run(args: &RecommendArgs, quiet: bool) -> anyhow::Result<Outcome> {
         config.window,
         &filter,
         lookups.summary.clone(),
+        SynthConfig {
+            rules: Rules {
+                max_objects: args.max_objects,
+            },
+            size_limit: match args.size_limit {
+                SizeLimitArg::Managed => SizeLimit::Managed,
+                SizeLimitArg::Inline => SizeLimit::Inline,
+            },
+        },
     );
 
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
@@ -58,13 +69,22 @@ pub fn run(args: &RecommendArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let rendered = match format {
         Format::Json => report::to_json(&recommendation),
         Format::Text => report::text::render(&recommendation),
+        Format::Terraform => report::files::all_policies(&recommendation, PolicyFormat::Terraform),
+        Format::CloudFormation => {
+            report::files::all_policies(&recommendation, PolicyFormat::CloudFormation)
+        }
     };
     std::io::stdout()
         .lock()
         .write_all(rendered.as_bytes())
         .context("cannot write to stdout")?;
     if let Some(dir) = &args.out {
-        report::files::write_policies(dir, &recommendation)
+        let policy_format = match args.policy_format {
+            PolicyFormatArg::Json => PolicyFormat::Json,
+            PolicyFormatArg::Terraform => PolicyFormat::Terraform,
+            PolicyFormatArg::CloudFormation => PolicyFormat::CloudFormation,
+        };
+        report::files::write_policies(dir, &recommendation, policy_format)
             .with_context(|| format!("cannot write policies to {}", dir.display()))?;
     }
 

@@ -18,7 +18,10 @@ use crate::catalog::{Catalog, service_prefix};
 
 mod conditional;
 
+pub mod resources;
+
 pub use conditional::{Conditional, apply as apply_conditionals};
+pub use resources::{EventResources, ResourceType};
 
 /// What an event needed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,7 +166,8 @@ pub fn map_event(catalog: &Catalog, event_source: &str, event_name: &str) -> Map
 /// Memoises [`map_event`] per (eventSource, eventName); one per worker thread.
 pub struct Mapper {
     catalog: Arc<Catalog>,
-    cache: HashMap<Box<str>, HashMap<Box<str>, Mapping>>,
+    cache: HashMap<Box<str>, HashMap<Box<str>, Arc<Mapping>>>,
+    resource_types: HashMap<Arc<str>, Arc<[ResourceType]>>,
 }
 
 impl Mapper {
@@ -171,10 +175,44 @@ impl Mapper {
         Self {
             catalog,
             cache: HashMap::new(),
+            resource_types: HashMap::new(),
         }
     }
 
-    pub fn map(&mut self, event_source: &str, event_name: &str) -> &Mapping {
+    /// The resource types `action` (a catalog action) takes, with their ARN formats.
+    pub fn resource_types(&mut self, action: &Arc<str>) -> Arc<[ResourceType]> {
+        if let Some(types) = self.resource_types.get(action) {
+            return Arc::clone(types);
+        }
+        let types: Arc<[ResourceType]> = action
+            .split_once(':')
+            .and_then(|(prefix, name)| {
+                let service = self.catalog.services.get(prefix)?;
+                let entry = service.actions.get(name)?;
+                Some(
+                    entry
+                        .resources
+                        .iter()
+                        .filter_map(|(t, required)| {
+                            Some(ResourceType {
+                                name: t.clone(),
+                                template: crate::policy::arn::ArnTemplate::parse(
+                                    service.resource_types.get(t)?,
+                                ),
+                                required: *required,
+                            })
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .unwrap_or_default()
+            .into();
+        self.resource_types
+            .insert(Arc::clone(action), Arc::clone(&types));
+        types
+    }
+
+    pub fn map(&mut self, event_source: &str, event_name: &str) -> Arc<Mapping> {
         if !self
             .cache
             .get(event_source)
@@ -184,9 +222,9 @@ impl Mapper {
             self.cache
                 .entry(event_source.into())
                 .or_default()
-                .insert(event_name.into(), mapping);
+                .insert(event_name.into(), Arc::new(mapping));
         }
-        &self.cache[event_source][event_name]
+        Arc::clone(&self.cache[event_source][event_name])
     }
 }
 

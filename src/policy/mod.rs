@@ -3,6 +3,9 @@
 //! Keys are written in sorted order and lists are sorted and de-duplicated, so the same content is
 //! always the same bytes (determinism is a standing rule: evidence packs hash these files).
 
+pub mod arn;
+pub mod render;
+
 use serde::Serialize;
 
 pub const POLICY_VERSION: &str = "2012-10-17";
@@ -31,6 +34,15 @@ pub struct Statement {
 pub enum Effect {
     Allow,
     Deny,
+}
+
+impl Effect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "Allow",
+            Self::Deny => "Deny",
+        }
+    }
 }
 
 impl PolicyDocument {

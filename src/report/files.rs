@@ -1,32 +1,87 @@
 //! `--out DIR`: one policy file per workload, at a path a person can find:
 //! `eks/<cluster>/<namespace>/<service-account>.json`, `roles/<account>/<role>.json`,
-//! `users/<account>/<user>.json`.
+//! `users/<account>/<user>.json` (`.tf` or `.yaml` with `--policy-format`). A policy split to fit
+//! IAM's size limit is written as `<name>.part-1.json`, `<name>.part-2.json`, ...
 
 use std::path::{Path, PathBuf};
 
 use super::{Recommendation, WorkloadReport, role_name};
+use crate::policy::PolicyDocument;
+use crate::policy::render::{PolicyFormat, cloudformation};
+
+/// The documents to deploy for a workload: its policy, or its parts when it had to be split.
+fn documents(workload: &WorkloadReport) -> Vec<(String, &PolicyDocument)> {
+    if workload.policy_parts.is_empty() {
+        workload
+            .policy
+            .iter()
+            .map(|p| (workload.id.clone(), p))
+            .collect()
+    } else {
+        workload
+            .policy_parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("{} part {}", workload.id, i + 1), p))
+            .collect()
+    }
+}
 
 /// Writes every workload's policy under `dir`; returns the paths written, in workload order.
 /// Workloads with nothing to grant get no file.
 pub fn write_policies(
     dir: &Path,
     recommendation: &Recommendation,
+    format: PolicyFormat,
 ) -> std::io::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for workload in &recommendation.workloads {
-        let Some(policy) = &workload.policy else {
-            continue;
-        };
-        let path = dir.join(relative_path(workload));
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
+        let documents = documents(workload);
+        let split = documents.len() > 1;
+        for (i, (name, policy)) in documents.into_iter().enumerate() {
+            let mut path = dir.join(relative_path(workload));
+            let stem = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let file = if split {
+                format!("{stem}.part-{}.{}", i + 1, format.extension())
+            } else {
+                format!("{stem}.{}", format.extension())
+            };
+            path.set_file_name(file);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&path, format.render(&name, policy))?;
+            written.push(path);
         }
-        std::fs::write(&path, policy.to_pretty_json())?;
-        written.push(path);
     }
     Ok(written)
 }
 
+/// Every workload's policy in one Terraform file or one CloudFormation template.
+pub fn all_policies(recommendation: &Recommendation, format: PolicyFormat) -> String {
+    let documents: Vec<(String, &PolicyDocument)> = recommendation
+        .workloads
+        .iter()
+        .flat_map(documents)
+        .collect();
+    match format {
+        PolicyFormat::CloudFormation => {
+            let named: Vec<(&str, &PolicyDocument)> =
+                documents.iter().map(|(n, p)| (n.as_str(), *p)).collect();
+            cloudformation(&named)
+        }
+        _ => documents
+            .iter()
+            .map(|(name, policy)| format!("# {name}\n{}", format.render(name, policy)))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
+/// The path without extension.
 fn relative_path(workload: &WorkloadReport) -> PathBuf {
     let account = workload.account.as_deref().unwrap_or("unknown-account");
     let parts: Vec<&str> = match (
@@ -50,9 +105,7 @@ fn relative_path(workload: &WorkloadReport) -> PathBuf {
                 .unwrap_or(&workload.id),
         ],
     };
-    let mut path: PathBuf = parts.iter().map(|p| safe_component(p)).collect();
-    path.set_extension("json");
-    path
+    parts.iter().map(|p| safe_component(p)).collect()
 }
 
 /// Keeps a name inside the output folder whatever the trail says.

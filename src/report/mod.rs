@@ -13,7 +13,7 @@ use crate::aggregate::{Coverage, Mechanism, Outcome, Tally, Workload, WorkloadKe
 use crate::policy::PolicyDocument;
 use crate::settings::TimeWindow;
 use crate::stats::InputStats;
-use crate::synth::synthesize;
+use crate::synth::{Generalization, PolicySize, SynthConfig, synthesize};
 
 pub const SCHEMA: &str = "iamtrim.recommendation/v1";
 
@@ -113,6 +113,12 @@ pub struct WorkloadReport {
     pub evidence: BTreeMap<&'static str, EvidenceTally>,
     pub findings: Vec<findings::Finding>,
     pub policy: Option<PolicyDocument>,
+    /// How big `policy` is against IAM's limit.
+    pub policy_size: PolicySize,
+    /// Only when `policy` is over the limit after generalising: parts that each fit.
+    pub policy_parts: Vec<PolicyDocument>,
+    /// Every generalisation rule applied to reach `policy` (docs/SYNTHESIS.md).
+    pub generalizations: Vec<Generalization>,
     pub denied: Vec<Denied>,
     pub usage: Vec<UsageRow>,
 }
@@ -189,6 +195,7 @@ pub fn build(
     window: TimeWindow,
     filter: &WorkloadFilter,
     context: ContextSummary,
+    synth: SynthConfig,
 ) -> Recommendation {
     let mut attribution = Attribution {
         context,
@@ -214,7 +221,7 @@ pub fn build(
     let shared_roles = findings::shared_roles(&workloads);
     let workloads: Vec<WorkloadReport> = workloads
         .into_iter()
-        .map(|(key, w)| workload_report(&key, w, &shared_roles))
+        .map(|(key, w)| workload_report(&key, w, &shared_roles, synth))
         .filter(|w| filter.matches(w))
         .collect();
     let observed = |pick: fn(&UsageRow) -> &String, max: bool| {
@@ -287,6 +294,7 @@ fn workload_report(
     key: &WorkloadKey,
     mut workload: Workload,
     shared_roles: &[findings::SharedRole],
+    synth: SynthConfig,
 ) -> WorkloadReport {
     let (kind, cluster, namespace, service_account) = match key {
         WorkloadKey::ServiceAccount(sa) => {
@@ -332,13 +340,28 @@ fn workload_report(
             }
         }
     }
-    let policy = synthesize(
+    let synthesis = synthesize(
         usage
             .iter()
             .map(|u| (u.action.as_str(), u.resource.as_str())),
+        synth,
     );
     let allowed: Vec<&str> = usage.iter().map(|u| u.action.as_str()).collect();
     let mut findings = findings::workload_findings(&workload, &allowed);
+    if !synthesis.parts.is_empty() {
+        findings.push(findings::Finding {
+            kind: "policy-size",
+            message: format!(
+                "the policy has {} characters, over the {} limit of {} even after generalising; \
+                 it is split into {} parts (policy_parts) to attach separately",
+                synthesis.size.characters,
+                synthesis.size.limit_kind,
+                synthesis.size.limit,
+                synthesis.parts.len()
+            ),
+            subjects: Vec::new(),
+        });
+    }
     let id = key.id();
     for shared in shared_roles {
         if shared.service_accounts.contains(&id) {
@@ -381,7 +404,10 @@ fn workload_report(
             .map(|(e, t)| (e.as_str(), EvidenceTally::from(*t)))
             .collect(),
         findings,
-        policy,
+        policy: synthesis.policy,
+        policy_size: synthesis.size,
+        policy_parts: synthesis.parts,
+        generalizations: synthesis.generalizations,
         denied: denied
             .into_iter()
             .map(|((action, resource), (count, codes))| Denied {

@@ -81,9 +81,25 @@ pub fn render(r: &Recommendation) -> String {
                 );
             }
         }
+        for g in &w.generalizations {
+            let from = if g.from_count == 1 {
+                g.from[0].clone()
+            } else {
+                format!("{} resources", g.from_count)
+            };
+            let _ = writeln!(
+                out,
+                "   generalised ({}): {} {from} -> {}",
+                g.rule, g.action, g.to
+            );
+        }
         match &w.policy {
             Some(policy) => {
-                let _ = writeln!(out, "   policy:");
+                let _ = writeln!(
+                    out,
+                    "   policy ({} of {} characters, {} limit):",
+                    w.policy_size.characters, w.policy_size.limit, w.policy_size.limit_kind
+                );
                 for line in policy.to_pretty_json().lines() {
                     let _ = writeln!(out, "     {line}");
                 }

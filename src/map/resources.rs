@@ -1,0 +1,630 @@
+//! Resources: which ARNs a call acted on, placed on the resource types the catalog says its action
+//! takes.
+//!
+//! ARNs come from the event's `resources` array and from ARN-valued request parameters; names come
+//! from request parameters (bucket, key, table, queue URL, parameter name, ...) and fill the
+//! catalog's ARN format for the action's resource type, with the event's partition, region and
+//! account. A variable the event does not name becomes `*` within the account and region (the
+//! synthesis stage records that as a generalisation). Actions without resource types get `*`, and
+//! only those. Secrets Manager's random 6-character suffix becomes `-??????`.
+//!
+//! Request parameters are read once per record into a borrowed struct of the few fields used; no
+//! DOM is built, and no value other than these names is read (secrets never are).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use crate::decode::Record;
+use crate::policy::arn::{ArnTemplate, partition_of_region};
+
+/// A resource type an action takes, from the catalog.
+#[derive(Debug, Clone)]
+pub struct ResourceType {
+    pub name: String,
+    pub template: ArnTemplate,
+    pub required: bool,
+}
+
+/// A string request parameter, or nothing when the field holds anything else.
+#[derive(Debug, Default)]
+struct Text<'a>(Option<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Text(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Text(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Text(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Text(None))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Text(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Text(None))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Text(None))
+            }
+        }
+        deserializer.deserialize_any(TextVisitor)
+    }
+}
+
+/// A list of string request parameters (`names` of `ssm:GetParameters`).
+#[derive(Debug, Default)]
+struct Texts<'a>(Vec<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Texts<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextsVisitor;
+        impl<'de> Visitor<'de> for TextsVisitor {
+            type Value = Texts<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(Text(item)) = seq.next_element::<Text<'de>>()? {
+                    out.extend(item);
+                }
+                Ok(Texts(out))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Texts(vec![Cow::Borrowed(v)]))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Texts(vec![Cow::Owned(v.to_owned())]))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Texts(Vec::new()))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Texts(Vec::new()))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Texts(Vec::new()))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Texts(Vec::new()))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Texts(Vec::new()))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Texts(Vec::new()))
+            }
+        }
+        deserializer.deserialize_any(TextsVisitor)
+    }
+}
+
+/// The request parameters that name resources, across services.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct Params<'a> {
+    #[serde(borrow)]
+    bucket_name: Text<'a>,
+    #[serde(borrow)]
+    key: Text<'a>,
+    #[serde(borrow)]
+    table_name: Text<'a>,
+    #[serde(borrow)]
+    index_name: Text<'a>,
+    #[serde(borrow)]
+    queue_url: Text<'a>,
+    #[serde(borrow)]
+    topic_arn: Text<'a>,
+    #[serde(borrow)]
+    target_arn: Text<'a>,
+    #[serde(borrow)]
+    key_id: Text<'a>,
+    #[serde(borrow)]
+    secret_id: Text<'a>,
+    #[serde(borrow)]
+    name: Text<'a>,
+    #[serde(borrow)]
+    names: Texts<'a>,
+    #[serde(borrow)]
+    path: Text<'a>,
+    #[serde(borrow)]
+    function_name: Text<'a>,
+    #[serde(borrow)]
+    stream_name: Text<'a>,
+    #[serde(borrow, rename = "streamARN")]
+    stream_arn: Text<'a>,
+    #[serde(borrow)]
+    delivery_stream_name: Text<'a>,
+    #[serde(borrow)]
+    log_group_name: Text<'a>,
+    #[serde(borrow)]
+    log_stream_name: Text<'a>,
+    #[serde(borrow)]
+    repository_name: Text<'a>,
+    #[serde(borrow)]
+    role_arn: Text<'a>,
+    #[serde(borrow)]
+    role: Text<'a>,
+    #[serde(borrow)]
+    role_name: Text<'a>,
+    #[serde(borrow)]
+    user_name: Text<'a>,
+    #[serde(borrow)]
+    event_bus_name: Text<'a>,
+    #[serde(borrow)]
+    state_machine_arn: Text<'a>,
+    #[serde(borrow)]
+    cluster_name: Text<'a>,
+    #[serde(borrow)]
+    work_group: Text<'a>,
+    #[serde(borrow)]
+    model_id: Text<'a>,
+}
+
+/// What one event says about the resources of its call, read once per record.
+pub struct EventResources<'a> {
+    partition: Cow<'a, str>,
+    region: Cow<'a, str>,
+    account: Cow<'a, str>,
+    params: Params<'a>,
+    /// Full ARNs named by the event.
+    arns: Vec<Cow<'a, str>>,
+}
+
+impl<'a> EventResources<'a> {
+    pub fn new(record: &Record<'a>) -> Self {
+        let region = record.aws_region.clone().unwrap_or(Cow::Borrowed(""));
+        let identity = record.user_identity.as_ref();
+        let identity_arn = identity.and_then(|i| i.arn.as_deref());
+        let partition = identity_arn
+            .and_then(|arn| arn.split(':').nth(1))
+            .filter(|p| p.starts_with("aws"))
+            .map_or_else(
+                || Cow::Borrowed(partition_of_region(&region)),
+                |p| Cow::Owned(p.to_owned()),
+            );
+        let account = record
+            .recipient_account_id
+            .clone()
+            .or_else(|| identity.and_then(|i| i.account_id.clone()))
+            .unwrap_or(Cow::Borrowed(""));
+        let params: Params<'a> = record
+            .request_parameters
+            .map(RawValue::get)
+            .and_then(|text| serde_json::from_str(text).ok())
+            .unwrap_or_default();
+        let mut arns: Vec<Cow<'a, str>> = record
+            .resources
+            .iter()
+            .flatten()
+            .filter_map(|r| r.arn.clone())
+            .collect();
+        arns.extend(
+            params
+                .names
+                .0
+                .iter()
+                .filter(|n| n.starts_with("arn:"))
+                .cloned(),
+        );
+        for text in [
+            &params.topic_arn,
+            &params.target_arn,
+            &params.key_id,
+            &params.secret_id,
+            &params.table_name,
+            &params.function_name,
+            &params.stream_arn,
+            &params.role_arn,
+            &params.role,
+            &params.event_bus_name,
+            &params.state_machine_arn,
+            &params.name,
+            &params.model_id,
+        ] {
+            if let Some(value) = &text.0
+                && value.starts_with("arn:")
+            {
+                arns.push(value.clone());
+            }
+        }
+        Self {
+            partition,
+            region,
+            account,
+            params,
+            arns,
+        }
+    }
+
+    /// The value of a template variable of `service`'s ARN formats, from this event.
+    fn variable(&self, service: &str, name: &str) -> Option<Cow<'_, str>> {
+        let p = &self.params;
+        match name {
+            "Partition" => Some(Cow::Borrowed(&self.partition)),
+            "Region" => self.queue_url_part(0).or(Some(Cow::Borrowed(&self.region))),
+            "Account" => self
+                .queue_url_part(1)
+                .or(Some(Cow::Borrowed(&self.account))),
+            "BucketName" => plain(&p.bucket_name),
+            "ObjectName" => plain(&p.key),
+            "TableName" => plain(&p.table_name),
+            "IndexName" => plain(&p.index_name),
+            "QueueName" => self.queue_url_part(2),
+            "KeyId" => p
+                .key_id
+                .0
+                .as_deref()
+                .filter(|k| !k.starts_with("arn:") && !k.starts_with("alias/"))
+                .map(Cow::Borrowed),
+            "SecretId" => plain(&p.secret_id).map(|name| Cow::Owned(format!("{name}-??????"))),
+            "ParameterNameWithoutLeadingSlash" => plain(&p.name)
+                .filter(|_| service == "ssm")
+                .or_else(|| plain(&p.path))
+                .map(|n| Cow::Owned(n.trim_matches('/').to_owned())),
+            "FunctionName" => plain(&p.function_name),
+            "StreamName" => plain(&p.stream_name),
+            "DeliveryStreamName" => plain(&p.delivery_stream_name),
+            "LogGroupName" => plain(&p.log_group_name),
+            "LogStreamName" => plain(&p.log_stream_name),
+            "RepositoryName" => plain(&p.repository_name),
+            "RoleNameWithPath" => plain(&p.role_name),
+            "UserNameWithPath" => plain(&p.user_name),
+            "EventBusName" => plain(&p.event_bus_name),
+            "ClusterName" => {
+                plain(&p.cluster_name).or_else(|| plain(&p.name).filter(|_| service == "eks"))
+            }
+            "ResourceId" if service == "bedrock" => plain(&p.model_id),
+            "WorkGroupName" => plain(&p.work_group).or_else(|| {
+                // StartQueryExecution without a work group runs in `primary`.
+                (service == "athena").then_some(Cow::Borrowed("primary"))
+            }),
+            _ => None,
+        }
+    }
+
+    /// A type's ARN format filled from the event; once per name for `ssm:GetParameters`.
+    fn fill(&self, service: &str, t: &ResourceType) -> Vec<crate::policy::arn::Filled> {
+        const PARAMETER: &str = "ParameterNameWithoutLeadingSlash";
+        let names = &self.params.names.0;
+        if service == "ssm" && !names.is_empty() && t.template.variables().any(|v| v == PARAMETER) {
+            return names
+                .iter()
+                .filter(|n| !n.starts_with("arn:"))
+                .map(|name| {
+                    let name = name.trim_matches('/');
+                    t.template.fill(&|v| {
+                        if v == PARAMETER {
+                            Some(Cow::Borrowed(name))
+                        } else {
+                            self.variable(service, v)
+                        }
+                    })
+                })
+                .collect();
+        }
+        vec![t.template.fill(&|v| self.variable(service, v))]
+    }
+
+    /// `https://sqs.<region>.amazonaws.com/<account>/<name>`: 0 region, 1 account, 2 name.
+    fn queue_url_part(&self, index: usize) -> Option<Cow<'_, str>> {
+        let url = self.params.queue_url.0.as_deref()?;
+        let rest = url.split_once("://").map_or(url, |(_, r)| r);
+        let mut segments = rest.split('/');
+        let host = segments.next()?;
+        let account = segments.next()?;
+        let name = segments.next()?;
+        match index {
+            0 => host
+                .strip_prefix("sqs.")
+                .and_then(|h| h.split('.').next())
+                .filter(|r| r.contains('-'))
+                .map(Cow::Borrowed),
+            1 => Some(Cow::Borrowed(account)),
+            _ => Some(Cow::Borrowed(name)),
+        }
+    }
+
+    /// The ARNs `types` (the resource types of an action of `service`) resolve to for this
+    /// event; `*` when the action has none.
+    pub fn resolve(&self, service: &str, types: &[ResourceType]) -> Vec<String> {
+        if types.is_empty() {
+            return vec!["*".to_owned()];
+        }
+        // ARNs the event names, each on the most specific type it fits.
+        let mut named: Vec<String> = self
+            .arns
+            .iter()
+            .filter(|arn| {
+                types
+                    .iter()
+                    .filter_map(|t| t.template.matches(arn))
+                    .max()
+                    .is_some()
+            })
+            .map(|arn| secret_pattern(arn))
+            .collect();
+        if !named.is_empty() {
+            named.sort();
+            named.dedup();
+            return named;
+        }
+        // Bedrock lists every kind of model as a required alternative; a plain model id names a
+        // foundation model, or a cross-region inference profile (`us.`, `eu.`, ...).
+        let narrowed: Vec<ResourceType>;
+        let types = match plain(&self.params.model_id) {
+            Some(id) if service == "bedrock" => {
+                let kind = if ["us.", "eu.", "apac.", "us-gov.", "global."]
+                    .iter()
+                    .any(|p| id.starts_with(p))
+                {
+                    "inference-profile"
+                } else {
+                    "foundation-model"
+                };
+                narrowed = types.iter().filter(|t| t.name == kind).cloned().collect();
+                if narrowed.is_empty() {
+                    types
+                } else {
+                    &narrowed
+                }
+            }
+            _ => types,
+        };
+        // Else fill the formats: every required type, and optional types the event names fully.
+        let filled: Vec<(bool, crate::policy::arn::Filled)> = types
+            .iter()
+            .flat_map(|t| self.fill(service, t).into_iter().map(|f| (t.required, f)))
+            .collect();
+        let mut chosen: Vec<String> = filled
+            .iter()
+            .filter(|(required, f)| *required || (f.known > 0 && f.unknown == 0))
+            .map(|(_, f)| f.arn.clone())
+            .collect();
+        if chosen.is_empty() {
+            // All types optional and none fully named: the best-named one, if the event names any
+            // part of it; else the action is not scoped by this event.
+            match filled
+                .iter()
+                .filter(|(_, f)| f.known > 0)
+                .max_by_key(|(_, f)| (f.known, std::cmp::Reverse(f.unknown)))
+            {
+                Some((_, f)) => chosen.push(f.arn.clone()),
+                None => return vec!["*".to_owned()],
+            }
+        }
+        // A more specific ARN (index of a table, object of a bucket) replaces the one it extends.
+        let specific: Vec<String> = chosen
+            .iter()
+            .filter(|arn| {
+                !chosen
+                    .iter()
+                    .any(|other| other.len() > arn.len() && other.starts_with(&format!("{arn}/")))
+            })
+            .cloned()
+            .collect();
+        let mut out = specific;
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// A parameter's value when it is a name, not an ARN.
+fn plain<'s>(text: &'s Text<'_>) -> Option<Cow<'s, str>> {
+    text.0
+        .as_deref()
+        .filter(|v| !v.starts_with("arn:"))
+        .map(Cow::Borrowed)
+}
+
+/// `…:secret:name-AbCdEf` → `…:secret:name-??????`: the suffix is random per secret version of
+/// its name, so policies name the secret by pattern.
+fn secret_pattern(arn: &str) -> String {
+    if let Some((head, name)) = arn.split_once(":secret:")
+        && let Some((base, suffix)) = name.rsplit_once('-')
+        && suffix.len() == 6
+        && suffix.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return format!("{head}:secret:{base}-??????");
+    }
+    arn.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+
+    fn types(catalog: &Catalog, action: &str) -> Vec<ResourceType> {
+        let (prefix, name) = action.split_once(':').unwrap();
+        let service = &catalog.services[prefix];
+        service.actions[name]
+            .resources
+            .iter()
+            .map(|(t, required)| ResourceType {
+                name: t.clone(),
+                template: ArnTemplate::parse(&service.resource_types[t]),
+                required: *required,
+            })
+            .collect()
+    }
+
+    fn resolve(catalog: &Catalog, action: &str, event: serde_json::Value) -> Vec<String> {
+        let text = event.to_string();
+        let record: Record = serde_json::from_str(&text).unwrap();
+        let service = action.split(':').next().unwrap();
+        EventResources::new(&record).resolve(service, &types(catalog, action))
+    }
+
+    fn event(region: &str, params: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({"awsRegion": region, "recipientAccountId": "111122223333",
+            "userIdentity": {"type": "AssumedRole", "arn": format!("arn:{}:sts::111122223333:assumed-role/r/s", partition_of_region(region))},
+            "requestParameters": params})
+    }
+
+    #[test]
+    fn resources_per_service() {
+        let c = Catalog::embedded().unwrap();
+        let cases: Vec<(&str, &str, serde_json::Value, Vec<&str>)> = vec![
+            (
+                "s3:GetObject",
+                "us-east-1",
+                serde_json::json!({"bucketName": "b", "key": "k/1.csv"}),
+                vec!["arn:aws:s3:::b/k/1.csv"],
+            ),
+            (
+                "s3:ListBucket",
+                "cn-north-1",
+                serde_json::json!({"bucketName": "b", "prefix": "k/"}),
+                vec!["arn:aws-cn:s3:::b"],
+            ),
+            (
+                "dynamodb:Query",
+                "eu-west-1",
+                serde_json::json!({"tableName": "t", "indexName": "i"}),
+                vec!["arn:aws:dynamodb:eu-west-1:111122223333:table/t/index/i"],
+            ),
+            (
+                "dynamodb:GetItem",
+                "us-gov-west-1",
+                serde_json::json!({"tableName": "t", "key": {"id": {"S": "x"}}}),
+                vec!["arn:aws-us-gov:dynamodb:us-gov-west-1:111122223333:table/t"],
+            ),
+            (
+                "sqs:SendMessage",
+                "us-east-1",
+                serde_json::json!({"queueUrl": "https://sqs.eu-west-1.amazonaws.com/444455556666/q1"}),
+                vec!["arn:aws:sqs:eu-west-1:444455556666:q1"],
+            ),
+            (
+                "sns:Publish",
+                "us-east-1",
+                serde_json::json!({"topicArn": "arn:aws:sns:us-east-1:111122223333:t"}),
+                vec!["arn:aws:sns:us-east-1:111122223333:t"],
+            ),
+            (
+                "kms:Decrypt",
+                "us-east-1",
+                serde_json::json!({"encryptionAlgorithm": "SYMMETRIC_DEFAULT"}),
+                vec!["arn:aws:kms:us-east-1:111122223333:key/*"],
+            ),
+            (
+                "secretsmanager:GetSecretValue",
+                "us-east-1",
+                serde_json::json!({"secretId": "prod/db"}),
+                vec!["arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-??????"],
+            ),
+            (
+                "secretsmanager:GetSecretValue",
+                "us-east-1",
+                serde_json::json!({"secretId": "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-AbC123"}),
+                vec!["arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-??????"],
+            ),
+            (
+                "ssm:GetParameter",
+                "us-east-1",
+                serde_json::json!({"name": "/app/flags", "withDecryption": true}),
+                vec!["arn:aws:ssm:us-east-1:111122223333:parameter/app/flags"],
+            ),
+            (
+                "lambda:InvokeFunction",
+                "us-east-1",
+                serde_json::json!({"functionName": "arn:aws:lambda:us-east-1:111122223333:function:render"}),
+                vec!["arn:aws:lambda:us-east-1:111122223333:function:render"],
+            ),
+            (
+                "sts:AssumeRole",
+                "us-east-1",
+                serde_json::json!({"roleArn": "arn:aws:iam::111122223333:role/x", "roleSessionName": "s"}),
+                vec!["arn:aws:iam::111122223333:role/x"],
+            ),
+            (
+                "logs:PutLogEvents",
+                "us-east-1",
+                serde_json::json!({"logGroupName": "g", "logStreamName": "s"}),
+                vec!["arn:aws:logs:us-east-1:111122223333:log-group:g:log-stream:s"],
+            ),
+            (
+                "ecr:BatchGetImage",
+                "us-east-1",
+                serde_json::json!({"repositoryName": "shop/web"}),
+                vec!["arn:aws:ecr:us-east-1:111122223333:repository/shop/web"],
+            ),
+            (
+                "athena:StartQueryExecution",
+                "us-east-1",
+                serde_json::json!({"queryString": "SELECT 1"}),
+                vec!["arn:aws:athena:us-east-1:111122223333:workgroup/primary"],
+            ),
+            (
+                "eks:DescribeCluster",
+                "us-east-1",
+                serde_json::json!({"name": "prod"}),
+                vec!["arn:aws:eks:us-east-1:111122223333:cluster/prod"],
+            ),
+            (
+                "ssm:GetParameters",
+                "us-east-1",
+                serde_json::json!({"names": ["/a/x", "b"]}),
+                vec![
+                    "arn:aws:ssm:us-east-1:111122223333:parameter/a/x",
+                    "arn:aws:ssm:us-east-1:111122223333:parameter/b",
+                ],
+            ),
+            (
+                "ec2:DescribeInstances",
+                "us-east-1",
+                serde_json::json!({}),
+                vec!["*"],
+            ),
+            (
+                "cloudwatch:PutMetricData",
+                "us-east-1",
+                serde_json::json!({"namespace": "x"}),
+                vec!["*"],
+            ),
+        ];
+        for (action, region, params, want) in cases {
+            assert_eq!(resolve(&c, action, event(region, params)), want, "{action}");
+        }
+        // The `resources` array names the KMS key.
+        let mut decrypt = event("us-east-1", serde_json::json!({}));
+        decrypt["resources"] = serde_json::json!([{"ARN": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", "type": "AWS::KMS::Key"}]);
+        assert_eq!(
+            resolve(&c, "kms:Decrypt", decrypt),
+            ["arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"]
+        );
+    }
+}
