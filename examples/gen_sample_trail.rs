@@ -1126,7 +1126,84 @@ fn write_context(dir: &Path) -> std::io::Result<()> {
             ),
         ),
     ];
-    let iam = json!({"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": roles, "Policies": []});
+    // Current permissions of three roles, for `iamtrim diff`: wildcards, an explicit Deny,
+    // Resource "*", NotAction with a permission boundary, and a condition. (IAM itself rejects
+    // malformed ARNs, so those are only tested in policy files.)
+    let doc = |statements: Value| json!({"Version": "2012-10-17", "Statement": statements});
+    let managed = json!({
+        "shop-s3-readwrite": doc(json!([
+            {"Sid": "ObjectsReadWrite", "Effect": "Allow",
+             "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+             "Resource": "arn:aws:s3:::shop-payments-data/*"},
+            {"Sid": "List", "Effect": "Allow", "Action": "s3:ListBucket",
+             "Resource": "arn:aws:s3:::shop-payments-data"}])),
+        "orders-boundary": doc(json!([
+            {"Sid": "Boundary", "Effect": "Allow",
+             "Action": ["sqs:*", "s3:Get*", "s3:List*", "cloudwatch:PutMetricData"], "Resource": "*"}])),
+    });
+    let current = json!({
+        "payments-api": {"inline": {"app": doc(json!([
+            {"Sid": "Tables", "Effect": "Allow", "Action": "dynamodb:*",
+             "Resource": format!("arn:aws:dynamodb:{PRIMARY}:{ACCOUNT}:table/payments")},
+            {"Sid": "Keys", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"},
+            {"Sid": "PassAny", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"},
+            {"Sid": "NoReceipts", "Effect": "Deny", "Action": "s3:PutObject",
+             "Resource": "arn:aws:s3:::shop-payments-data/receipts/*"}]))},
+         "attached": ["shop-s3-readwrite"]},
+        "orders-shared": {"inline": {"everything-but-iam": doc(json!([
+            {"Sid": "Broad", "Effect": "Allow", "NotAction": ["iam:*", "organizations:*"], "Resource": "*"}]))},
+         "attached": [], "boundary": "orders-boundary"},
+        "search-indexer": {"inline": {"query": doc(json!([
+            {"Sid": "FromVpc", "Effect": "Allow", "Action": "dynamodb:Query",
+             "Resource": format!("arn:aws:dynamodb:{PRIMARY}:{ACCOUNT}:table/products/index/*"),
+             "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-0a1b2c3d4e5f"}}}]))},
+         "attached": []},
+    });
+    let policy_arn = |name: &str| format!("arn:aws:iam::{ACCOUNT}:policy/{name}");
+    let roles: Vec<Value> = roles
+        .into_iter()
+        .map(|mut role| {
+            let name = role["RoleName"].as_str().unwrap().to_owned();
+            if let Some(c) = current.get(&name) {
+                role["RolePolicyList"] = c["inline"]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(n, d)| json!({"PolicyName": n, "PolicyDocument": d}))
+                    .collect();
+                role["AttachedManagedPolicies"] = c["attached"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|n| json!({"PolicyName": n, "PolicyArn": policy_arn(n.as_str().unwrap())}))
+                    .collect();
+                if let Some(b) = c["boundary"].as_str() {
+                    role["PermissionsBoundary"] = json!({"PermissionsBoundaryType": "Policy",
+                        "PermissionsBoundaryArn": policy_arn(b)});
+                }
+            }
+            role
+        })
+        .collect();
+    let policies: Vec<Value> = managed
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, document)| {
+            json!({"PolicyName": name, "PolicyId": format!("ANPA{}", name.len()), "Arn": policy_arn(name),
+                "Path": "/", "DefaultVersionId": "v1", "AttachmentCount": 1, "IsAttachable": true,
+                "PolicyVersionList": [{"Document": document, "VersionId": "v1", "IsDefaultVersion": true,
+                    "CreateDate": "2026-01-15T09:00:00+00:00"}]})
+        })
+        .collect();
+    std::fs::write(
+        dir.join("current-policies.json"),
+        serde_json::to_string_pretty(&json!({
+            "about": "The current policies in iam.json, as the moto test creates them through the IAM API.",
+            "managed": managed, "roles": current}))?
+            + "\n",
+    )?;
+    let iam = json!({"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": roles, "Policies": policies});
     std::fs::write(
         dir.join("iam.json"),
         serde_json::to_string_pretty(&iam)? + "\n",

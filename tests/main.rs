@@ -4,6 +4,7 @@ mod attribution;
 mod aws_lookup;
 mod bad_input;
 mod catalog;
+mod diff;
 mod real_data;
 mod recommend;
 mod synthesis;

@@ -128,6 +128,10 @@ pub struct Workload {
     /// Roles vended to this service account directly (IRSA, Pod Identity, trust policy).
     pub vended_roles: BTreeSet<String>,
     pub calls: HashMap<CallKey, Usage>,
+    /// The same calls by the role whose session made them (what `diff` compares with each role's
+    /// current policies). Calls made without a role (users, the service account's own token)
+    /// are only in `calls`.
+    pub calls_by_role: BTreeMap<String, HashMap<CallKey, Usage>>,
     pub evidence: BTreeMap<Evidence, Tally>,
     /// For a role workload with unattributed sessions: what its trust policy said, if read.
     pub trust: Option<TrustAnswer>,
@@ -139,8 +143,14 @@ impl Workload {
         self.evidence.entry(evidence).or_default()
     }
 
-    fn absorb(&mut self, evidence: Evidence, activity: Activity) {
+    fn absorb(&mut self, evidence: Evidence, activity: Activity, role: Option<&str>) {
         self.tally(evidence).events += activity.events;
+        if let Some(role) = role {
+            let by_role = self.calls_by_role.entry(role.to_owned()).or_default();
+            for (key, usage) in &activity.calls {
+                merge(by_role, key.clone(), usage);
+            }
+        }
         for (key, usage) in activity.calls {
             merge(&mut self.calls, key, &usage);
         }
@@ -300,13 +310,16 @@ impl Aggregator {
     fn route(&mut self, caller: Caller<'static>, activity: Activity) {
         match caller {
             Caller::User { arn } => {
-                self.workload(WorkloadKey::User(arn.into_owned()))
-                    .absorb(Evidence::IamUser, activity);
+                self.workload(WorkloadKey::User(arn.into_owned())).absorb(
+                    Evidence::IamUser,
+                    activity,
+                    None,
+                );
             }
             Caller::ServiceAccount(sa) => {
                 let entry = self.workload(WorkloadKey::ServiceAccount(sa));
                 entry.mechanisms.insert(Mechanism::Irsa);
-                entry.absorb(Evidence::IrsaToken, activity);
+                entry.absorb(Evidence::IrsaToken, activity, None);
             }
             Caller::Session {
                 access_key,
@@ -341,8 +354,8 @@ impl Aggregator {
                 };
                 let role = role_arn.into_owned();
                 let entry = self.workload(WorkloadKey::Role(role.clone()));
+                entry.absorb(evidence, activity, Some(&role));
                 entry.roles.insert(role);
-                entry.absorb(evidence, activity);
             }
         }
     }
@@ -378,13 +391,13 @@ impl Aggregator {
         match resolution {
             Resolution::ServiceAccount(sa, evidence) => {
                 let entry = self.workload(WorkloadKey::ServiceAccount((*sa).clone()));
+                entry.absorb(evidence, activity, Some(&role_arn));
                 entry.roles.insert(role_arn);
-                entry.absorb(evidence, activity);
             }
             Resolution::Untagged => {
                 let entry = self.workload(WorkloadKey::Role(role_arn.clone()));
+                entry.absorb(Evidence::PodIdentityUntagged, activity, Some(&role_arn));
                 entry.roles.insert(role_arn);
-                entry.absorb(Evidence::PodIdentityUntagged, activity);
             }
         }
     }
@@ -590,10 +603,10 @@ impl Aggregator {
             if let Some(TrustAnswer::One(sa)) = answer {
                 let entry = self.workload(WorkloadKey::ServiceAccount(sa.clone()));
                 entry.mechanisms.insert(Mechanism::Irsa);
+                entry.absorb(Evidence::TrustPolicy, group.activity, Some(&role));
                 entry.vended_roles.insert(role);
                 entry.roles.extend(group.roles);
                 entry.tally(Evidence::TrustPolicy).sessions += group.sessions;
-                entry.absorb(Evidence::TrustPolicy, group.activity);
                 continue;
             }
             let evidence = if self.service_account_roles.contains(&role)
@@ -605,13 +618,13 @@ impl Aggregator {
             } else {
                 Evidence::RoleSession
             };
-            let entry = self.workload(WorkloadKey::Role(role));
+            let entry = self.workload(WorkloadKey::Role(role.clone()));
             if let Some(answer) = answer {
                 entry.trust = Some(answer.clone());
             }
+            entry.absorb(evidence, group.activity, Some(&role));
             entry.roles.extend(group.roles);
             entry.tally(evidence).sessions += group.sessions;
-            entry.absorb(evidence, group.activity);
         }
         let mut out: Vec<(WorkloadKey, Workload)> = self.workloads.into_iter().collect();
         for (key, workload) in &mut out {

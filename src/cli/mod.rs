@@ -22,6 +22,8 @@ pub struct Cli {
 pub enum Command {
     /// Recommend a least-privilege policy for every workload seen in a trail.
     Recommend(Box<recommend::RecommendArgs>),
+    /// Compare roles' current policies with what the trail shows they used (recommend --diff).
+    Diff(Box<recommend::RecommendArgs>),
     /// Show the IAM catalog in use: its source, version and counts.
     Catalog(CatalogArgs),
 }

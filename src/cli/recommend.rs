@@ -57,6 +57,24 @@ pub struct RecommendArgs {
     )]
     pub region: Option<String>,
 
+    /// Endpoint URL for every AWS call of --aws (a stand-in such as moto, or a VPC endpoint).
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "aws",
+        help_heading = "Account context"
+    )]
+    pub endpoint_url: Option<String>,
+
+    /// Also compare each reported role with its current policies (from --policy, --iam-snapshot or
+    /// --aws): exit status 1 when anything granted is unused or anything used is not granted.
+    #[arg(long, help_heading = "Diff")]
+    pub diff: bool,
+
+    /// The current policy (an IAM policy JSON) to diff the reported roles against.
+    #[arg(long, value_name = "FILE", help_heading = "Diff")]
+    pub policy: Option<PathBuf>,
+
     /// Report only workloads that used this role (name or ARN). Repeatable.
     #[arg(long, value_name = "NAME|ARN", help_heading = "Filter")]
     pub role: Vec<String>,

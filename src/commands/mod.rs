@@ -8,7 +8,8 @@ use crate::exit::Outcome;
 
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
-        Command::Recommend(args) => recommend::run(&args, cli.quiet),
+        Command::Recommend(args) => recommend::run(&args, cli.quiet, false),
+        Command::Diff(args) => recommend::run(&args, cli.quiet, true),
         Command::Catalog(args) => catalog::run(&args),
     }
 }

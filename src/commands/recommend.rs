@@ -5,11 +5,14 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::aggregate::{Aggregator, JoinContext};
+use std::collections::BTreeMap;
+
+use crate::aggregate::{Aggregator, JoinContext, Workload, WorkloadKey};
 use crate::attribute::ClusterNames;
 use crate::catalog::Catalog;
 use crate::cli::recommend::{Format, PolicyFormatArg, RecommendArgs, SizeLimitArg};
 use crate::decode::DecodeLimits;
+use crate::diff::{RawPolicies, RoleDiff, RoleUsage};
 use crate::exit::Outcome;
 use crate::ingest::{IngestConfig, ingest};
 use crate::lookup::Lookups;
@@ -20,8 +23,21 @@ use crate::settings::TimeWindow;
 use crate::source::local::LocalSource;
 use crate::synth::{Rules, SizeLimit, SynthConfig};
 
-pub fn run(args: &RecommendArgs, quiet: bool) -> anyhow::Result<Outcome> {
+pub fn run(args: &RecommendArgs, quiet: bool, diff_only: bool) -> anyhow::Result<Outcome> {
     let started = Instant::now();
+    let diff = diff_only || args.diff;
+    let policy_file = args
+        .policy
+        .as_deref()
+        .map(read_policy_file)
+        .transpose()
+        .context("cannot read the current policy")?;
+    if diff {
+        anyhow::ensure!(
+            policy_file.is_some() || args.iam_snapshot.is_some() || args.aws,
+            "a diff needs the current policies: give --policy FILE, --iam-snapshot FILE or --aws"
+        );
+    }
     let mut config = settings(args)?;
     let source = LocalSource::new(args.trail.clone()).context("cannot open the trail")?;
     let mut lookups = lookups(args, config.clusters.clone())?;
@@ -44,22 +60,43 @@ pub fn run(args: &RecommendArgs, quiet: bool) -> anyhow::Result<Outcome> {
         roles: args.role.clone(),
         workloads: args.workload.clone(),
     };
-    let recommendation = report::build(
-        aggregator.finish(&trust),
+    let synth = SynthConfig {
+        rules: Rules {
+            max_objects: args.max_objects,
+        },
+        size_limit: match args.size_limit {
+            SizeLimitArg::Managed => SizeLimit::Managed,
+            SizeLimitArg::Inline => SizeLimit::Inline,
+        },
+    };
+    let finished = aggregator.finish(&trust);
+    let role_usage = if diff {
+        role_usage(&finished)
+    } else {
+        BTreeMap::new()
+    };
+    let mut recommendation = report::build(
+        finished,
         &input,
         config.window,
         &filter,
         lookups.summary.clone(),
-        SynthConfig {
-            rules: Rules {
-                max_objects: args.max_objects,
-            },
-            size_limit: match args.size_limit {
-                SizeLimitArg::Managed => SizeLimit::Managed,
-                SizeLimitArg::Inline => SizeLimit::Inline,
-            },
-        },
+        synth,
     );
+    let mut diff_problems = false;
+    if diff {
+        let diffs = diff_roles(
+            &recommendation,
+            &args.role,
+            &role_usage,
+            &lookups,
+            policy_file.as_ref(),
+            &config.catalog,
+            synth,
+        );
+        diff_problems = diffs.iter().any(|d| !d.problems.is_empty());
+        recommendation.diffs = Some(diffs);
+    }
 
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
         Format::Text
@@ -68,6 +105,7 @@ pub fn run(args: &RecommendArgs, quiet: bool) -> anyhow::Result<Outcome> {
     });
     let rendered = match format {
         Format::Json => report::to_json(&recommendation),
+        Format::Text if diff_only => report::text::render_diffs(&recommendation),
         Format::Text => report::text::render(&recommendation),
         Format::Terraform => report::files::all_policies(&recommendation, PolicyFormat::Terraform),
         Format::CloudFormation => {
@@ -114,11 +152,99 @@ pub fn run(args: &RecommendArgs, quiet: bool) -> anyhow::Result<Outcome> {
             started.elapsed().as_secs_f64()
         );
     }
-    Ok(if input.incomplete() {
+    let drift = recommendation
+        .diffs
+        .as_ref()
+        .is_some_and(|d| d.iter().any(|d| d.drift));
+    Ok(if input.incomplete() || diff_problems {
         Outcome::Incomplete
+    } else if drift {
+        Outcome::Finding
     } else {
         Outcome::Clean
     })
+}
+
+/// A policy file as the current policy of every role diffed.
+fn read_policy_file(path: &std::path::Path) -> anyhow::Result<RawPolicies> {
+    let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let document: serde_json::Value =
+        serde_json::from_slice(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    Ok(RawPolicies {
+        source: format!("policy file {}", path.display()),
+        identity: vec![(path.display().to_string(), document)],
+        ..RawPolicies::default()
+    })
+}
+
+/// What each role's sessions did, across the workloads that used it.
+fn role_usage(finished: &[(WorkloadKey, Workload)]) -> BTreeMap<String, RoleUsage> {
+    let mut out: BTreeMap<String, RoleUsage> = BTreeMap::new();
+    for (key, workload) in finished {
+        for (role, calls) in &workload.calls_by_role {
+            let usage = out.entry(role.clone()).or_default();
+            for (call, stats) in calls {
+                usage
+                    .calls
+                    .entry(call.clone())
+                    .and_modify(|u| u.merge(stats))
+                    .or_insert(*stats);
+            }
+            if let WorkloadKey::ServiceAccount(sa) = key {
+                usage
+                    .service_accounts
+                    .insert(format!("{}/{}", sa.namespace, sa.name));
+            }
+        }
+    }
+    out
+}
+
+/// Diffs every role of the reported workloads (only those named by `--role`, if given).
+fn diff_roles(
+    recommendation: &report::Recommendation,
+    wanted: &[String],
+    usage: &BTreeMap<String, RoleUsage>,
+    lookups: &Lookups,
+    policy_file: Option<&RawPolicies>,
+    catalog: &Catalog,
+    synth: SynthConfig,
+) -> Vec<RoleDiff> {
+    let roles: std::collections::BTreeSet<&String> = recommendation
+        .workloads
+        .iter()
+        .flat_map(|w| &w.roles)
+        .filter(|arn| {
+            wanted.is_empty()
+                || wanted
+                    .iter()
+                    .any(|w| *arn == w || report::role_name(arn) == Some(w.as_str()))
+        })
+        .collect();
+    let empty = RoleUsage::default();
+    roles
+        .into_iter()
+        .map(|role| {
+            let raw = policy_file
+                .cloned()
+                .or_else(|| lookups.current_policies(role))
+                .unwrap_or_else(|| RawPolicies {
+                    source: "none".to_owned(),
+                    problems: vec![format!(
+                        "no current policies found for {role} (not in the IAM snapshot, no --aws)"
+                    )],
+                    ..RawPolicies::default()
+                });
+            crate::diff::diff_role(
+                role,
+                &raw,
+                usage.get(role).unwrap_or(&empty),
+                lookups.associations_of(role),
+                catalog,
+                synth,
+            )
+        })
+        .collect()
 }
 
 /// Account facts from snapshot files and, with `--aws`, the EKS and IAM APIs.
@@ -138,6 +264,7 @@ fn lookups(args: &RecommendArgs, clusters: ClusterNames) -> anyhow::Result<Looku
         lookups.add_aws(&AwsOptions {
             profile: args.profile.clone(),
             region: args.region.clone(),
+            endpoint_url: args.endpoint_url.clone(),
         });
     }
     Ok(lookups)

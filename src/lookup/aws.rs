@@ -9,12 +9,14 @@ use serde_json::Value;
 
 use super::policy_document;
 use crate::attribute::PodIdentityAssociation;
+use crate::diff::RawPolicies;
 
-/// `--profile` and `--region`, the AWS CLI's own names.
+/// `--profile`, `--region` and `--endpoint-url`, the AWS CLI's own names.
 #[derive(Debug, Clone, Default)]
 pub struct AwsOptions {
     pub profile: Option<String>,
     pub region: Option<String>,
+    pub endpoint_url: Option<String>,
 }
 
 /// A loaded SDK configuration and the runtime its clients run on.
@@ -44,6 +46,9 @@ impl Session {
         }
         if let Some(region) = &options.region {
             loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(url) = &options.endpoint_url {
+            loader = loader.endpoint_url(url);
         }
         let config = runtime.block_on(loader.load());
         Ok(Self { runtime, config })
@@ -194,6 +199,144 @@ impl Session {
                 message: format!("{call}: the response has no readable trust policy"),
             })
     }
+}
+
+impl Session {
+    /// A role's current policies from IAM: inline policies, attached managed policies at their
+    /// default version, the permission boundary and the trust policy. Failures are listed in
+    /// `problems`.
+    pub fn role_policies(&self, role_arn: &str) -> RawPolicies {
+        let client = aws_sdk_iam::Client::new(&self.config);
+        let name = role_arn.rsplit('/').next().unwrap_or(role_arn).to_owned();
+        let mut raw = RawPolicies {
+            source: "IAM API".to_owned(),
+            ..RawPolicies::default()
+        };
+        self.runtime.block_on(async {
+            match client.get_role().role_name(&name).send().await {
+                Ok(out) => {
+                    let role = out.role();
+                    raw.trust = role
+                        .and_then(|r| r.assume_role_policy_document())
+                        .and_then(|d| policy_document(&Value::String(d.to_owned())));
+                    if let Some(arn) = role
+                        .and_then(|r| r.permissions_boundary())
+                        .and_then(|b| b.permissions_boundary_arn())
+                    {
+                        match managed_document(&client, arn).await {
+                            Ok(doc) => raw.boundary = Some((arn.to_owned(), doc)),
+                            Err(e) => raw.problems.push(e),
+                        }
+                    }
+                }
+                Err(err) => {
+                    raw.problems
+                        .push(warning(&format!("iam:GetRole {name}"), &err));
+                    return;
+                }
+            }
+            let mut marker: Option<String> = None;
+            loop {
+                let page = client
+                    .list_role_policies()
+                    .role_name(&name)
+                    .set_marker(marker.take())
+                    .send()
+                    .await;
+                let page = match page {
+                    Ok(page) => page,
+                    Err(err) => {
+                        raw.problems
+                            .push(warning(&format!("iam:ListRolePolicies {name}"), &err));
+                        break;
+                    }
+                };
+                for policy in page.policy_names() {
+                    let call = format!("iam:GetRolePolicy {name} {policy}");
+                    match client
+                        .get_role_policy()
+                        .role_name(&name)
+                        .policy_name(policy)
+                        .send()
+                        .await
+                    {
+                        Ok(out) => {
+                            match policy_document(&Value::String(out.policy_document().to_owned()))
+                            {
+                                Some(doc) => raw.identity.push((format!("inline:{policy}"), doc)),
+                                None => raw.problems.push(format!("{call}: unreadable document")),
+                            }
+                        }
+                        Err(err) => raw.problems.push(warning(&call, &err)),
+                    }
+                }
+                match page.marker() {
+                    Some(m) if page.is_truncated() => marker = Some(m.to_owned()),
+                    _ => break,
+                }
+            }
+            let mut marker: Option<String> = None;
+            loop {
+                let page = client
+                    .list_attached_role_policies()
+                    .role_name(&name)
+                    .set_marker(marker.take())
+                    .send()
+                    .await;
+                let page = match page {
+                    Ok(page) => page,
+                    Err(err) => {
+                        raw.problems.push(warning(
+                            &format!("iam:ListAttachedRolePolicies {name}"),
+                            &err,
+                        ));
+                        break;
+                    }
+                };
+                for arn in page
+                    .attached_policies()
+                    .iter()
+                    .filter_map(|p| p.policy_arn())
+                {
+                    match managed_document(&client, arn).await {
+                        Ok(doc) => raw.identity.push((arn.to_owned(), doc)),
+                        Err(e) => raw.problems.push(e),
+                    }
+                }
+                match page.marker() {
+                    Some(m) if page.is_truncated() => marker = Some(m.to_owned()),
+                    _ => break,
+                }
+            }
+        });
+        raw
+    }
+}
+
+/// A managed policy's default version document.
+async fn managed_document(client: &aws_sdk_iam::Client, arn: &str) -> Result<Value, String> {
+    let policy = client
+        .get_policy()
+        .policy_arn(arn)
+        .send()
+        .await
+        .map_err(|err| warning(&format!("iam:GetPolicy {arn}"), &err))?;
+    let version = policy
+        .policy()
+        .and_then(|p| p.default_version_id())
+        .ok_or_else(|| format!("iam:GetPolicy {arn}: no default version"))?;
+    let document = client
+        .get_policy_version()
+        .policy_arn(arn)
+        .version_id(version)
+        .send()
+        .await
+        .map_err(|err| warning(&format!("iam:GetPolicyVersion {arn} {version}"), &err))?;
+    document
+        .policy_version()
+        .and_then(|v| v.document())
+        .and_then(|d| policy_document(&Value::String(d.to_owned())))
+        .ok_or_else(|| format!("iam:GetPolicyVersion {arn} {version}: unreadable document"))
 }
 
 /// A failed read: the warning to show, and whether the service answered at all.

@@ -27,6 +27,8 @@ pub struct Lookups {
     pub associations: Vec<PodIdentityAssociation>,
     /// Trust policy documents by role key (`<account>/<role name>`), from a snapshot.
     trust_documents: HashMap<String, Value>,
+    /// The IAM snapshots themselves, with their paths, for `diff`.
+    snapshots: Vec<(String, Value)>,
     aws: Option<aws::Session>,
     pub summary: ContextSummary,
 }
@@ -44,7 +46,9 @@ impl Lookups {
         &mut self,
         path: &std::path::Path,
     ) -> Result<(), snapshot::SnapshotError> {
-        let documents = snapshot::trust_documents(path)?;
+        let value = snapshot::read_snapshot(path)?;
+        let documents = snapshot::trust_documents(&value, path)?;
+        self.snapshots.push((path.display().to_string(), value));
         self.summary.sources.push(format!(
             "IAM snapshot {} ({} roles)",
             path.display(),
@@ -93,6 +97,31 @@ impl Lookups {
         self.associations.extend(found.associations);
         self.summary.warnings.extend(found.warnings);
         self.aws = Some(session);
+    }
+
+    /// A role's current policies for `diff`: from a snapshot that has the role, else from IAM
+    /// with `--aws`; None when no source knows the role.
+    pub fn current_policies(&self, role_arn: &str) -> Option<crate::diff::RawPolicies> {
+        self.snapshots
+            .iter()
+            .find_map(|(path, value)| {
+                snapshot::role_policies(value, role_arn, &format!("IAM snapshot {path}"))
+            })
+            .or_else(|| self.aws.as_ref().map(|s| s.role_policies(role_arn)))
+    }
+
+    /// `<cluster>/<ns>/<sa>` of the Pod Identity associations of a role.
+    pub fn associations_of(&self, role_arn: &str) -> Vec<String> {
+        let key = role_key(role_arn);
+        let mut out: Vec<String> = self
+            .associations
+            .iter()
+            .filter(|a| role_key(&a.role_arn) == key)
+            .map(|a| format!("{}/{}/{}", a.cluster, a.namespace, a.service_account))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     pub fn associations(&self) -> Associations {

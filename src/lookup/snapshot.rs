@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::policy_document;
 use crate::attribute::PodIdentityAssociation;
 use crate::attribute::context::role_key;
+use crate::diff::RawPolicies;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
@@ -45,9 +46,95 @@ fn read_json(path: &Path) -> Result<Value, SnapshotError> {
     })
 }
 
-/// Trust policy documents by role key, from a `get-account-authorization-details` export.
-pub fn trust_documents(path: &Path) -> Result<HashMap<String, Value>, SnapshotError> {
-    let value = read_json(path)?;
+/// Reads a `get-account-authorization-details` export whole (kept for `diff`).
+pub fn read_snapshot(path: &Path) -> Result<Value, SnapshotError> {
+    read_json(path)
+}
+
+/// A role's policies from a `get-account-authorization-details` export: inline policies,
+/// attached managed policies at their default version, the permission boundary and the trust
+/// policy. None when the export does not have the role.
+pub fn role_policies(snapshot: &Value, role_arn: &str, source: &str) -> Option<RawPolicies> {
+    let key = role_key(role_arn);
+    let role = snapshot
+        .get("RoleDetailList")?
+        .as_array()?
+        .iter()
+        .find(|r| r.get("Arn").and_then(Value::as_str).map(role_key) == Some(key.clone()))?;
+    let mut raw = RawPolicies {
+        source: source.to_owned(),
+        trust: role
+            .get("AssumeRolePolicyDocument")
+            .and_then(policy_document),
+        ..RawPolicies::default()
+    };
+    for inline in role
+        .get("RolePolicyList")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = inline
+            .get("PolicyName")
+            .and_then(Value::as_str)
+            .unwrap_or("inline");
+        match inline.get("PolicyDocument").and_then(policy_document) {
+            Some(doc) => raw.identity.push((format!("inline:{name}"), doc)),
+            None => raw
+                .problems
+                .push(format!("inline policy {name} has no readable document")),
+        }
+    }
+    let managed = |arn: &str| -> Option<Value> {
+        let policy = snapshot
+            .get("Policies")?
+            .as_array()?
+            .iter()
+            .find(|p| p.get("Arn").and_then(Value::as_str) == Some(arn))?;
+        policy
+            .get("PolicyVersionList")?
+            .as_array()?
+            .iter()
+            .find(|v| v.get("IsDefaultVersion").and_then(Value::as_bool) == Some(true))
+            .and_then(|v| v.get("Document"))
+            .and_then(policy_document)
+    };
+    for attached in role
+        .get("AttachedManagedPolicies")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(arn) = attached.get("PolicyArn").and_then(Value::as_str) else {
+            continue;
+        };
+        match managed(arn) {
+            Some(doc) => raw.identity.push((arn.to_owned(), doc)),
+            None => raw
+                .problems
+                .push(format!("managed policy {arn} is not in the snapshot")),
+        }
+    }
+    if let Some(arn) = role
+        .pointer("/PermissionsBoundary/PermissionsBoundaryArn")
+        .and_then(Value::as_str)
+    {
+        match managed(arn) {
+            Some(doc) => raw.boundary = Some((arn.to_owned(), doc)),
+            None => raw
+                .problems
+                .push(format!("permission boundary {arn} is not in the snapshot")),
+        }
+    }
+    Some(raw)
+}
+
+/// Trust policy documents by role key, from a `get-account-authorization-details` export
+/// (read from `path`).
+pub fn trust_documents(
+    value: &Value,
+    path: &Path,
+) -> Result<HashMap<String, Value>, SnapshotError> {
     let roles = value
         .get("RoleDetailList")
         .and_then(Value::as_array)

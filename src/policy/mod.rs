@@ -7,6 +7,7 @@ pub mod arn;
 pub mod render;
 
 use serde::Serialize;
+use serde_json::Value;
 
 pub const POLICY_VERSION: &str = "2012-10-17";
 
@@ -51,5 +52,18 @@ impl PolicyDocument {
         let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
         text.push('\n');
         text
+    }
+}
+
+/// A policy field that holds one string or a list of them (`Action`, `Resource`, condition
+/// values, principals), as a list; anything else as empty.
+pub fn string_list(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
     }
 }

@@ -26,6 +26,9 @@ pub struct Recommendation {
     pub shared_roles: Vec<findings::SharedRole>,
     pub workloads: Vec<WorkloadReport>,
     pub unmapped: Vec<Unmapped>,
+    /// With `--diff` (or `iamtrim diff`): each reported role against its current policies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diffs: Option<Vec<crate::diff::RoleDiff>>,
 }
 
 /// Attribution coverage: every workload event in the window, by where it landed and why.
@@ -278,6 +281,7 @@ pub fn build(
                 .collect(),
         },
         workloads,
+        diffs: None,
         unmapped: input
             .unmapped
             .iter()

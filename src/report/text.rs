@@ -125,6 +125,9 @@ pub fn render(r: &Recommendation) -> String {
             );
         }
     }
+    if r.diffs.is_some() {
+        out.push_str(&render_diffs(r));
+    }
     let a = &r.attribution;
     let _ = writeln!(
         out,
@@ -151,6 +154,158 @@ pub fn render(r: &Recommendation) -> String {
             "\nIgnored {} object(s) that are not log files.",
             i.ignored.len()
         );
+    }
+    out
+}
+
+/// ANSI colour on a terminal (and not with NO_COLOR), plain text otherwise.
+fn paint(text: &str, code: &str) -> String {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// The diff of each role: what to remove, what is missing, what to narrow, what to fix.
+pub fn render_diffs(r: &Recommendation) -> String {
+    let mut out = String::new();
+    let Some(diffs) = &r.diffs else {
+        return out;
+    };
+    if diffs.is_empty() {
+        let _ = writeln!(out, "\nNo role to diff.");
+    }
+    for d in diffs {
+        let status = if !d.problems.is_empty() {
+            paint("incomplete", "31")
+        } else if d.drift {
+            paint("drift", "33")
+        } else {
+            paint("no drift", "32")
+        };
+        let _ = writeln!(
+            out,
+            "\n== diff {} ({status}; current policies from {})",
+            d.role, d.source
+        );
+        for problem in &d.problems {
+            let _ = writeln!(out, "   {} {problem}", paint("problem:", "31"));
+        }
+        if !d.policies.is_empty() {
+            let _ = writeln!(out, "   policies: {}", d.policies.join(", "));
+        }
+        if let Some(boundary) = &d.boundary {
+            let _ = writeln!(out, "   permission boundary: {boundary}");
+        }
+        let _ = writeln!(
+            out,
+            "   used and granted: {} call(s)",
+            d.used_and_granted.len()
+        );
+        if !d.used_not_granted.is_empty() {
+            let _ = writeln!(
+                out,
+                "   {}",
+                paint("used but NOT granted now (would fail):", "31")
+            );
+            for c in &d.used_not_granted {
+                let by = c
+                    .policy
+                    .as_deref()
+                    .map(|p| format!(" by {p}"))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "     {} on {}  {} calls  ({}{by})",
+                    c.action, c.resource, c.count, c.decision
+                );
+            }
+        }
+        if !d.undecided.is_empty() {
+            let _ = writeln!(out, "   undecided (conditions not evaluated):");
+            for c in &d.undecided {
+                let _ = writeln!(
+                    out,
+                    "     {} on {}  [{}]",
+                    c.action,
+                    c.resource,
+                    c.condition_keys.join(", ")
+                );
+            }
+        }
+        if !d.denied_events.is_empty() {
+            let _ = writeln!(out, "   denied in the trail:");
+            for c in &d.denied_events {
+                let _ = writeln!(
+                    out,
+                    "     {} on {}  {} calls  ({})",
+                    c.action,
+                    c.resource,
+                    c.count,
+                    c.error_codes.join(", ")
+                );
+            }
+        }
+        if !d.granted_unused.is_empty() {
+            let flagged: Vec<&crate::diff::UnusedGrant> = d
+                .granted_unused
+                .iter()
+                .filter(|g| g.flag.is_some())
+                .collect();
+            let _ = writeln!(
+                out,
+                "   {} {} action(s), {} of them Write or Permissions management",
+                paint("granted but unused (removable):", "33"),
+                d.granted_unused.len(),
+                flagged.len()
+            );
+            for g in flagged.iter().take(20) {
+                let _ = writeln!(out, "     {} ({})", g.action, g.access);
+            }
+            if flagged.len() > 20 {
+                let _ = writeln!(
+                    out,
+                    "     ... and {} more (see diffs[].granted_unused)",
+                    flagged.len() - 20
+                );
+            }
+        }
+        for n in &d.narrowable {
+            let _ = writeln!(
+                out,
+                "   narrow {} {} ({}{}): grants {} actions, used {}",
+                n.policy,
+                n.sid,
+                if n.not_action { "NotAction " } else { "" },
+                n.patterns.join(", "),
+                n.grants,
+                if n.used_actions.is_empty() {
+                    "none".to_owned()
+                } else {
+                    n.used_actions.join(", ")
+                }
+            );
+        }
+        for l in &d.lint {
+            let _ = writeln!(
+                out,
+                "   lint {} {} {}: {}",
+                l.kind, l.policy, l.sid, l.detail
+            );
+        }
+        if let Some(trust) = &d.trust {
+            for finding in &trust.findings {
+                let _ = writeln!(out, "   trust: {finding}");
+            }
+        }
+        if let Some(policy) = &d.proposed_policy {
+            let _ = writeln!(out, "   proposed policy:");
+            for line in policy.to_pretty_json().lines() {
+                let _ = writeln!(out, "     {line}");
+            }
+        }
     }
     out
 }

@@ -1,0 +1,272 @@
+//! Diff: a role's current permissions against what its sessions used.
+//!
+//! For each role: the observed calls (successful and failed) are evaluated against the current
+//! identity policies and permission boundary (`eval`); the actions the policies grant (wildcards
+//! and NotAction expanded through the catalog) are compared with the actions used; wildcard
+//! statements are matched with the actions they actually served; the policies are linted
+//! (`lint`) and the trust policy analysed (`trust`). The proposed replacement is the synthesized
+//! policy for the role's own usage.
+
+pub mod eval;
+pub mod lint;
+pub mod trust;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::aggregate::{CallKey, Outcome, Usage};
+use crate::catalog::Catalog;
+use crate::policy::PolicyDocument;
+use crate::synth::{SynthConfig, synthesize};
+use eval::{Decision, Effect, ParsedPolicy, evaluate, granted_actions};
+
+/// A role's current policies as read from IAM or files, before parsing.
+#[derive(Debug, Clone, Default)]
+pub struct RawPolicies {
+    /// Where they came from: `IAM API`, a snapshot file or a policy file.
+    pub source: String,
+    pub identity: Vec<(String, Value)>,
+    pub boundary: Option<(String, Value)>,
+    pub trust: Option<Value>,
+    /// Parts that could not be read (a managed policy missing from a snapshot, an API error).
+    pub problems: Vec<String>,
+}
+
+/// What a role's sessions did, from every workload that used it.
+#[derive(Debug, Default)]
+pub struct RoleUsage {
+    pub calls: HashMap<CallKey, Usage>,
+    /// `<ns>/<sa>` of the service accounts that used it.
+    pub service_accounts: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UsedCall {
+    pub action: String,
+    pub resource: String,
+    pub count: u64,
+    /// `allowed`, `explicit-deny`, `blocked-by-boundary`, `not-granted` or `conditional`.
+    pub decision: &'static str,
+    /// The policy (and statement) that decided, where one did.
+    pub policy: Option<String>,
+    pub sid: Option<String>,
+    pub condition_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeniedCall {
+    pub action: String,
+    pub resource: String,
+    pub count: u64,
+    pub error_codes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnusedGrant {
+    pub action: String,
+    /// The catalog's access level: `Read`, `List`, `Write`, `Tagging`, `Permissions management`.
+    pub access: String,
+    /// Set for `Permissions management` and `Write`: the grants most worth removing.
+    pub flag: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Narrowable {
+    pub policy: String,
+    pub sid: String,
+    pub patterns: Vec<String>,
+    /// The patterns are a `NotAction`: the statement grants everything else.
+    pub not_action: bool,
+    /// How many catalog actions the patterns grant.
+    pub grants: usize,
+    /// The used actions they served: what the statement could list instead.
+    pub used_actions: Vec<String>,
+}
+
+/// The diff of one role.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoleDiff {
+    pub role: String,
+    pub source: String,
+    pub policies: Vec<String>,
+    pub boundary: Option<String>,
+    pub problems: Vec<String>,
+    /// Successful calls the current policies allow.
+    pub used_and_granted: Vec<UsedCall>,
+    /// Successful calls the current policies would not allow (explicit deny, boundary, nothing
+    /// grants them): the policy changed, or the call would now fail.
+    pub used_not_granted: Vec<UsedCall>,
+    /// Calls only conditional statements decide; the condition keys are listed, not evaluated.
+    pub undecided: Vec<UsedCall>,
+    /// Calls that failed in the trail: what the role was missing then.
+    pub denied_events: Vec<DeniedCall>,
+    /// Actions granted and never used: removable.
+    pub granted_unused: Vec<UnusedGrant>,
+    pub narrowable: Vec<Narrowable>,
+    pub lint: Vec<lint::LintFinding>,
+    pub trust: Option<trust::TrustReport>,
+    /// The least-privilege policy for what the role's sessions used.
+    pub proposed_policy: Option<PolicyDocument>,
+    /// Granted-and-unused or used-and-not-granted is not empty.
+    pub drift: bool,
+}
+
+/// Diffs one role.
+pub fn diff_role(
+    role: &str,
+    raw: &RawPolicies,
+    usage: &RoleUsage,
+    associations: Vec<String>,
+    catalog: &Catalog,
+    synth: SynthConfig,
+) -> RoleDiff {
+    let mut problems = raw.problems.clone();
+    let mut parse = |(name, doc): &(String, Value)| match eval::parse_policy(name, doc) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            problems.push(e);
+            None
+        }
+    };
+    let identity: Vec<ParsedPolicy> = raw.identity.iter().filter_map(&mut parse).collect();
+    let boundary: Option<ParsedPolicy> = raw.boundary.as_ref().and_then(&mut parse);
+
+    let mut calls: Vec<(&CallKey, &Usage)> = usage.calls.iter().collect();
+    calls.sort_by(|a, b| a.0.cmp(b.0));
+    let (mut granted, mut not_granted, mut undecided) = (Vec::new(), Vec::new(), Vec::new());
+    let mut denied: BTreeMap<(String, String), (u64, BTreeSet<String>)> = BTreeMap::new();
+    let mut used_actions = BTreeSet::new();
+    for (call, stats) in &calls {
+        if let Outcome::Denied(code) = &call.outcome {
+            let entry = denied
+                .entry((call.action.to_string(), call.resource.to_string()))
+                .or_default();
+            entry.0 += stats.count;
+            entry.1.insert(code.to_string());
+            continue;
+        }
+        used_actions.insert(call.action.to_string());
+        let decision = evaluate(&identity, boundary.as_ref(), &call.action, &call.resource);
+        let (policy, sid, condition_keys) = match &decision {
+            Decision::Allowed { policy, sid } | Decision::ExplicitDeny { policy, sid } => {
+                (Some(policy.clone()), Some(sid.clone()), Vec::new())
+            }
+            Decision::Conditional {
+                policy,
+                condition_keys,
+            } => (Some(policy.clone()), None, condition_keys.clone()),
+            Decision::BlockedByBoundary { boundary } => (Some(boundary.clone()), None, Vec::new()),
+            Decision::NotGranted => (None, None, Vec::new()),
+        };
+        let row = UsedCall {
+            action: call.action.to_string(),
+            resource: call.resource.to_string(),
+            count: stats.count,
+            decision: decision.as_str(),
+            policy,
+            sid,
+            condition_keys,
+        };
+        match decision {
+            Decision::Allowed { .. } => granted.push(row),
+            Decision::Conditional { .. } => undecided.push(row),
+            _ => not_granted.push(row),
+        }
+    }
+
+    let mut effective = granted_actions(&identity, catalog);
+    if let Some(boundary) = &boundary {
+        let allowed_by_boundary = granted_actions(std::slice::from_ref(boundary), catalog);
+        effective.retain(|a| allowed_by_boundary.contains(a));
+    }
+    let granted_unused: Vec<UnusedGrant> = effective
+        .difference(&used_actions)
+        .map(|action| {
+            let access = access_level(catalog, action);
+            let flag = match access.as_str() {
+                "Permissions management" => Some("permissions-management"),
+                "Write" => Some("write"),
+                _ => None,
+            };
+            UnusedGrant {
+                action: action.clone(),
+                access,
+                flag,
+            }
+        })
+        .collect();
+
+    let mut narrowable = Vec::new();
+    for policy in &identity {
+        for s in &policy.statements {
+            let wildcard =
+                s.actions.negated || s.actions.patterns.iter().any(|p| p.contains(['*', '?']));
+            if s.effect != Effect::Allow || !wildcard {
+                continue;
+            }
+            let mut grants = BTreeSet::new();
+            eval::expand(&s.actions, catalog, &mut grants);
+            let served: Vec<String> = used_actions
+                .iter()
+                .filter(|a| grants.contains(*a))
+                .cloned()
+                .collect();
+            narrowable.push(Narrowable {
+                policy: policy.name.clone(),
+                sid: s.sid.clone(),
+                patterns: s.actions.patterns.clone(),
+                not_action: s.actions.negated,
+                grants: grants.len(),
+                used_actions: served,
+            });
+        }
+    }
+
+    let mut lint = lint::lint(&identity, catalog, true);
+    lint.extend(lint::lint(boundary.as_slice(), catalog, false));
+    let proposed = synthesize(
+        calls
+            .iter()
+            .filter(|(c, _)| c.outcome == Outcome::Allowed)
+            .map(|(c, _)| (&*c.action, &*c.resource)),
+        synth,
+    );
+    let drift = !granted_unused.is_empty() || !not_granted.is_empty();
+    RoleDiff {
+        role: role.to_owned(),
+        source: raw.source.clone(),
+        policies: identity.iter().map(|p| p.name.clone()).collect(),
+        boundary: boundary.as_ref().map(|b| b.name.clone()),
+        used_and_granted: granted,
+        used_not_granted: not_granted,
+        undecided,
+        denied_events: denied
+            .into_iter()
+            .map(|((action, resource), (count, codes))| DeniedCall {
+                action,
+                resource,
+                count,
+                error_codes: codes.into_iter().collect(),
+            })
+            .collect(),
+        granted_unused,
+        narrowable,
+        lint,
+        trust: raw
+            .trust
+            .as_ref()
+            .map(|doc| trust::analyse(doc, &usage.service_accounts, associations)),
+        proposed_policy: proposed.policy,
+        drift,
+        problems,
+    }
+}
+
+fn access_level(catalog: &Catalog, action: &str) -> String {
+    action
+        .split_once(':')
+        .and_then(|(prefix, name)| catalog.services.get(prefix)?.actions.get(name))
+        .map_or_else(|| "Unknown".to_owned(), |a| a.access.clone())
+}
