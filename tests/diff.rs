@@ -348,3 +348,27 @@ fn trust_policies_are_analysed() {
         ["athena:StartQueryExecution"]
     );
 }
+
+#[test]
+fn recommend_with_diff_adds_the_diffs_and_the_exit_status() {
+    let trail = sample_trail().display().to_string();
+    let mut args = vec![
+        "recommend",
+        "--trail",
+        trail.as_str(),
+        "--format",
+        "json",
+        "--diff",
+    ];
+    args.extend(CONTEXT);
+    args.extend(["--role", "payments-api"]);
+    let run = iamtrim(&args);
+    assert_eq!(run.code, 1);
+    let report = run.json();
+    assert_eq!(report["diffs"].as_array().unwrap().len(), 1);
+    assert!(!report["workloads"].as_array().unwrap().is_empty());
+    // Without --diff there is no `diffs` field and no drift status.
+    let plain = iamtrim(&["recommend", "--trail", &trail, "--format", "json"]);
+    assert_eq!(plain.code, 0);
+    assert!(plain.json().get("diffs").is_none());
+}
