@@ -55,6 +55,9 @@ pub enum Decision {
         policy: String,
         condition_keys: Vec<String>,
     },
+    /// The events do not name the resource (the used resource is a pattern such as
+    /// `…:key/*`) and the policy allows only some resources of that shape.
+    ResourceNotNamed { policy: String, sid: String },
     /// The identity policies allow it, the permission boundary does not.
     BlockedByBoundary { boundary: String },
     /// Nothing allows it.
@@ -67,6 +70,7 @@ impl Decision {
             Self::Allowed { .. } => "allowed",
             Self::ExplicitDeny { .. } => "explicit-deny",
             Self::Conditional { .. } => "conditional",
+            Self::ResourceNotNamed { .. } => "resource-not-named",
             Self::BlockedByBoundary { .. } => "blocked-by-boundary",
             Self::NotGranted => "not-granted",
         }
@@ -166,7 +170,19 @@ fn answer<'p>(
     let mut allowed = None;
     let mut conditional_allow = None;
     let mut conditional_deny = None;
+    let mut overlap = None;
     for policy in policies {
+        for s in policy.statements.iter().filter(|s| {
+            s.effect == Effect::Allow
+                && s.actions.matches_action(action)
+                && !s.resources.matches_resource(resource)
+                && overlaps(s, resource)
+        }) {
+            overlap.get_or_insert_with(|| Decision::ResourceNotNamed {
+                policy: policy.name.clone(),
+                sid: s.sid.clone(),
+            });
+        }
         for s in policy
             .statements
             .iter()
@@ -202,8 +218,19 @@ fn answer<'p>(
         // A conditional Deny could still stop an allowed call: undecided.
         (Some(allowed), _) => conditional_deny.unwrap_or(allowed),
         (None, Some(conditional)) => conditional,
-        (None, None) => Decision::NotGranted,
+        (None, None) => overlap.unwrap_or(Decision::NotGranted),
     }
+}
+
+/// A used resource with `*` in it (the events did not name the resource) covers some of the
+/// statement's resources: the call may or may not have been on one of them.
+fn overlaps(s: &ParsedStatement, resource: &str) -> bool {
+    resource.contains('*')
+        && !s.resources.negated
+        && s.resources
+            .patterns
+            .iter()
+            .any(|p| wildcard_match(resource, p))
 }
 
 /// Evaluates one call against identity policies and an optional permission boundary.
@@ -370,6 +397,18 @@ mod tests {
             json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
                 "Condition": {"StringEquals": {"aws:PrincipalTag/team": "payments"}}}]),
         )];
+        let key = [policy(
+            "k",
+            json!([{"Sid": "OneKey", "Effect": "Allow", "Action": "kms:Decrypt",
+                "Resource": "arn:aws:kms:us-east-1:1:key/abc"}]),
+        )];
+        assert_eq!(
+            evaluate(&key, None, "kms:Decrypt", "arn:aws:kms:us-east-1:1:key/*"),
+            Decision::ResourceNotNamed {
+                policy: "k".into(),
+                sid: "OneKey".into()
+            }
+        );
         assert_eq!(
             evaluate(&conditional, None, "s3:GetObject", OBJECT),
             Decision::Conditional {

@@ -47,7 +47,8 @@ pub struct UsedCall {
     pub action: String,
     pub resource: String,
     pub count: u64,
-    /// `allowed`, `explicit-deny`, `blocked-by-boundary`, `not-granted` or `conditional`.
+    /// `allowed`, `explicit-deny`, `blocked-by-boundary`, `not-granted`, `conditional` or
+    /// `resource-not-named`.
     pub decision: &'static str,
     /// The policy (and statement) that decided, where one did.
     pub policy: Option<String>,
@@ -98,7 +99,8 @@ pub struct RoleDiff {
     /// Successful calls the current policies would not allow (explicit deny, boundary, nothing
     /// grants them): the policy changed, or the call would now fail.
     pub used_not_granted: Vec<UsedCall>,
-    /// Calls only conditional statements decide; the condition keys are listed, not evaluated.
+    /// Calls only conditional statements decide (the condition keys are listed, not evaluated),
+    /// or whose resource the events did not name while the policy allows only some of its kind.
     pub undecided: Vec<UsedCall>,
     /// Calls that failed in the trail: what the role was missing then.
     pub denied_events: Vec<DeniedCall>,
@@ -150,7 +152,9 @@ pub fn diff_role(
         used_actions.insert(call.action.to_string());
         let decision = evaluate(&identity, boundary.as_ref(), &call.action, &call.resource);
         let (policy, sid, condition_keys) = match &decision {
-            Decision::Allowed { policy, sid } | Decision::ExplicitDeny { policy, sid } => {
+            Decision::Allowed { policy, sid }
+            | Decision::ExplicitDeny { policy, sid }
+            | Decision::ResourceNotNamed { policy, sid } => {
                 (Some(policy.clone()), Some(sid.clone()), Vec::new())
             }
             Decision::Conditional {
@@ -171,7 +175,7 @@ pub fn diff_role(
         };
         match decision {
             Decision::Allowed { .. } => granted.push(row),
-            Decision::Conditional { .. } => undecided.push(row),
+            Decision::Conditional { .. } | Decision::ResourceNotNamed { .. } => undecided.push(row),
             _ => not_granted.push(row),
         }
     }
