@@ -16,6 +16,7 @@ use crate::aggregate::{Aggregator, FileAggregate, FileBatch, ProblemLog};
 use crate::attribute::{self, ClusterNames};
 use crate::catalog::Catalog;
 use crate::decode::{self, DecodeLimits, Item, Record};
+use crate::dedup::SeenEvents;
 use crate::map::{self, EventResources, Mapper, Mapping};
 use crate::settings::TimeWindow;
 use crate::source::{Listing, LogSource, ObjectRef, SourceError};
@@ -83,6 +84,7 @@ pub fn ingest(
     let (message_tx, message_rx) = sync_channel::<Message>(threads * 2);
     let object_rx = Arc::new(Mutex::new(object_rx));
     let mut stats = InputStats::default();
+    let seen = SeenEvents::default();
 
     std::thread::scope(|scope| {
         let lister_tx = message_tx.clone();
@@ -90,7 +92,8 @@ pub fn ingest(
         for _ in 0..threads {
             let rx = Arc::clone(&object_rx);
             let tx = message_tx.clone();
-            scope.spawn(move || work(source, config, &rx, &tx));
+            let seen = &seen;
+            scope.spawn(move || work(source, config, seen, &rx, &tx));
         }
         drop(message_tx);
         let mut progress = Progress::default();
@@ -106,6 +109,7 @@ pub fn ingest(
             }
             while let Some(at) = progress.ready() {
                 aggregator.advance(at);
+                seen.expire(at);
             }
         }
         lister
@@ -136,6 +140,7 @@ fn list(
 fn work(
     source: &dyn LogSource,
     config: &IngestConfig,
+    seen: &SeenEvents,
     objects: &Mutex<Receiver<(u64, ObjectRef)>>,
     messages: &SyncSender<Message>,
 ) {
@@ -143,7 +148,7 @@ fn work(
     loop {
         let next = objects.lock().map_or(None, |rx| rx.recv().ok());
         let Some((seq, object)) = next else { return };
-        let batch = read_object(source, config, &mut mapper, &object);
+        let batch = read_object(source, config, seen, &mut mapper, &object);
         if messages.send(Message::Batch(seq, batch)).is_err() {
             return;
         }
@@ -154,6 +159,7 @@ fn work(
 pub fn read_object(
     source: &dyn LogSource,
     config: &IngestConfig,
+    seen: &SeenEvents,
     mapper: &mut Mapper,
     object: &ObjectRef,
 ) -> FileBatch {
@@ -180,7 +186,7 @@ pub fn read_object(
     let result = decode::for_each_record(&json, config.limits, &mut |item| {
         file.counts.records += 1;
         let bad = match item {
-            Item::Record(record) => process(record, config, mapper, &mut file)
+            Item::Record(record) => process(record, config, seen, mapper, &mut file)
                 .err()
                 .map(|reason| (record_location(&location, record), reason)),
             Item::Bad { index, reason } => {
@@ -218,6 +224,7 @@ fn record_location(file: &str, record: &Record<'_>) -> String {
 fn process<'a>(
     record: &Record<'a>,
     config: &IngestConfig,
+    seen: &SeenEvents,
     mapper: &mut Mapper,
     file: &mut FileAggregate<'a>,
 ) -> Result<(), String> {
@@ -225,6 +232,13 @@ fn process<'a>(
     let at: Timestamp = time_text
         .parse()
         .map_err(|_| format!("eventTime {time_text:?} is not an RFC 3339 time"))?;
+    if let Some(id) = record.event_id.as_deref() {
+        let account = record.recipient_account_id.as_deref().unwrap_or_default();
+        if !seen.first_time(account, id, at) {
+            file.counts.duplicates += 1;
+            return Ok(());
+        }
+    }
     let caller = attribute::classify(record, &config.clusters);
     // Vending events count whatever the window: a session vended before the window starts can
     // still make calls inside it.

@@ -19,6 +19,7 @@ pub mod catalog;
 pub mod cli;
 pub mod commands;
 pub mod decode;
+pub mod dedup;
 pub mod diff;
 pub mod exit;
 pub mod ingest;

@@ -13,6 +13,7 @@ pub struct InputStats {
     pub records: u64,
     pub bad_records: u64,
     pub outside_window: u64,
+    pub duplicates: u64,
     pub no_permission: u64,
     pub mapped: u64,
     pub not_workload: BTreeMap<NotWorkload, u64>,
@@ -32,6 +33,7 @@ impl InputStats {
         self.records += c.records;
         self.bad_records += c.bad_records;
         self.outside_window += c.outside_window;
+        self.duplicates += c.duplicates;
         self.no_permission += c.no_permission;
         self.mapped += c.mapped;
         for (reason, n) in &c.not_workload {

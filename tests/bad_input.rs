@@ -353,3 +353,187 @@ fn many_bad_records_are_listed_up_to_the_cap_and_all_counted() {
         ["arn:aws:iam::111122223333:user/fay"]
     );
 }
+
+#[test]
+fn duplicate_events_are_counted_once_and_reported() {
+    let single = recommend(&[&crate::util::sample_trail()], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    // The same objects under two prefixes (two trails delivering to one bucket, or a copy).
+    for prefix in ["trail-a", "trail-b"] {
+        for entry in walkdir::WalkDir::new(crate::util::sample_trail())
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+        {
+            let relative = entry
+                .path()
+                .strip_prefix(crate::util::sample_trail())
+                .unwrap();
+            write(
+                &dir.path().join(prefix).join(relative),
+                &std::fs::read(entry.path()).unwrap(),
+            );
+        }
+    }
+    // And one event delivered twice inside one file.
+    let event = user_event(
+        "erin",
+        "sqs.amazonaws.com",
+        "ListQueues",
+        "2026-11-01T06:30:00Z",
+    );
+    write(
+        &dir.path().join("redelivered.json"),
+        json!({"Records": [event.clone(), event]})
+            .to_string()
+            .as_bytes(),
+    );
+    let run = recommend(&[dir.path()], &[]);
+    assert_eq!(
+        run.code, 0,
+        "duplicates are normal, not an error: {}",
+        run.stderr
+    );
+    let report = run.json();
+    assert_eq!(report["input"]["records"], 2 * 111 + 2);
+    assert_eq!(report["input"]["duplicate_events"], 111 + 1);
+    assert!(
+        run.stderr.contains(", 112 duplicate events in "),
+        "{}",
+        run.stderr
+    );
+    let erin = crate::util::workload(&report, "arn:aws:iam::111122223333:user/erin");
+    assert_eq!(erin["usage"][0]["count"], 1);
+    // Everything else is exactly the single-copy result.
+    let mut workloads = report["workloads"].as_array().unwrap().clone();
+    workloads.retain(|w| w["id"] != "arn:aws:iam::111122223333:user/erin");
+    assert_eq!(json!(workloads), single.json()["workloads"]);
+}
+
+#[test]
+fn invalid_utf8_and_a_huge_record() {
+    // Invalid UTF-8 inside a string: the file's error names the position; nothing else is lost.
+    let mut bytes = br#"{"Records": [{"eventVersion": "1.08", "eventSource": "s3.amazonaws.com", "eventName": ""#.to_vec();
+    bytes.extend([0xff, 0xfe]);
+    bytes.extend(br#""}]}"#);
+    let (code, report, _) = with_bad_file("latin1.json", &bytes);
+    assert_eq!(code, 2);
+    let list = skipped(&report);
+    assert_eq!(list[0].0, "latin1.json");
+    assert!(
+        list[0]
+            .1
+            .starts_with("invalid JSON: invalid unicode code point"),
+        "{list:?}"
+    );
+
+    // One record bigger than --max-record-bytes: reported by position, the rest still counts.
+    let mut huge = user_event(
+        "huge",
+        "s3.amazonaws.com",
+        "ListBuckets",
+        "2026-11-01T10:00:00Z",
+    );
+    huge["requestParameters"] = json!({"blob": "x".repeat(200_000)});
+    let small = user_event(
+        "small",
+        "s3.amazonaws.com",
+        "ListBuckets",
+        "2026-11-01T10:00:00Z",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("huge.json"),
+        json!({"Records": [huge, small]}).to_string().as_bytes(),
+    );
+    let run = recommend(&[dir.path()], &["--max-record-bytes", "100000"]);
+    assert_eq!(run.code, 2);
+    let report = run.json();
+    assert_eq!(
+        workload_ids(&report),
+        ["arn:aws:iam::111122223333:user/small"]
+    );
+    let list = skipped(&report);
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].0, "huge.json: record 0");
+    assert_eq!(
+        list[0].1,
+        "record of 200637 bytes exceeds the limit of 100000 bytes (--max-record-bytes)"
+    );
+}
+
+#[test]
+fn odd_but_readable_input_is_read_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let day = dir
+        .path()
+        .join("AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/01");
+    // A file with no records: read, nothing to report.
+    write(
+        &day.join("111122223333_CloudTrail_us-east-1_20261101T1000Z_a.json.gz"),
+        &gzip(br#"{"Records": []}"#),
+    );
+    // An eventVersion iamtrim has never seen: the fields it reads are the same.
+    let mut future = user_event(
+        "future",
+        "s3.amazonaws.com",
+        "ListBuckets",
+        "2026-11-01T10:00:00Z",
+    );
+    future["eventVersion"] = json!("9.99");
+    future["someNewField"] = json!({"nested": [1, 2, 3]});
+    // A record outside the window: counted as such, not used.
+    let old = user_event(
+        "old",
+        "s3.amazonaws.com",
+        "ListBuckets",
+        "2026-10-01T10:00:00Z",
+    );
+    write(
+        &day.join("111122223333_CloudTrail_us-east-1_20261101T1005Z_b.json.gz"),
+        &gzip(json!({"Records": [future, old]}).to_string().as_bytes()),
+    );
+    // Not a CloudTrail object, under AWSLogs/: listed as ignored.
+    write(&day.join("README.txt"), b"uploaded by someone");
+    let run = recommend(&[dir.path()], &["--since", "2026-11-01"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["input"]["files"], 2);
+    assert_eq!(report["input"]["records"], 2);
+    assert_eq!(report["input"]["outside_window"], 1);
+    assert_eq!(
+        workload_ids(&report),
+        ["arn:aws:iam::111122223333:user/future"]
+    );
+    assert_eq!(report["input"]["ignored"].as_array().unwrap().len(), 1);
+    assert!(
+        report["input"]["ignored"][0]["location"]
+            .as_str()
+            .unwrap()
+            .ends_with("README.txt")
+    );
+}
+
+#[test]
+fn wrongly_typed_identity_is_a_bad_record() {
+    let mut event = user_event(
+        "x",
+        "s3.amazonaws.com",
+        "ListBuckets",
+        "2026-11-01T10:00:00Z",
+    );
+    event["userIdentity"] = json!("arn:aws:iam::111122223333:user/x");
+    let (code, report, _) = with_bad_file(
+        "typed.json",
+        json!({"Records": [event]}).to_string().as_bytes(),
+    );
+    assert_eq!(code, 2);
+    let list = skipped(&report);
+    assert_eq!(list[0].0, "typed.json: record 0");
+    assert!(
+        list[0]
+            .1
+            .starts_with("record is not a valid CloudTrail event: invalid type: string"),
+        "{list:?}"
+    );
+}

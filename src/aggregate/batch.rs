@@ -76,6 +76,8 @@ pub struct FileCounts {
     pub records: u64,
     pub bad_records: u64,
     pub outside_window: u64,
+    /// Records whose `eventID` was already counted (redelivered or copied events).
+    pub duplicates: u64,
     pub no_permission: u64,
     /// Workload API calls mapped to catalog actions.
     pub mapped: u64,

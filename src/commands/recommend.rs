@@ -141,9 +141,14 @@ pub fn run(args: &RecommendArgs, quiet: bool, diff_only: bool) -> anyhow::Result
                 "warning: ... and {more} more problems (see input.skipped in the JSON output)"
             );
         }
+        let duplicates = if input.duplicates > 0 {
+            format!(", {} duplicate events", input.duplicates)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             stderr,
-            "iamtrim: {} files, {} records, {} workloads, {} skipped, {} ignored in {:.2}s",
+            "iamtrim: {} files, {} records, {} workloads, {} skipped, {} ignored{duplicates} in {:.2}s",
             input.files,
             input.records,
             recommendation.workloads.len(),

@@ -70,7 +70,7 @@ pub enum DecodeError {
 pub enum BadRecord {
     Malformed(String),
     MissingField(&'static str),
-    TooLarge(usize),
+    TooLarge { size: usize, limit: usize },
 }
 
 impl fmt::Display for BadRecord {
@@ -80,9 +80,10 @@ impl fmt::Display for BadRecord {
                 write!(f, "record is not a valid CloudTrail event: {reason}")
             }
             Self::MissingField(field) => write!(f, "record has no {field}"),
-            Self::TooLarge(size) => {
-                write!(f, "record of {size} bytes exceeds the record size limit")
-            }
+            Self::TooLarge { size, limit } => write!(
+                f,
+                "record of {size} bytes exceeds the limit of {limit} bytes (--max-record-bytes)"
+            ),
         }
     }
 }
@@ -161,7 +162,10 @@ impl<'a> Sink<'_, 'a> {
         if text.len() > self.limits.max_record_bytes {
             (self.each)(Item::Bad {
                 index,
-                reason: BadRecord::TooLarge(text.len()),
+                reason: BadRecord::TooLarge {
+                    size: text.len(),
+                    limit: self.limits.max_record_bytes,
+                },
             });
             return;
         }

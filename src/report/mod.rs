@@ -88,6 +88,7 @@ pub struct Input {
     pub records: u64,
     pub bad_records: u64,
     pub outside_window: u64,
+    pub duplicate_events: u64,
     pub no_permission_needed: u64,
     pub mapped_events: u64,
     pub not_workload_activity: BTreeMap<&'static str, u64>,
@@ -255,6 +256,7 @@ pub fn build(
             records: input.records,
             bad_records: input.bad_records,
             outside_window: input.outside_window,
+            duplicate_events: input.duplicates,
             no_permission_needed: input.no_permission,
             mapped_events: input.mapped,
             not_workload_activity: input
