@@ -216,7 +216,7 @@ fn bad_records_are_listed_by_position_and_the_rest_counts() {
         reasons[0],
         (
             "mixed.json: record 1",
-            "record is not a valid CloudTrail event: not a JSON object: 7"
+            "record is not a valid CloudTrail event: not a JSON object but a number"
         )
     );
     assert_eq!(
@@ -535,5 +535,114 @@ fn wrongly_typed_identity_is_a_bad_record() {
             .1
             .starts_with("record is not a valid CloudTrail event: invalid type: string"),
         "{list:?}"
+    );
+}
+
+/// Every output format, with secrets planted where CloudTrail puts them and where hostile input
+/// could: none of them appears anywhere.
+#[test]
+fn planted_secrets_never_reach_any_output() {
+    const SECRETS: [&str; 5] = [
+        "PLANTED-SESSION-TOKEN",
+        "PLANTED-SECRET-ACCESS-KEY",
+        "PLANTED-SECRET-STRING",
+        "PLANTED-IN-A-BAD-RECORD",
+        "PLANTED-IN-A-WRONG-TYPE",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut put = user_event(
+        "ops",
+        "secretsmanager.amazonaws.com",
+        "PutSecretValue",
+        "2026-11-01T10:00:00Z",
+    );
+    put["requestParameters"] = json!({"secretId": "prod/db", "secretString": SECRETS[2]});
+    let mut assume = user_event(
+        "ops",
+        "sts.amazonaws.com",
+        "AssumeRole",
+        "2026-11-01T10:01:00Z",
+    );
+    assume["requestParameters"] =
+        json!({"roleArn": "arn:aws:iam::111122223333:role/x", "roleSessionName": "s"});
+    assume["responseElements"] = json!({"credentials": {"accessKeyId": "ASIAPLANTEDKEY000001",
+        "sessionToken": SECRETS[0], "secretAccessKey": SECRETS[1], "expiration": "later"}});
+    let mut typed = user_event(
+        "ops",
+        "s3.amazonaws.com",
+        "ListBuckets",
+        "2026-11-01T10:02:00Z",
+    );
+    typed["userIdentity"] = json!(SECRETS[4]);
+    let records = json!({"Records": [put, assume, SECRETS[3], typed]});
+    write(
+        &dir.path().join("trail/planted.json"),
+        records.to_string().as_bytes(),
+    );
+    let policy = dir.path().join("policy.json");
+    write(
+        &policy,
+        br#"{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}"#,
+    );
+    let trail = dir.path().join("trail").display().to_string();
+    let mut everything = String::new();
+    for (i, format) in ["json", "text", "terraform", "cloudformation"]
+        .iter()
+        .enumerate()
+    {
+        let out = dir.path().join(format!("out{i}"));
+        let policy_format = if *format == "text" {
+            "json"
+        } else if *format == "json" {
+            "cloudformation"
+        } else {
+            format
+        };
+        let run = iamtrim(&[
+            "recommend",
+            "--trail",
+            &trail,
+            "--format",
+            format,
+            "--out",
+            out.to_str().unwrap(),
+            "--policy-format",
+            policy_format,
+            "--diff",
+            "--policy",
+            policy.to_str().unwrap(),
+        ]);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        everything.push_str(&run.stdout);
+        everything.push_str(&run.stderr);
+        for entry in walkdir::WalkDir::new(&out)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+        {
+            everything.push_str(&std::fs::read_to_string(entry.path()).unwrap());
+        }
+    }
+    let diff = iamtrim(&[
+        "diff",
+        "--trail",
+        &trail,
+        "--policy",
+        policy.to_str().unwrap(),
+        "--format",
+        "text",
+    ]);
+    everything.push_str(&diff.stdout);
+    everything.push_str(&diff.stderr);
+    assert!(
+        everything.contains("secretsmanager:PutSecretValue"),
+        "the run did see the calls"
+    );
+    for secret in SECRETS {
+        assert!(!everything.contains(secret), "{secret} leaked");
+    }
+    assert!(
+        !everything.contains("ASIAPLANTED"),
+        "an access key id leaked"
     );
 }

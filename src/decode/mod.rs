@@ -170,7 +170,7 @@ impl<'a> Sink<'_, 'a> {
             return;
         }
         if !text.starts_with('{') {
-            let reason = BadRecord::Malformed(format!("not a JSON object: {}", truncate(text, 40)));
+            let reason = BadRecord::Malformed(format!("not a JSON object but {}", json_kind(text)));
             (self.each)(Item::Bad { index, reason });
             return;
         }
@@ -191,21 +191,31 @@ impl<'a> Sink<'_, 'a> {
 }
 
 /// At most `max` bytes of `text`, cut at a character boundary, for messages.
-fn truncate(text: &str, max: usize) -> &str {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
+/// What kind of JSON value `text` is, without repeating it: a record's text can hold secrets.
+fn json_kind(text: &str) -> &'static str {
+    match text.as_bytes().first() {
+        Some(b'"') => "a string",
+        Some(b'[') => "an array",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        _ => "a number",
     }
-    &text[..end]
 }
 
 /// serde_json's messages end in "at line 1 column N" relative to the record; the record index is
-/// the useful location, so the position is dropped.
+/// the useful location, so the position is dropped. A value quoted in the message (`invalid type:
+/// string "…"`) is dropped too: it comes from the record and could be a secret.
 fn strip_position(err: &serde_json::Error) -> String {
     let text = err.to_string();
-    match text.find(" at line ") {
-        Some(cut) => text[..cut].to_owned(),
-        None => text,
+    let text = match text.find(" at line ") {
+        Some(cut) => &text[..cut],
+        None => text.as_str(),
+    };
+    match (text.find('"'), text.rfind('"')) {
+        (Some(open), Some(close)) if close > open => {
+            format!("{}…{}", &text[..open], &text[close + 1..])
+        }
+        _ => text.to_owned(),
     }
 }
 
