@@ -290,17 +290,30 @@ fn process<'a>(
         adjusted.as_slice()
     };
     let mut resources: Option<EventResources<'_>> = None;
+    let region = crate::policy::regions::bit(record.aws_region.as_deref().unwrap_or_default());
     let activity = file.event(caller, at);
     for action in actions {
         let types = mapper.resource_types(action);
         if types.is_empty() {
-            activity.call(action, Cow::Borrowed("*"), record.error_code.clone(), at);
+            activity.call(
+                action,
+                Cow::Borrowed("*"),
+                record.error_code.clone(),
+                at,
+                region,
+            );
             continue;
         }
         let event = resources.get_or_insert_with(|| EventResources::new(record));
         let service = action.split(':').next().unwrap_or_default();
         for resource in event.resolve(service, &types) {
-            activity.call(action, Cow::Owned(resource), record.error_code.clone(), at);
+            activity.call(
+                action,
+                Cow::Owned(resource),
+                record.error_code.clone(),
+                at,
+                region,
+            );
         }
     }
     Ok(())

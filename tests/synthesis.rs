@@ -294,3 +294,72 @@ fn an_oversized_policy_is_generalised_then_split_to_fit() {
         .len();
     assert!(inline_parts < parts.len());
 }
+
+#[test]
+fn requested_region_conditions_when_asked() {
+    let run = recommend(
+        &[&sample_trail()],
+        &[
+            "--condition-requested-region",
+            "--workload",
+            "orders/worker",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    let worker = workload(&report, &format!("eks/{IRSA_CLUSTER}/orders/worker"));
+    let region = |s: &Value| s["Condition"]["StringEquals"]["aws:RequestedRegion"].clone();
+    let statements = worker["policy"]["Statement"].as_array().unwrap();
+    assert_eq!(statements[0]["Action"], json!(["sqs:SendMessage"]));
+    assert_eq!(region(&statements[0]), json!(["us-east-1"]));
+    assert_eq!(region(&statements[1]), json!(["us-west-2"]));
+    assert_eq!(worker["usage"][0]["regions"], json!(["us-west-2"]));
+    // Off by default.
+    let plain = recommend(&[&sample_trail()], &["--workload", "orders/worker"]).json();
+    let plain = workload(&plain, &format!("eks/{IRSA_CLUSTER}/orders/worker"));
+    assert!(plain["policy"]["Statement"][0].get("Condition").is_none());
+
+    // The same conditions in Terraform and CloudFormation, and Parliament accepts them.
+    let trail = sample_trail().display().to_string();
+    let tf = crate::util::iamtrim(&[
+        "recommend",
+        "--trail",
+        &trail,
+        "--format",
+        "terraform",
+        "--condition-requested-region",
+        "--workload",
+        "orders/worker",
+    ]);
+    let _: hcl::Body = hcl::from_str(&tf.stdout).expect("valid HCL");
+    assert!(tf.stdout.contains(
+        "    condition {\n      test     = \"StringEquals\"\n      variable = \"aws:RequestedRegion\"\n      values   = [\"us-west-2\"]\n    }\n"
+    ), "{}", tf.stdout);
+    if python_tool("parliament", "parliament==1.6.4") {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("policies");
+        let mut args = vec![
+            "--out",
+            out.to_str().unwrap(),
+            "--condition-requested-region",
+        ];
+        args.extend(SAMPLE_CONTEXT);
+        assert_eq!(recommend(&[&sample_trail()], &args).code, 0);
+        let lint = Command::new("python3")
+            .args([
+                "-m",
+                "parliament.cli",
+                "--directory",
+                out.to_str().unwrap(),
+                "--json",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            lint.status.success() && lint.stdout.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&lint.stdout)
+        );
+    }
+}

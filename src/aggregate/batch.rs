@@ -27,11 +27,13 @@ impl<'a> CallerActivity<'a> {
         resource: Cow<'a, str>,
         error: Option<Cow<'a, str>>,
         at: Timestamp,
+        region: u64,
     ) {
+        let once = Usage::once_in(at, region);
         self.calls
             .entry((Arc::clone(action), resource, error))
-            .and_modify(|u| u.merge(&Usage::once(at)))
-            .or_insert_with(|| Usage::once(at));
+            .and_modify(|u| u.merge(&once))
+            .or_insert(once);
     }
 }
 

@@ -39,19 +39,27 @@ pub struct Usage {
     pub count: u64,
     pub first_seen: Timestamp,
     pub last_seen: Timestamp,
+    /// The regions the calls were made in (`policy::regions` bits).
+    pub regions: u64,
 }
 
 impl Usage {
     pub fn once(at: Timestamp) -> Self {
+        Self::once_in(at, 0)
+    }
+
+    pub fn once_in(at: Timestamp, regions: u64) -> Self {
         Self {
             count: 1,
             first_seen: at,
             last_seen: at,
+            regions,
         }
     }
 
     pub fn merge(&mut self, other: &Usage) {
         self.count += other.count;
+        self.regions |= other.regions;
         self.first_seen = self.first_seen.min(other.first_seen);
         self.last_seen = self.last_seen.max(other.last_seen);
     }

@@ -101,6 +101,11 @@ pub struct RecommendArgs {
     #[arg(long, value_name = "N", default_value_t = 3, help_heading = "Policy")]
     pub max_objects: usize,
 
+    /// Add an `aws:RequestedRegion` condition to each statement, naming the regions its actions
+    /// were used in (off by default: a new region then needs a policy change).
+    #[arg(long, help_heading = "Policy")]
+    pub condition_requested_region: bool,
+
     /// The IAM size limit policies must fit: a managed policy (6,144 characters) or a role's
     /// inline policies (10,240).
     #[arg(long, value_enum, default_value = "managed", help_heading = "Policy")]

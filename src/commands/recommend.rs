@@ -68,6 +68,7 @@ pub fn run(args: &RecommendArgs, quiet: bool, diff_only: bool) -> anyhow::Result
             SizeLimitArg::Managed => SizeLimit::Managed,
             SizeLimitArg::Inline => SizeLimit::Inline,
         },
+        region_condition: args.condition_requested_region,
     };
     let finished = aggregator.finish(&trust);
     let role_usage = if diff {

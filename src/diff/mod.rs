@@ -234,7 +234,7 @@ pub fn diff_role(
         calls
             .iter()
             .filter(|(c, _)| c.outcome == Outcome::Allowed)
-            .map(|(c, _)| (&*c.action, &*c.resource)),
+            .map(|(c, u)| (&*c.action, &*c.resource, u.regions)),
         synth,
     );
     let drift = !granted_unused.is_empty() || !not_granted.is_empty();

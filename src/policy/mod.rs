@@ -4,6 +4,7 @@
 //! always the same bytes (determinism is a standing rule: evidence packs hash these files).
 
 pub mod arn;
+pub mod regions;
 pub mod render;
 
 use serde::Serialize;
@@ -19,10 +20,16 @@ pub struct PolicyDocument {
     pub version: &'static str,
 }
 
+/// `Condition`: operator → key → values.
+pub type Conditions =
+    std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<String>>>;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Statement {
     #[serde(rename = "Action")]
     pub actions: Vec<String>,
+    #[serde(rename = "Condition", skip_serializing_if = "Option::is_none")]
+    pub condition: Option<Conditions>,
     #[serde(rename = "Effect")]
     pub effect: Effect,
     #[serde(rename = "Resource")]

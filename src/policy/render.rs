@@ -69,6 +69,15 @@ pub fn terraform(name: &str, policy: &PolicyDocument) -> String {
         );
         let _ = writeln!(out, "    actions   = {}", hcl_list(&statement.actions));
         let _ = writeln!(out, "    resources = {}", hcl_list(&statement.resources));
+        for (test, keys) in statement.condition.iter().flatten() {
+            for (variable, values) in keys {
+                let _ = writeln!(out, "\n    condition {{");
+                let _ = writeln!(out, "      test     = {}", hcl_quoted(test));
+                let _ = writeln!(out, "      variable = {}", hcl_quoted(variable));
+                let _ = writeln!(out, "      values   = {}", hcl_list(values));
+                let _ = writeln!(out, "    }}");
+            }
+        }
         let _ = writeln!(out, "  }}");
     }
     let _ = writeln!(out, "}}");
@@ -100,6 +109,18 @@ pub fn cloudformation(policies: &[(&str, &PolicyDocument)]) -> String {
             let _ = writeln!(out, "            Resource:");
             for resource in &statement.resources {
                 let _ = writeln!(out, "              - {}", quoted(resource));
+            }
+            if let Some(condition) = &statement.condition {
+                let _ = writeln!(out, "            Condition:");
+                for (test, keys) in condition {
+                    let _ = writeln!(out, "              {}:", quoted(test));
+                    for (variable, values) in keys {
+                        let _ = writeln!(out, "                {}:", quoted(variable));
+                        for value in values {
+                            let _ = writeln!(out, "                  - {}", quoted(value));
+                        }
+                    }
+                }
             }
         }
     }
@@ -149,6 +170,7 @@ mod tests {
         PolicyDocument {
             statements: vec![Statement {
                 actions: vec!["s3:GetObject".into()],
+                condition: None,
                 effect: Effect::Allow,
                 resources: vec!["arn:aws:s3:::b/${x}/*".into()],
                 sid: "S3".into(),

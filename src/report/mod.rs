@@ -142,6 +142,10 @@ pub struct UsageRow {
     pub count: u64,
     pub first_seen: String,
     pub last_seen: String,
+    /// The regions the calls were made in (`awsRegion`), where known.
+    pub regions: Vec<&'static str>,
+    #[serde(skip)]
+    pub region_mask: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -336,6 +340,8 @@ fn workload_report(
                 count: stats.count,
                 first_seen: stats.first_seen.to_string(),
                 last_seen: stats.last_seen.to_string(),
+                regions: crate::policy::regions::names(stats.regions),
+                region_mask: stats.regions,
             }),
             Outcome::Denied(code) => {
                 let entry = denied
@@ -349,7 +355,7 @@ fn workload_report(
     let synthesis = synthesize(
         usage
             .iter()
-            .map(|u| (u.action.as_str(), u.resource.as_str())),
+            .map(|u| (u.action.as_str(), u.resource.as_str(), u.region_mask)),
         synth,
     );
     let allowed: Vec<&str> = usage.iter().map(|u| u.action.as_str()).collect();

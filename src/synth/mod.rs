@@ -46,6 +46,9 @@ impl SizeLimit {
 pub struct SynthConfig {
     pub rules: Rules,
     pub size_limit: SizeLimit,
+    /// Add `aws:RequestedRegion` conditions naming the regions each action was used in
+    /// (`--condition-requested-region`; off by default).
+    pub region_condition: bool,
 }
 
 /// A workload's policy, how it was generalised, and how it fits IAM's size limit.
@@ -67,25 +70,28 @@ pub struct PolicySize {
     pub limit_kind: &'static str,
 }
 
-/// Builds the policy from successful (action, resource) pairs.
+/// Builds the policy from successful (action, resource, regions) usage.
 pub fn synthesize<'a>(
-    grants: impl IntoIterator<Item = (&'a str, &'a str)>,
+    grants: impl IntoIterator<Item = (&'a str, &'a str, u64)>,
     config: SynthConfig,
 ) -> Synthesis {
     let mut by_action = generalize::Grants::new();
-    for (action, resource) in grants {
+    let mut regions: BTreeMap<String, u64> = BTreeMap::new();
+    for (action, resource, in_regions) in grants {
         by_action
             .entry(action.to_owned())
             .or_default()
             .insert(resource.to_owned());
+        *regions.entry(action.to_owned()).or_default() |= in_regions;
     }
+    let regions = config.region_condition.then_some(&regions);
     let mut log = Vec::new();
     let mut by_action = generalize::apply(by_action, config.rules, &mut log);
     let limit = config.size_limit.characters();
-    let mut policy = document(&by_action);
+    let mut policy = document(&by_action, regions);
     if policy.as_ref().is_some_and(|p| size(p) > limit) {
         by_action = generalize::objects_to_buckets(by_action, &mut log);
-        policy = document(&by_action);
+        policy = document(&by_action, regions);
     }
     let parts = match &policy {
         Some(p) if size(p) > limit => split(p, limit),
@@ -114,10 +120,14 @@ pub fn size(policy: &PolicyDocument) -> usize {
         .count()
 }
 
-/// Statements grouped by (service, resource set), ordered by Sid.
-fn document(by_action: &generalize::Grants) -> Option<PolicyDocument> {
-    // (service, resource set) → actions
-    let mut groups: BTreeMap<(&str, Vec<&str>), Vec<&str>> = BTreeMap::new();
+/// Statements grouped by (service, resource set, regions when asked), ordered by Sid.
+fn document(
+    by_action: &generalize::Grants,
+    regions: Option<&BTreeMap<String, u64>>,
+) -> Option<PolicyDocument> {
+    // (service, resource set, regions) → actions; regions 0 = no condition.
+    type Group<'g> = (&'g str, Vec<&'g str>, u64);
+    let mut groups: BTreeMap<Group<'_>, Vec<&str>> = BTreeMap::new();
     for (action, resources) in by_action {
         let service = action.split(':').next().unwrap_or(action);
         let resources: Vec<&str> = if resources.contains("*") {
@@ -125,7 +135,16 @@ fn document(by_action: &generalize::Grants) -> Option<PolicyDocument> {
         } else {
             resources.iter().map(String::as_str).collect()
         };
-        groups.entry((service, resources)).or_default().push(action);
+        // A region condition only when every call's region is known.
+        let mask = regions
+            .and_then(|r| r.get(action))
+            .copied()
+            .filter(|m| *m != 0 && m & crate::policy::regions::OTHER == 0)
+            .unwrap_or(0);
+        groups
+            .entry((service, resources, mask))
+            .or_default()
+            .push(action);
     }
     if groups.is_empty() {
         return None;
@@ -133,7 +152,7 @@ fn document(by_action: &generalize::Grants) -> Option<PolicyDocument> {
     let mut per_service: BTreeMap<&str, usize> = BTreeMap::new();
     let statements = groups
         .into_iter()
-        .map(|((service, resources), actions)| {
+        .map(|((service, resources, mask), actions)| {
             let n = per_service.entry(service).or_default();
             *n += 1;
             let sid = if *n == 1 {
@@ -141,8 +160,19 @@ fn document(by_action: &generalize::Grants) -> Option<PolicyDocument> {
             } else {
                 format!("{}{n}", sid_for(service))
             };
+            let condition = (mask != 0).then(|| {
+                let regions = crate::policy::regions::names(mask)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect();
+                BTreeMap::from([(
+                    "StringEquals".to_owned(),
+                    BTreeMap::from([("aws:RequestedRegion".to_owned(), regions)]),
+                )])
+            });
             Statement {
                 actions: actions.into_iter().map(str::to_owned).collect(),
+                condition,
                 effect: Effect::Allow,
                 resources: resources.into_iter().map(str::to_owned).collect(),
                 sid,
@@ -219,11 +249,11 @@ mod tests {
     fn groups_by_service_and_resources() {
         let policy = synthesize(
             [
-                ("s3:PutObject", "arn:aws:s3:::b/*"),
-                ("s3:GetObject", "arn:aws:s3:::b/*"),
-                ("s3:ListBucket", "arn:aws:s3:::b"),
-                ("eks-auth:AssumeRoleForPodIdentity", "*"),
-                ("s3:GetObject", "arn:aws:s3:::b/*"),
+                ("s3:PutObject", "arn:aws:s3:::b/*", 0),
+                ("s3:GetObject", "arn:aws:s3:::b/*", 0),
+                ("s3:ListBucket", "arn:aws:s3:::b", 0),
+                ("eks-auth:AssumeRoleForPodIdentity", "*", 0),
+                ("s3:GetObject", "arn:aws:s3:::b/*", 0),
             ],
             SynthConfig::default(),
         )
@@ -242,7 +272,7 @@ mod tests {
         let keys: Vec<String> = (0..400)
             .map(|i| format!("arn:aws:s3:::bucket-{i}/only/key-{i}.csv"))
             .collect();
-        let grants = keys.iter().map(|k| ("s3:GetObject", k.as_str()));
+        let grants = keys.iter().map(|k| ("s3:GetObject", k.as_str(), 0));
         let synthesis = synthesize(grants, SynthConfig::default());
         assert!(synthesis.size.characters > 6_144);
         assert!(synthesis.parts.len() > 1);
@@ -298,8 +328,8 @@ mod tests {
             grants in proptest::collection::vec(arb_grant(), 0..60),
             max_objects in 1usize..5,
         ) {
-            let config = SynthConfig { rules: Rules { max_objects }, size_limit: SizeLimit::Managed };
-            let synthesis = synthesize(grants.iter().map(|(a, r)| (a.as_str(), r.as_str())), config);
+            let config = SynthConfig { rules: Rules { max_objects }, ..SynthConfig::default() };
+            let synthesis = synthesize(grants.iter().map(|(a, r)| (a.as_str(), r.as_str(), 0)), config);
             let Some(policy) = &synthesis.policy else {
                 proptest::prop_assert!(grants.is_empty());
                 return Ok(());
