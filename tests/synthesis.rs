@@ -119,6 +119,27 @@ fn the_object_threshold_is_tunable() {
     assert_eq!(s3["Resource"].as_array().unwrap().len(), 6);
 }
 
+/// Runs Parliament on every policy file under `dir` and asserts it reports nothing.
+fn parliament_finds_nothing(dir: &std::path::Path) {
+    let lint = Command::new("python3")
+        .args([
+            "-m",
+            "parliament.cli",
+            "--directory",
+            dir.to_str().unwrap(),
+            "--json",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let findings = String::from_utf8_lossy(&lint.stdout);
+    assert!(
+        lint.status.success() && findings.trim().is_empty(),
+        "parliament findings:\n{findings}\n{}",
+        String::from_utf8_lossy(&lint.stderr)
+    );
+}
+
 #[test]
 fn sample_policies_pass_the_parliament_linter() {
     if !python_tool("parliament", "parliament==1.6.4") {
@@ -135,23 +156,7 @@ fn sample_policies_pass_the_parliament_linter() {
         .filter(|e| e.file_type().is_file())
         .count();
     assert_eq!(files, 12);
-    let lint = Command::new("python3")
-        .args([
-            "-m",
-            "parliament.cli",
-            "--directory",
-            out.to_str().unwrap(),
-            "--json",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let findings = String::from_utf8_lossy(&lint.stdout);
-    assert!(
-        lint.status.success() && findings.trim().is_empty(),
-        "parliament findings:\n{findings}\n{}",
-        String::from_utf8_lossy(&lint.stderr)
-    );
+    parliament_finds_nothing(&out);
 }
 
 #[test]
@@ -345,21 +350,6 @@ fn requested_region_conditions_when_asked() {
         ];
         args.extend(SAMPLE_CONTEXT);
         assert_eq!(recommend(&[&sample_trail()], &args).code, 0);
-        let lint = Command::new("python3")
-            .args([
-                "-m",
-                "parliament.cli",
-                "--directory",
-                out.to_str().unwrap(),
-                "--json",
-            ])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            lint.status.success() && lint.stdout.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&lint.stdout)
-        );
+        parliament_finds_nothing(&out);
     }
 }
