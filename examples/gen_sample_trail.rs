@@ -1137,6 +1137,10 @@ fn write_context(dir: &Path) -> std::io::Result<()> {
              "Resource": "arn:aws:s3:::shop-payments-data/*"},
             {"Sid": "List", "Effect": "Allow", "Action": "s3:ListBucket",
              "Resource": "arn:aws:s3:::shop-payments-data"}])),
+        "shop-observability": doc(json!([
+            {"Sid": "Metrics", "Effect": "Allow",
+             "Action": ["cloudwatch:PutMetricData", "logs:CreateLogStream", "logs:PutLogEvents"],
+             "Resource": "*"}])),
         "orders-boundary": doc(json!([
             {"Sid": "Boundary", "Effect": "Allow",
              "Action": ["sqs:*", "s3:Get*", "s3:List*", "cloudwatch:PutMetricData"], "Resource": "*"}])),
@@ -1149,7 +1153,7 @@ fn write_context(dir: &Path) -> std::io::Result<()> {
             {"Sid": "PassAny", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"},
             {"Sid": "NoReceipts", "Effect": "Deny", "Action": "s3:PutObject",
              "Resource": "arn:aws:s3:::shop-payments-data/receipts/*"}]))},
-         "attached": ["shop-s3-readwrite"]},
+         "attached": ["shop-s3-readwrite", "shop-observability"]},
         "orders-shared": {"inline": {"everything-but-iam": doc(json!([
             {"Sid": "Broad", "Effect": "Allow", "NotAction": ["iam:*", "organizations:*"], "Resource": "*"}]))},
          "attached": [], "boundary": "orders-boundary"},

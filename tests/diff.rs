@@ -53,11 +53,13 @@ fn wildcards_deny_and_attached_policies_against_the_trail() {
     assert_eq!(code, 1, "drift is a finding");
     let d = role_diff(&report, "payments-api");
     assert_eq!(d["drift"], true);
+    // An inline policy and two attached managed policies.
     assert_eq!(
         d["policies"],
         json!([
             "inline:app",
-            "arn:aws:iam::111122223333:policy/shop-s3-readwrite"
+            "arn:aws:iam::111122223333:policy/shop-s3-readwrite",
+            "arn:aws:iam::111122223333:policy/shop-observability"
         ])
     );
     // The explicit Deny wins over the attached policy's Allow.
@@ -84,6 +86,9 @@ fn wildcards_deny_and_attached_policies_against_the_trail() {
     assert_eq!(find("iam:PassRole").unwrap()["flag"], "write");
     assert_eq!(find("s3:DeleteObject").unwrap()["flag"], "write");
     assert_eq!(find("dynamodb:DescribeTable").unwrap()["access"], "Read");
+    // The second attached policy's unused grants are removable too.
+    assert_eq!(find("logs:PutLogEvents").unwrap()["flag"], "write");
+    assert!(find("cloudwatch:PutMetricData").is_some());
     assert!(find("dynamodb:GetItem").is_none() && find("kms:Decrypt").is_none());
     // The wildcard statement served two actions.
     assert_eq!(
@@ -94,7 +99,12 @@ fn wildcards_deny_and_attached_policies_against_the_trail() {
     let lint = lint_kinds(d);
     assert_eq!(
         lint,
-        [("resource-star", "Keys"), ("resource-star", "PassAny")]
+        [
+            // logs:PutLogEvents and CreateLogStream take log-stream ARNs.
+            ("resource-star", "Metrics"),
+            ("resource-star", "Keys"),
+            ("resource-star", "PassAny")
+        ]
     );
     // The proposed replacement is the recommendation for the role's own usage.
     let workload = report["workloads"]
