@@ -7,5 +7,6 @@ mod catalog;
 mod diff;
 mod real_data;
 mod recommend;
+mod s3;
 mod synthesis;
 mod util;

@@ -227,6 +227,38 @@ impl Moto {
     }
 }
 
+impl Moto {
+    const S3_AUTH: &str = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0";
+
+    pub fn create_bucket(&self, bucket: &str) {
+        ureq::put(&format!("{}/{bucket}", self.endpoint))
+            .header("Authorization", Self::S3_AUTH)
+            .send_empty()
+            .unwrap();
+    }
+
+    /// Uploads every file under `dir` to `bucket` under `prefix`, keys as relative paths.
+    pub fn upload_dir(&self, bucket: &str, prefix: &str, dir: &Path) {
+        for entry in walkdir::WalkDir::new(dir)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+        {
+            let key = entry
+                .path()
+                .strip_prefix(dir)
+                .unwrap()
+                .display()
+                .to_string();
+            ureq::put(&format!("{}/{bucket}/{prefix}{key}", self.endpoint))
+                .header("Authorization", Self::S3_AUTH)
+                .header("Content-Type", "application/octet-stream")
+                .send(&std::fs::read(entry.path()).unwrap()[..])
+                .unwrap();
+        }
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -6,7 +6,8 @@ use crate::settings::{ClusterArg, TimeArg};
 
 #[derive(Debug, Args)]
 pub struct RecommendArgs {
-    /// CloudTrail log file, or folder walked recursively (e.g. a copy of AWSLogs/). Repeatable.
+    /// CloudTrail log file, folder walked recursively (e.g. a copy of AWSLogs/), or an
+    /// s3://bucket[/prefix] read in place. Repeatable (local paths).
     #[arg(long, required = true, value_name = "PATH", help_heading = "Input")]
     pub trail: Vec<PathBuf>,
 
@@ -39,32 +40,22 @@ pub struct RecommendArgs {
     #[arg(long, help_heading = "Account context")]
     pub aws: bool,
 
-    /// AWS profile for --aws.
-    #[arg(
-        long,
-        value_name = "NAME",
-        requires = "aws",
-        help_heading = "Account context"
-    )]
+    /// AWS profile for --aws and s3:// trails.
+    #[arg(long, value_name = "NAME", help_heading = "Account context")]
     pub profile: Option<String>,
 
-    /// AWS region for --aws (the EKS API is regional).
-    #[arg(
-        long,
-        value_name = "REGION",
-        requires = "aws",
-        help_heading = "Account context"
-    )]
+    /// AWS region for --aws (the EKS API is regional) and s3:// trails.
+    #[arg(long, value_name = "REGION", help_heading = "Account context")]
     pub region: Option<String>,
 
-    /// Endpoint URL for every AWS call of --aws (a stand-in such as moto, or a VPC endpoint).
-    #[arg(
-        long,
-        value_name = "URL",
-        requires = "aws",
-        help_heading = "Account context"
-    )]
+    /// Endpoint URL for every AWS call (--aws, s3:// trails): an S3-compatible store, a stand-in
+    /// such as moto, or a VPC endpoint. Implies path-style S3 addressing.
+    #[arg(long, value_name = "URL", help_heading = "Account context")]
     pub endpoint_url: Option<String>,
+
+    /// Address S3 buckets path-style (some S3-compatible stores need it).
+    #[arg(long, help_heading = "Account context")]
+    pub s3_path_style: bool,
 
     /// Also compare each reported role with its current policies (from --policy, --iam-snapshot or
     /// --aws): exit status 1 when anything granted is unused or anything used is not granted.

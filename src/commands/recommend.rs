@@ -20,7 +20,9 @@ use crate::lookup::aws::AwsOptions;
 use crate::policy::render::PolicyFormat;
 use crate::report::{self, WorkloadFilter};
 use crate::settings::TimeWindow;
+use crate::source::LogSource;
 use crate::source::local::LocalSource;
+use crate::source::s3::S3Source;
 use crate::synth::{Rules, SizeLimit, SynthConfig};
 
 pub fn run(args: &RecommendArgs, quiet: bool, diff_only: bool) -> anyhow::Result<Outcome> {
@@ -39,14 +41,14 @@ pub fn run(args: &RecommendArgs, quiet: bool, diff_only: bool) -> anyhow::Result
         );
     }
     let mut config = settings(args)?;
-    let source = LocalSource::new(args.trail.clone()).context("cannot open the trail")?;
+    let source = open_source(args, config.window).context("cannot open the trail")?;
     let mut lookups = lookups(args, config.clusters.clone())?;
     config.clusters = lookups.clusters.clone();
     let mut aggregator = Aggregator::new(JoinContext {
         associations: lookups.associations(),
         clusters: config.clusters.clone(),
     });
-    let input = ingest(&source, &config, &mut aggregator).context("cannot read the trail")?;
+    let input = ingest(&*source, &config, &mut aggregator).context("cannot read the trail")?;
     let trust = lookups.trust(&aggregator.unattributed_roles());
     if std::env::var_os("IAMTRIM_STATS").is_some() {
         // For benches/memory.sh: the join's live state, which must follow live sessions.
@@ -171,6 +173,34 @@ pub fn run(args: &RecommendArgs, quiet: bool, diff_only: bool) -> anyhow::Result
     })
 }
 
+/// Local files and folders, or one `s3://` URI.
+fn open_source(args: &RecommendArgs, window: TimeWindow) -> anyhow::Result<Box<dyn LogSource>> {
+    let uris: Vec<&str> = args
+        .trail
+        .iter()
+        .filter_map(|p| p.to_str())
+        .filter(|p| p.starts_with("s3://"))
+        .collect();
+    match uris.as_slice() {
+        [] => Ok(Box::new(LocalSource::new(args.trail.clone())?)),
+        [uri] if args.trail.len() == 1 => Ok(Box::new(S3Source::new(
+            uri,
+            &aws_options(args),
+            args.s3_path_style,
+            window,
+        )?)),
+        _ => anyhow::bail!("give either local paths or one s3:// URI as --trail"),
+    }
+}
+
+fn aws_options(args: &RecommendArgs) -> AwsOptions {
+    AwsOptions {
+        profile: args.profile.clone(),
+        region: args.region.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+    }
+}
+
 /// A policy file as the current policy of every role diffed.
 fn read_policy_file(path: &std::path::Path) -> anyhow::Result<RawPolicies> {
     let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -267,11 +297,7 @@ fn lookups(args: &RecommendArgs, clusters: ClusterNames) -> anyhow::Result<Looku
             .context("cannot read the IAM snapshot")?;
     }
     if args.aws {
-        lookups.add_aws(&AwsOptions {
-            profile: args.profile.clone(),
-            region: args.region.clone(),
-            endpoint_url: args.endpoint_url.clone(),
-        });
+        lookups.add_aws(&aws_options(args));
     }
     Ok(lookups)
 }

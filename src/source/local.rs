@@ -13,13 +13,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use jiff::civil::Date;
-use jiff::{SignedDuration, tz::TimeZone};
 
 use super::{KeyKind, Listing, LogSource, ObjectRef, SourceError, classify_key};
-
-/// How late CloudTrail may deliver an event into a later day's folder. CloudTrail delivers
-/// within about 15 minutes; two hours leaves room for stragglers.
-const DELIVERY_SLACK: SignedDuration = SignedDuration::from_hours(2);
 
 pub struct LocalSource {
     roots: Vec<PathBuf>,
@@ -68,13 +63,8 @@ impl LogSource for LocalSource {
             for folder in folders {
                 walk(&folder, each, &mut |_, _| {});
             }
-            let next_day = day
-                .tomorrow()
-                .ok()
-                .and_then(|d| d.to_zoned(TimeZone::UTC).ok())
-                .map(|z| z.timestamp());
-            if let Some(next) = next_day {
-                each(Listing::Watermark(next - DELIVERY_SLACK));
+            if let Some(watermark) = super::watermark_after(day) {
+                each(Listing::Watermark(watermark));
             }
         }
         Ok(())
@@ -137,17 +127,9 @@ fn walk(root: &Path, each: &mut dyn FnMut(Listing), day_folder: &mut dyn FnMut(D
 fn delivery_day(path: &Path) -> Option<Date> {
     let parts: Vec<&str> = path
         .components()
-        .rev()
-        .take(5)
         .map(|c| c.as_os_str().to_str().unwrap_or(""))
         .collect();
-    let [day, month, year, _region, trail] = parts.as_slice() else {
-        return None;
-    };
-    if *trail != "CloudTrail" || year.len() != 4 || month.len() != 2 || day.len() != 2 {
-        return None;
-    }
-    Date::new(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?).ok()
+    super::delivery_day(&parts)
 }
 
 fn object_ref(path: &Path, size: Option<u64>) -> ObjectRef {

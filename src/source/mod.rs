@@ -6,6 +6,7 @@
 //! the source as [`Listing::Ignored`] so they are counted and shown, never silently dropped.
 
 pub mod local;
+pub mod s3;
 
 use std::fmt;
 
@@ -39,6 +40,37 @@ pub enum Listing {
     Watermark(jiff::Timestamp),
 }
 
+/// How late CloudTrail may deliver an event into a later day's folder. CloudTrail delivers
+/// within about 15 minutes; two hours leaves room for stragglers.
+const DELIVERY_SLACK: jiff::SignedDuration = jiff::SignedDuration::from_hours(2);
+
+/// The day of a CloudTrail delivery folder or key prefix `…/CloudTrail/<region>/YYYY/MM/DD`
+/// (`parts` are its path components, in order; a trailing empty one is ignored).
+pub fn delivery_day(parts: &[&str]) -> Option<jiff::civil::Date> {
+    let parts = match parts.last() {
+        Some(&"") => &parts[..parts.len() - 1],
+        _ => parts,
+    };
+    let [.., trail, _region, year, month, day] = parts else {
+        return None;
+    };
+    if *trail != "CloudTrail" || year.len() != 4 || month.len() != 2 || day.len() != 2 {
+        return None;
+    }
+    jiff::civil::Date::new(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?).ok()
+}
+
+/// The watermark after every folder of `day` has been listed: events before the next midnight,
+/// less the delivery slack, are all in folders listed so far.
+pub fn watermark_after(day: jiff::civil::Date) -> Option<jiff::Timestamp> {
+    let next = day
+        .tomorrow()
+        .ok()?
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()?;
+    Some(next.timestamp() - DELIVERY_SLACK)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     #[error("{location}: no such file or folder")]
@@ -49,6 +81,9 @@ pub enum SourceError {
         #[source]
         source: std::io::Error,
     },
+    /// A remote store's refusal or failure, with what the user can do about it.
+    #[error("{location}: {message}")]
+    Remote { location: String, message: String },
 }
 
 /// A place log objects come from.
