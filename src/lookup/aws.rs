@@ -35,22 +35,28 @@ pub struct EksContext {
     pub warnings: Vec<String>,
 }
 
+/// The SDK configuration for `options`: the standard credential chain and region resolution,
+/// overridden by `--profile`, `--region` and `--endpoint-url`.
+pub fn load_config(runtime: &tokio::runtime::Runtime, options: &AwsOptions) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(profile) = &options.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &options.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(url) = &options.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    runtime.block_on(loader.load())
+}
+
 impl Session {
     pub fn new(options: &AwsOptions) -> std::io::Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(profile) = &options.profile {
-            loader = loader.profile_name(profile);
-        }
-        if let Some(region) = &options.region {
-            loader = loader.region(Region::new(region.clone()));
-        }
-        if let Some(url) = &options.endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        let config = runtime.block_on(loader.load());
+        let config = load_config(&runtime, options);
         Ok(Self { runtime, config })
     }
 

@@ -14,7 +14,6 @@
 
 use std::collections::BTreeMap;
 
-use aws_config::{BehaviorVersion, Region};
 use aws_sdk_s3::Client;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
@@ -60,17 +59,7 @@ impl S3Source {
                 location: uri.to_owned(),
                 source,
             })?;
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(profile) = &options.profile {
-            loader = loader.profile_name(profile);
-        }
-        if let Some(region) = &options.region {
-            loader = loader.region(Region::new(region.clone()));
-        }
-        if let Some(url) = &options.endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        let config = runtime.block_on(loader.load());
+        let config = crate::lookup::aws::load_config(&runtime, options);
         let s3_config = aws_sdk_s3::config::Builder::from(&config)
             .force_path_style(path_style || options.endpoint_url.is_some())
             .build();
