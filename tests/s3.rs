@@ -79,3 +79,189 @@ fn a_missing_bucket_is_one_clear_error() {
     assert!(run.stderr.contains("NoSuchBucket"), "{}", run.stderr);
     assert_eq!(run.stderr.lines().count(), 2, "{}", run.stderr);
 }
+
+/// A fault to inject on one request.
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// Answer with this status and S3 error code.
+    Status(u16, &'static str),
+    /// Close the connection without answering.
+    Reset,
+    /// Wait, then forward.
+    Stall(std::time::Duration),
+}
+
+/// An HTTP proxy in front of `upstream` that injects, per request whose path contains a key of
+/// `plan`, the next fault queued for it (then forwards normally). Returns its URL.
+type Plan = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<&'static str, Vec<Fault>>>>;
+
+fn fault_proxy(
+    upstream: String,
+    plan: std::collections::HashMap<&'static str, Vec<Fault>>,
+) -> (String, Plan) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::{Arc, Mutex};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let plan = Arc::new(Mutex::new(plan));
+    let handle = Arc::clone(&plan);
+    let upstream = upstream.trim_start_matches("http://").to_owned();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { return };
+            let plan = Arc::clone(&plan);
+            let upstream = upstream.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().unwrap());
+                let mut head = String::new();
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                    let lower = line.to_ascii_lowercase();
+                    if let Some(v) = lower.strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    if lower.starts_with("connection:") {
+                        continue;
+                    }
+                    head.push_str(&line);
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+                let fault = {
+                    let mut plan = plan.lock().unwrap();
+                    plan.iter_mut()
+                        .find(|(k, _)| path.contains(*k))
+                        .and_then(|(_, faults)| (!faults.is_empty()).then(|| faults.remove(0)))
+                };
+                match fault {
+                    Some(Fault::Reset) => {
+                        let _ = client.shutdown(std::net::Shutdown::Both);
+                        return;
+                    }
+                    Some(Fault::Status(status, code)) => {
+                        let xml = format!(
+                            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>injected</Message></Error>"
+                        );
+                        let _ = write!(
+                            client,
+                            "HTTP/1.1 {status} Injected\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
+                            xml.len()
+                        );
+                        return;
+                    }
+                    Some(Fault::Stall(wait)) => std::thread::sleep(wait),
+                    None => {}
+                }
+                let mut server = TcpStream::connect(&upstream).unwrap();
+                server
+                    .write_all(format!("{head}Connection: close\r\n\r\n").as_bytes())
+                    .unwrap();
+                server.write_all(&body).unwrap();
+                let mut response = Vec::new();
+                let _ = server.read_to_end(&mut response);
+                let _ = client.write_all(&response);
+            });
+        }
+    });
+    (url, handle)
+}
+
+#[test]
+fn throttling_errors_resets_and_stalls_lose_nothing_and_count_nothing_twice() {
+    let Some(moto) = Moto::start() else { return };
+    moto.create_bucket("trail");
+    moto.upload_dir("trail", "", &sample_trail());
+    let local = recommend(&[&sample_trail()], &[]).json();
+    use std::time::Duration;
+    let plan = std::collections::HashMap::from([
+        // Retried by the SDK and then read once.
+        ("20261101T0600Z", vec![Fault::Status(503, "SlowDown")]),
+        (
+            "20261101T0605Z",
+            vec![
+                Fault::Status(500, "InternalError"),
+                Fault::Status(503, "ServiceUnavailable"),
+            ],
+        ),
+        ("20261101T0610Z", vec![Fault::Reset]),
+        (
+            "20261101T0615Z",
+            vec![Fault::Stall(Duration::from_millis(1500))],
+        ),
+        // Fails every attempt: reported, the run goes on.
+        (
+            "us-west-2_20261101T0700Z",
+            vec![Fault::Status(500, "InternalError"); 10],
+        ),
+    ]);
+    let (proxy, left) = fault_proxy(moto.endpoint.clone(), plan);
+    let run = iamtrim_with_aws(
+        &[
+            "recommend",
+            "--trail",
+            "s3://trail",
+            "--format",
+            "json",
+            "--endpoint-url",
+            &proxy,
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 2, "one object could not be read: {}", run.stderr);
+    // Every planned fault was served (the failing object used at least the SDK's attempts).
+    let left = left.lock().unwrap();
+    for key in [
+        "20261101T0600Z",
+        "20261101T0605Z",
+        "20261101T0610Z",
+        "20261101T0615Z",
+    ] {
+        assert!(
+            left[key].is_empty(),
+            "fault for {key} not injected: {:?}",
+            left[key]
+        );
+    }
+    assert!(left["us-west-2_20261101T0700Z"].len() < 10);
+    drop(left);
+    let report = run.json();
+    let skipped = report["input"]["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    let location = skipped[0]["location"].as_str().unwrap();
+    assert!(location.starts_with("s3://trail/AWSLogs/111122223333/CloudTrail/us-west-2/2026/11/01/111122223333_CloudTrail_us-west-2_20261101T0700Z_"), "{location}");
+    assert!(
+        skipped[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("InternalError"),
+        "{skipped:?}"
+    );
+    // Every other object read exactly once: records are the local run's minus the lost file's,
+    // and nothing was counted twice.
+    assert_eq!(report["input"]["files"], 20);
+    assert_eq!(report["input"]["duplicate_events"], 0);
+    let lost = report["input"]["records"].as_u64().unwrap();
+    assert!(lost < 111 && lost >= 100, "{lost}");
+    let local_files = local["input"]["files"].clone();
+    assert_eq!(report["input"]["files"], local_files);
+    let usage = |r: &Value, id: &str| {
+        r["workloads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["id"] == id)
+            .map(|w| w["usage"].clone())
+    };
+    // A workload whose calls are all in us-east-1 is untouched by the lost us-west-2 file.
+    let id = "eks/5E1C9A0B7D3F4E2A8B6C1D0E9F8A7B6C/payments/api";
+    assert_eq!(usage(&report, id), usage(&local, id));
+}
