@@ -1,8 +1,9 @@
 //! Ingest: runs source → decode → attribute → map → per-file aggregation on a pool of worker
 //! threads and feeds the single [`Aggregator`].
 //!
-//! One thread lists the source into a bounded queue; `threads` workers each fetch, inflate and parse
-//! whole objects (objects are a few MB, so per-object parallelism scales with cores); finished file
+//! One thread lists the source into a bounded queue; `fetch_concurrency` fetchers download whole
+//! objects (many for a network source, whose GETs are latency-bound); `threads` workers inflate and
+//! parse them (objects are a few MB, so per-object parallelism scales with cores); finished file
 //! batches go through a bounded channel to the caller's thread, which merges them. Bounded queues
 //! keep memory independent of the number of objects.
 
@@ -26,6 +27,9 @@ use crate::stats::InputStats;
 #[derive(Debug, Clone)]
 pub struct IngestConfig {
     pub threads: usize,
+    /// Objects fetched at once (network sources are latency-bound; local files need no more
+    /// than the workers). At most this many fetched bodies, plus the workers' own, are in memory.
+    pub fetch_concurrency: usize,
     pub limits: DecodeLimits,
     pub window: TimeWindow,
     pub clusters: ClusterNames,
@@ -80,20 +84,29 @@ pub fn ingest(
     aggregator: &mut Aggregator,
 ) -> Result<InputStats, SourceError> {
     let threads = config.threads.max(1);
-    let (object_tx, object_rx) = sync_channel::<(u64, ObjectRef)>(threads * 4);
+    let fetchers = config.fetch_concurrency.max(1);
+    let (object_tx, object_rx) = sync_channel::<(u64, ObjectRef)>(fetchers * 2);
+    let (fetched_tx, fetched_rx) = sync_channel::<Fetched>(threads);
     let (message_tx, message_rx) = sync_channel::<Message>(threads * 2);
     let object_rx = Arc::new(Mutex::new(object_rx));
+    let fetched_rx = Arc::new(Mutex::new(fetched_rx));
     let mut stats = InputStats::default();
     let seen = SeenEvents::default();
 
     std::thread::scope(|scope| {
         let lister_tx = message_tx.clone();
         let lister = scope.spawn(move || list(source, &object_tx, &lister_tx));
-        for _ in 0..threads {
+        for _ in 0..fetchers {
             let rx = Arc::clone(&object_rx);
+            let tx = fetched_tx.clone();
+            scope.spawn(move || fetch(source, &rx, &tx));
+        }
+        drop(fetched_tx);
+        for _ in 0..threads {
+            let rx = Arc::clone(&fetched_rx);
             let tx = message_tx.clone();
             let seen = &seen;
-            scope.spawn(move || work(source, config, seen, &rx, &tx));
+            scope.spawn(move || work(config, seen, &rx, &tx));
         }
         drop(message_tx);
         let mut progress = Progress::default();
@@ -137,31 +150,52 @@ fn list(
     })
 }
 
-fn work(
+/// An object's position in the listing, its location, and its body or why it has none.
+type Fetched = (u64, ObjectRef, Result<Vec<u8>, SourceError>);
+
+/// Fetches objects (I/O-bound; many of these threads for a network source).
+fn fetch(
     source: &dyn LogSource,
+    objects: &Mutex<Receiver<(u64, ObjectRef)>>,
+    fetched: &SyncSender<Fetched>,
+) {
+    loop {
+        let next = objects.lock().map_or(None, |rx| rx.recv().ok());
+        let Some((seq, object)) = next else { return };
+        let body = source.fetch(&object);
+        if fetched.send((seq, object, body)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Inflates and parses fetched objects (CPU-bound; one thread per core).
+fn work(
     config: &IngestConfig,
     seen: &SeenEvents,
-    objects: &Mutex<Receiver<(u64, ObjectRef)>>,
+    fetched: &Mutex<Receiver<Fetched>>,
     messages: &SyncSender<Message>,
 ) {
     let mut mapper = Mapper::new(Arc::clone(&config.catalog));
     loop {
-        let next = objects.lock().map_or(None, |rx| rx.recv().ok());
-        let Some((seq, object)) = next else { return };
-        let batch = read_object(source, config, seen, &mut mapper, &object);
+        let next = fetched.lock().map_or(None, |rx| rx.recv().ok());
+        let Some((seq, object, body)) = next else {
+            return;
+        };
+        let batch = read_object(config, seen, &mut mapper, &object, body);
         if messages.send(Message::Batch(seq, batch)).is_err() {
             return;
         }
     }
 }
 
-/// Fetches, inflates and parses one object. Never fails: problems are part of the batch.
+/// Inflates and parses one fetched object. Never fails: problems are part of the batch.
 pub fn read_object(
-    source: &dyn LogSource,
     config: &IngestConfig,
     seen: &SeenEvents,
     mapper: &mut Mapper,
     object: &ObjectRef,
+    body: Result<Vec<u8>, SourceError>,
 ) -> FileBatch {
     let location = object.location.clone();
     let failed = |reason: String| {
@@ -169,7 +203,7 @@ pub fn read_object(
         problems.push(location.clone(), reason);
         FileAggregate::default().into_batch(location.clone(), problems)
     };
-    let bytes = match source.fetch(object) {
+    let bytes = match body {
         Ok(bytes) => bytes,
         Err(err) => return failed(error_chain(&err)),
     };

@@ -106,6 +106,10 @@ pub struct RecommendArgs {
     #[arg(long, value_name = "PATH", help_heading = "Input")]
     pub catalog: Option<PathBuf>,
 
+    /// Objects downloaded at once from S3 [default: 32; the worker count for local files].
+    #[arg(long, value_name = "N", help_heading = "Performance")]
+    pub fetch_concurrency: Option<usize>,
+
     /// Worker threads [default: number of cores].
     #[arg(long, value_name = "N", help_heading = "Performance")]
     pub threads: Option<usize>,

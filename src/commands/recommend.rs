@@ -329,9 +329,21 @@ fn settings(args: &RecommendArgs) -> anyhow::Result<IngestConfig> {
     anyhow::ensure!(threads > 0, "--threads must be at least 1");
     let catalog =
         Catalog::resolve(args.catalog.as_deref()).context("cannot load the IAM catalog")?;
+    let remote = args
+        .trail
+        .iter()
+        .any(|p| p.to_str().is_some_and(|p| p.starts_with("s3://")));
+    let fetch_concurrency = args
+        .fetch_concurrency
+        .unwrap_or(if remote { 32 } else { threads });
+    anyhow::ensure!(
+        fetch_concurrency > 0,
+        "--fetch-concurrency must be at least 1"
+    );
     Ok(IngestConfig {
         catalog: std::sync::Arc::new(catalog),
         threads,
+        fetch_concurrency,
         limits: DecodeLimits {
             max_object_bytes: args.max_object_bytes,
             max_record_bytes: args.max_record_bytes,
