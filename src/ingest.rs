@@ -77,11 +77,25 @@ impl Progress {
     }
 }
 
+/// Told of progress as objects are listed and read; the CLI renders it (a bar on a terminal,
+/// nothing otherwise). Called from several threads.
+pub trait Reporter: Sync {
+    fn listed(&self) {}
+    fn read(&self, _bytes: u64) {}
+    fn finished(&self) {}
+}
+
+/// Reports nothing.
+pub struct Silent;
+
+impl Reporter for Silent {}
+
 /// Reads every object of `source` into `aggregator`; returns what was read and skipped.
 pub fn ingest(
     source: &dyn LogSource,
     config: &IngestConfig,
     aggregator: &mut Aggregator,
+    reporter: &dyn Reporter,
 ) -> Result<InputStats, SourceError> {
     let threads = config.threads.max(1);
     let fetchers = config.fetch_concurrency.max(1);
@@ -95,11 +109,11 @@ pub fn ingest(
 
     std::thread::scope(|scope| {
         let lister_tx = message_tx.clone();
-        let lister = scope.spawn(move || list(source, &object_tx, &lister_tx));
+        let lister = scope.spawn(move || list(source, &object_tx, &lister_tx, reporter));
         for _ in 0..fetchers {
             let rx = Arc::clone(&object_rx);
             let tx = fetched_tx.clone();
-            scope.spawn(move || fetch(source, &rx, &tx));
+            scope.spawn(move || fetch(source, &rx, &tx, reporter));
         }
         drop(fetched_tx);
         for _ in 0..threads {
@@ -129,6 +143,7 @@ pub fn ingest(
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })?;
+    reporter.finished();
     stats.finish();
     Ok(stats)
 }
@@ -137,11 +152,13 @@ fn list(
     source: &dyn LogSource,
     objects: &SyncSender<(u64, ObjectRef)>,
     messages: &SyncSender<Message>,
+    reporter: &dyn Reporter,
 ) -> Result<(), SourceError> {
     let mut listed = 0;
     source.list(&mut |listing| match listing {
         // A send fails only when every receiver is gone, i.e. the run is already ending.
         Listing::Object(object) => {
+            reporter.listed();
             drop(objects.send((listed, object)));
             listed += 1;
         }
@@ -158,11 +175,13 @@ fn fetch(
     source: &dyn LogSource,
     objects: &Mutex<Receiver<(u64, ObjectRef)>>,
     fetched: &SyncSender<Fetched>,
+    reporter: &dyn Reporter,
 ) {
     loop {
         let next = objects.lock().map_or(None, |rx| rx.recv().ok());
         let Some((seq, object)) = next else { return };
         let body = source.fetch(&object);
+        reporter.read(body.as_ref().map_or(0, |b| b.len() as u64));
         if fetched.send((seq, object, body)).is_err() {
             return;
         }

@@ -1,6 +1,7 @@
 //! One function per subcommand, composing the pipeline stages.
 
 pub mod catalog;
+pub mod progress;
 pub mod recommend;
 
 use crate::cli::{Cli, Command};

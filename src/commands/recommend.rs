@@ -11,6 +11,7 @@ use crate::aggregate::{Aggregator, JoinContext, Workload, WorkloadKey};
 use crate::attribute::ClusterNames;
 use crate::catalog::Catalog;
 use crate::cli::recommend::{Format, PolicyFormatArg, RecommendArgs, SizeLimitArg};
+use crate::commands::progress;
 use crate::decode::DecodeLimits;
 use crate::diff::{RawPolicies, RoleDiff, RoleUsage};
 use crate::exit::Outcome;
@@ -48,7 +49,9 @@ pub fn run(args: &RecommendArgs, quiet: bool, diff_only: bool) -> anyhow::Result
         associations: lookups.associations(),
         clusters: config.clusters.clone(),
     });
-    let input = ingest(&*source, &config, &mut aggregator).context("cannot read the trail")?;
+    let progress = progress::for_stderr(quiet);
+    let input =
+        ingest(&*source, &config, &mut aggregator, &*progress).context("cannot read the trail")?;
     let trust = lookups.trust(&aggregator.unattributed_roles());
     if std::env::var_os("IAMTRIM_STATS").is_some() {
         // For benches/memory.sh: the join's live state, which must follow live sessions.
