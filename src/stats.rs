@@ -24,6 +24,8 @@ pub struct InputStats {
     /// Objects deliberately not read (digests, non-log files): listed, not an error.
     pub ignored: Vec<FileProblem>,
     pub unmapped: BTreeMap<(String, String), u64>,
+    /// What the source could not see.
+    pub source_notes: Vec<String>,
 }
 
 impl InputStats {
@@ -49,6 +51,7 @@ impl InputStats {
     pub fn add_listing(&mut self, listing: Listing) {
         match listing {
             Listing::Object(_) | Listing::Watermark(_) => {}
+            Listing::Note(note) => self.source_notes.push(note),
             Listing::Ignored { location, reason } => {
                 self.ignored
                     .push(FileProblem::new(&location.clone(), 0, location, reason))

@@ -58,6 +58,19 @@ fn a_bucket_in_the_standard_and_the_organisation_layout_reads_like_the_folder() 
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(result(&run.json()), local);
 
+    // Account and region filters, the same for the bucket and the folder.
+    let west = from_s3(&moto, "s3://trail", &["--trail-region", "us-west-2"]).json();
+    let local_west = recommend(&[&sample_trail()], &["--trail-region", "us-west-2"]).json();
+    assert_eq!(west["input"]["files"], 9);
+    assert_eq!(result(&west), result(&local_west));
+    let none = from_s3(
+        &moto,
+        "s3://org-trail/logs/",
+        &["--trail-account", "999999999999"],
+    )
+    .json();
+    assert_eq!(none["input"]["files"], 0);
+
     // Day prefixes outside the window are not even listed.
     let run = from_s3(&moto, "s3://trail", &["--since", "2027-01-01"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -280,4 +293,118 @@ fn throttling_errors_resets_and_stalls_lose_nothing_and_count_nothing_twice() {
     // A workload whose calls are all in us-east-1 is untouched by the lost us-west-2 file.
     let id = "eks/5E1C9A0B7D3F4E2A8B6C1D0E9F8A7B6C/payments/api";
     assert_eq!(usage(&report, id), usage(&local, id));
+}
+
+/// A loopback server speaking CloudTrail's LookupEvents (awsJson1.1), in two pages, recording
+/// when each request came.
+fn lookup_events_stub(
+    records: Vec<Value>,
+) -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
+) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&calls);
+    let half = records.len() / 2;
+    let pages: Vec<Vec<Value>> = vec![records[..half].to_vec(), records[half..].to_vec()];
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            let mut target = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                if lower.starts_with("x-amz-target:") {
+                    target = line.clone();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            seen.lock().unwrap().push(std::time::Instant::now());
+            assert!(target.contains("LookupEvents"), "{target}");
+            let second = String::from_utf8_lossy(&body).contains("NextToken");
+            let events: Vec<Value> = pages[usize::from(second)]
+                .iter()
+                .map(|r| serde_json::json!({"EventId": r["eventID"], "CloudTrailEvent": r.to_string()}))
+                .collect();
+            let mut answer = serde_json::json!({"Events": events});
+            if !second {
+                answer["NextToken"] = serde_json::json!("page-2");
+            }
+            let text = answer.to_string();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                text.len()
+            );
+        }
+    });
+    (url, calls)
+}
+
+#[test]
+fn lookup_events_pages_through_the_api_and_says_what_it_cannot_see() {
+    // Every record of the sample, served by the API in two pages.
+    let mut records = Vec::new();
+    for entry in walkdir::WalkDir::new(sample_trail().join("AWSLogs/111122223333/CloudTrail"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+    {
+        let mut json = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(std::fs::File::open(entry.path()).unwrap()),
+            &mut json,
+        )
+        .unwrap();
+        let file: Value = serde_json::from_str(&json).unwrap();
+        records.extend(file["Records"].as_array().unwrap().iter().cloned());
+    }
+    let (url, calls) = lookup_events_stub(records);
+    let run = iamtrim_with_aws(
+        &[
+            "recommend",
+            "--trail",
+            "cloudtrail:lookup",
+            "--format",
+            "json",
+            "--endpoint-url",
+            &url,
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    let local = recommend(&[&sample_trail()], &[]).json();
+    assert_eq!(report["workloads"], local["workloads"]);
+    assert_eq!(report["input"]["records"], 111);
+    assert_eq!(report["input"]["files"], 2, "two pages");
+    assert!(
+        report["input"]["source_notes"][0]
+            .as_str()
+            .unwrap()
+            .starts_with(
+                "CloudTrail LookupEvents returns management events of the last 90 days only"
+            )
+    );
+    assert!(
+        run.stderr.contains("note: CloudTrail LookupEvents"),
+        "{}",
+        run.stderr
+    );
+    // At most 2 requests per second.
+    let calls = calls.lock().unwrap();
+    assert_eq!(calls.len(), 2);
+    assert!(calls[1] - calls[0] >= std::time::Duration::from_millis(450));
 }

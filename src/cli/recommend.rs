@@ -6,8 +6,9 @@ use crate::settings::{ClusterArg, TimeArg};
 
 #[derive(Debug, Args)]
 pub struct RecommendArgs {
-    /// CloudTrail log file, folder walked recursively (e.g. a copy of AWSLogs/), or an
-    /// s3://bucket[/prefix] read in place. Repeatable (local paths).
+    /// CloudTrail log file, folder walked recursively (e.g. a copy of AWSLogs/), an
+    /// s3://bucket[/prefix] read in place, or cloudtrail:lookup (the LookupEvents API: management
+    /// events of the last 90 days). Repeatable (local paths).
     #[arg(long, required = true, value_name = "PATH", help_heading = "Input")]
     pub trail: Vec<PathBuf>,
 
@@ -18,6 +19,14 @@ pub struct RecommendArgs {
     /// Only events before this time: RFC 3339, a date, or an age such as 1d.
     #[arg(long, value_name = "TIME", help_heading = "Input")]
     pub until: Option<TimeArg>,
+
+    /// Read only this account's logs of a CloudTrail layout (organisation trails too). Repeatable.
+    #[arg(long, value_name = "ACCOUNT_ID", help_heading = "Input")]
+    pub trail_account: Vec<String>,
+
+    /// Read only this region's logs of a CloudTrail layout. Repeatable.
+    #[arg(long, value_name = "REGION", help_heading = "Input")]
+    pub trail_region: Vec<String>,
 
     /// Name an EKS cluster: NAME=OIDC_ISSUER (IRSA; issuer URL, provider ARN or id) or
     /// NAME=CLUSTER_ARN (Pod Identity). Repeatable.

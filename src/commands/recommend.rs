@@ -23,6 +23,7 @@ use crate::report::{self, WorkloadFilter};
 use crate::settings::TimeWindow;
 use crate::source::LogSource;
 use crate::source::local::LocalSource;
+use crate::source::lookup_events::LookupEventsSource;
 use crate::source::s3::S3Source;
 use crate::synth::{Rules, SizeLimit, SynthConfig};
 
@@ -137,6 +138,9 @@ pub fn run(args: &RecommendArgs, quiet: bool, diff_only: bool) -> anyhow::Result
         for warning in &lookups.summary.warnings {
             let _ = writeln!(stderr, "warning: {warning}");
         }
+        for note in &input.source_notes {
+            let _ = writeln!(stderr, "note: {note}");
+        }
         for skipped in input.skipped.iter().take(20) {
             let _ = writeln!(stderr, "warning: {}: {}", skipped.location, skipped.reason);
         }
@@ -184,15 +188,39 @@ fn open_source(args: &RecommendArgs, window: TimeWindow) -> anyhow::Result<Box<d
         .filter_map(|p| p.to_str())
         .filter(|p| p.starts_with("s3://"))
         .collect();
+    let lookup = args
+        .trail
+        .iter()
+        .any(|p| p.to_str() == Some(crate::source::lookup_events::URI));
+    if lookup {
+        anyhow::ensure!(
+            args.trail.len() == 1,
+            "--trail cloudtrail:lookup cannot be combined with other trails"
+        );
+        return Ok(Box::new(LookupEventsSource::new(
+            &aws_options(args),
+            window,
+        )?));
+    }
     match uris.as_slice() {
-        [] => Ok(Box::new(LocalSource::new(args.trail.clone())?)),
+        [] => Ok(Box::new(
+            LocalSource::new(args.trail.clone())?.with_filter(layout_filter(args)),
+        )),
         [uri] if args.trail.len() == 1 => Ok(Box::new(S3Source::new(
             uri,
             &aws_options(args),
             args.s3_path_style,
             window,
+            layout_filter(args),
         )?)),
         _ => anyhow::bail!("give either local paths or one s3:// URI as --trail"),
+    }
+}
+
+fn layout_filter(args: &RecommendArgs) -> crate::source::LayoutFilter {
+    crate::source::LayoutFilter {
+        accounts: args.trail_account.clone(),
+        regions: args.trail_region.clone(),
     }
 }
 
@@ -332,10 +360,10 @@ fn settings(args: &RecommendArgs) -> anyhow::Result<IngestConfig> {
     anyhow::ensure!(threads > 0, "--threads must be at least 1");
     let catalog =
         Catalog::resolve(args.catalog.as_deref()).context("cannot load the IAM catalog")?;
-    let remote = args
-        .trail
-        .iter()
-        .any(|p| p.to_str().is_some_and(|p| p.starts_with("s3://")));
+    let remote = args.trail.iter().any(|p| {
+        p.to_str()
+            .is_some_and(|p| p.starts_with("s3://") || p == crate::source::lookup_events::URI)
+    });
     let fetch_concurrency = args
         .fetch_concurrency
         .unwrap_or(if remote { 32 } else { threads });

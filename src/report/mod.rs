@@ -95,6 +95,8 @@ pub struct Input {
     pub skipped: Vec<Located>,
     pub skipped_not_listed: u64,
     pub ignored: Vec<Located>,
+    /// What the source cannot see (e.g. LookupEvents: no data events).
+    pub source_notes: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -277,6 +279,7 @@ pub fn build(
                 })
                 .collect(),
             skipped_not_listed: input.skipped_not_listed,
+            source_notes: input.source_notes.clone(),
             ignored: input
                 .ignored
                 .iter()

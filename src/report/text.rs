@@ -139,6 +139,9 @@ pub fn render(r: &Recommendation) -> String {
         let _ = writeln!(out, "   warning: {warning}");
     }
     let i = &r.input;
+    for note in &i.source_notes {
+        let _ = writeln!(out, "\nNote: {note}.");
+    }
     if !i.skipped.is_empty() {
         let _ = writeln!(out, "\nSkipped input (the result is incomplete):");
         for s in &i.skipped {

@@ -18,6 +18,7 @@ use super::{KeyKind, Listing, LogSource, ObjectRef, SourceError, classify_key};
 
 pub struct LocalSource {
     roots: Vec<PathBuf>,
+    filter: super::LayoutFilter,
 }
 
 impl LocalSource {
@@ -39,7 +40,16 @@ impl LocalSource {
                 std::fs::read_dir(root).map_err(|source| SourceError::Io { location, source })?;
             }
         }
-        Ok(Self { roots })
+        Ok(Self {
+            roots,
+            filter: super::LayoutFilter::default(),
+        })
+    }
+
+    /// Reads only the accounts and regions `filter` admits.
+    pub fn with_filter(mut self, filter: super::LayoutFilter) -> Self {
+        self.filter = filter;
+        self
     }
 }
 
@@ -55,13 +65,14 @@ impl LogSource for LocalSource {
                 days.entry(day).or_default().push(root.clone());
                 continue;
             }
-            walk(root, each, &mut |day, path| {
+            let filter = &self.filter;
+            walk(root, filter, each, &mut |day, path| {
                 days.entry(day).or_default().push(path.to_owned());
             });
         }
         for (day, folders) in days {
             for folder in folders {
-                walk(&folder, each, &mut |_, _| {});
+                walk(&folder, &self.filter, each, &mut |_, _| {});
             }
             if let Some(watermark) = super::watermark_after(day) {
                 each(Listing::Watermark(watermark));
@@ -80,11 +91,25 @@ impl LogSource for LocalSource {
 
 /// Lists the files under `root`; CloudTrail day folders below it go to `day_folder` instead of
 /// being entered.
-fn walk(root: &Path, each: &mut dyn FnMut(Listing), day_folder: &mut dyn FnMut(Date, &Path)) {
+fn walk(
+    root: &Path,
+    filter: &super::LayoutFilter,
+    each: &mut dyn FnMut(Listing),
+    day_folder: &mut dyn FnMut(Date, &Path),
+) {
     let mut walker = walkdir::WalkDir::new(root).sort_by_file_name().into_iter();
     while let Some(entry) = walker.next() {
         match entry {
             Ok(entry) if entry.file_type().is_dir() => {
+                let parts: Vec<&str> = entry
+                    .path()
+                    .components()
+                    .map(|c| c.as_os_str().to_str().unwrap_or(""))
+                    .collect();
+                if !filter.admits(&parts) {
+                    walker.skip_current_dir();
+                    continue;
+                }
                 if entry.depth() > 0
                     && let Some(day) = delivery_day(entry.path())
                 {

@@ -6,6 +6,7 @@
 //! the source as [`Listing::Ignored`] so they are counted and shown, never silently dropped.
 
 pub mod local;
+pub mod lookup_events;
 pub mod s3;
 
 use std::fmt;
@@ -38,6 +39,8 @@ pub enum Listing {
     /// `<region>/YYYY/MM/DD/` delivery folders); it lets the session join forget sessions that can
     /// no longer be used, so memory follows live sessions instead of all sessions ever seen.
     Watermark(jiff::Timestamp),
+    /// What the source cannot see (shown in the output, not an error).
+    Note(String),
 }
 
 /// How late CloudTrail may deliver an event into a later day's folder. CloudTrail delivers
@@ -58,6 +61,55 @@ pub fn delivery_day(parts: &[&str]) -> Option<jiff::civil::Date> {
         return None;
     }
     jiff::civil::Date::new(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?).ok()
+}
+
+/// Which accounts and regions of a CloudTrail layout to read (`--trail-account`,
+/// `--trail-region`); empty means all.
+#[derive(Debug, Clone, Default)]
+pub struct LayoutFilter {
+    pub accounts: Vec<String>,
+    pub regions: Vec<String>,
+}
+
+impl LayoutFilter {
+    /// Whether a folder or key prefix (its path components) can hold wanted logs: its account
+    /// (the component after `AWSLogs/` or `AWSLogs/o-…/`) and its region (after `CloudTrail/`).
+    pub fn admits(&self, parts: &[&str]) -> bool {
+        let after = |name: &str| {
+            parts
+                .iter()
+                .position(|p| *p == name)
+                .and_then(|i| parts.get(i + 1))
+                .copied()
+                .filter(|p| !p.is_empty())
+        };
+        let account = after("AWSLogs").and_then(|a| {
+            if a.starts_with("o-") {
+                after(a)
+            } else {
+                Some(a)
+            }
+        });
+        let region = after("CloudTrail");
+        let ok = |wanted: &[String], got: Option<&str>| {
+            wanted.is_empty() || got.is_none_or(|g| wanted.iter().any(|w| w == g))
+        };
+        ok(&self.accounts, account) && ok(&self.regions, region)
+    }
+}
+
+/// The delivery time in a CloudTrail log file name
+/// (`<account>_CloudTrail_<region>_<YYYYMMDDTHHMMZ>_<id>.json.gz`).
+pub fn delivery_time(key: &str) -> Option<jiff::Timestamp> {
+    let name = key.rsplit('/').next()?;
+    let stamp = name
+        .split('_')
+        .find(|part| part.len() == 14 && part.as_bytes()[8] == b'T' && part.ends_with('Z'))?;
+    let civil = jiff::civil::DateTime::strptime("%Y%m%dT%H%MZ", stamp).ok()?;
+    civil
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp())
 }
 
 /// The watermark after every folder of `day` has been listed: events before the next midnight,
@@ -132,6 +184,31 @@ pub fn classify_key(key: &str) -> KeyKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn layout_filters_and_delivery_times() {
+        let filter = LayoutFilter {
+            accounts: vec!["111".into()],
+            regions: vec!["eu-west-1".into()],
+        };
+        let parts = |p: &str| p.split('/').map(str::to_owned).collect::<Vec<_>>();
+        let admits = |p: &str| {
+            let owned = parts(p);
+            let refs: Vec<&str> = owned.iter().map(String::as_str).collect();
+            filter.admits(&refs)
+        };
+        assert!(admits("AWSLogs/111/CloudTrail/eu-west-1/2026/11/01/"));
+        assert!(admits("AWSLogs/o-abc/111/CloudTrail/"));
+        assert!(!admits("AWSLogs/222/"));
+        assert!(!admits("AWSLogs/o-abc/111/CloudTrail/us-east-1/"));
+        assert!(admits("AWSLogs/"), "not decided yet");
+        assert_eq!(
+            delivery_time("x/111_CloudTrail_eu-west-1_20261101T0605Z_abc.json.gz")
+                .map(|t| t.to_string()),
+            Some("2026-11-01T06:05:00Z".to_owned())
+        );
+        assert_eq!(delivery_time("export.json"), None);
+    }
 
     #[test]
     fn classifies_trail_keys() {

@@ -31,6 +31,7 @@ pub struct S3Source {
     bucket: String,
     prefix: String,
     window: TimeWindow,
+    filter: super::LayoutFilter,
 }
 
 /// `s3://bucket/prefix` → (bucket, prefix).
@@ -46,6 +47,7 @@ impl S3Source {
         options: &AwsOptions,
         path_style: bool,
         window: TimeWindow,
+        filter: super::LayoutFilter,
     ) -> Result<Self, SourceError> {
         let (bucket, prefix) = parse_uri(uri).ok_or_else(|| SourceError::Remote {
             location: uri.to_owned(),
@@ -69,6 +71,7 @@ impl S3Source {
             bucket,
             prefix,
             window,
+            filter,
         })
     }
 
@@ -151,6 +154,23 @@ impl S3Source {
         after_start && before_end
     }
 
+    /// Whether an object on a day at the window's edge can hold events of the window, by the
+    /// delivery time in its name (with the day's margin before the start, an hour after the end).
+    fn object_in_window(&self, key: &str) -> bool {
+        let Some(delivered) = super::delivery_time(key) else {
+            return true;
+        };
+        let after_start = self
+            .window
+            .start
+            .is_none_or(|s| delivered + SignedDuration::from_hours(24) >= s);
+        let before_end = self
+            .window
+            .end
+            .is_none_or(|e| delivered < e + SignedDuration::from_hours(1));
+        after_start && before_end
+    }
+
     async fn list_all(&self, each: &mut dyn FnMut(Listing)) -> Result<(), SourceError> {
         let mut days: BTreeMap<Date, Vec<String>> = BTreeMap::new();
         let mut stack = vec![self.prefix.clone()];
@@ -162,6 +182,9 @@ impl S3Source {
             // Reverse so the stack pops them in key order.
             for sub in prefixes.into_iter().rev() {
                 let parts: Vec<&str> = sub.split('/').collect();
+                if !self.filter.admits(&parts) {
+                    continue;
+                }
                 if let Some(day) = super::delivery_day(&parts) {
                     if self.day_in_window(day) {
                         days.entry(day).or_default().push(sub);
@@ -180,7 +203,10 @@ impl S3Source {
             prefixes.sort();
             for prefix in prefixes {
                 let (objects, _) = self.list_level(&prefix, false).await?;
-                for (key, size) in objects {
+                for (key, size) in objects
+                    .into_iter()
+                    .filter(|(k, _)| self.object_in_window(k))
+                {
                     self.emit(&key, size, each);
                 }
             }
