@@ -408,3 +408,40 @@ fn lookup_events_pages_through_the_api_and_says_what_it_cannot_see() {
     assert_eq!(calls.len(), 2);
     assert!(calls[1] - calls[0] >= std::time::Duration::from_millis(450));
 }
+
+#[test]
+fn access_denied_on_the_bucket_names_the_missing_permission() {
+    let Some(moto) = Moto::start() else { return };
+    moto.create_bucket("trail");
+    let plan = std::collections::HashMap::from([(
+        "list-type=2",
+        vec![Fault::Status(403, "AccessDenied"); 10],
+    )]);
+    let (proxy, _) = fault_proxy(moto.endpoint.clone(), plan);
+    let run = iamtrim_with_aws(
+        &[
+            "recommend",
+            "--trail",
+            "s3://trail/AWSLogs/",
+            "--endpoint-url",
+            &proxy,
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 2);
+    assert_eq!(run.stderr.lines().count(), 2, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with(
+            "error: cannot read the trail\n  Caused by: s3://trail/AWSLogs/: cannot list: "
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .trim_end()
+            .ends_with("(iamtrim needs s3:ListBucket on the bucket)"),
+        "{}",
+        run.stderr
+    );
+}
