@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::util::{Moto, iamtrim_with_aws, recommend, sample_trail};
+use crate::util::{Moto, Request, iamtrim_with_aws, recommend, sample_trail};
 
 fn from_s3(moto: &Moto, uri: &str, extra: &[&str]) -> crate::util::Run {
     let mut args = vec![
@@ -112,7 +112,7 @@ fn fault_proxy(
     upstream: String,
     plan: std::collections::HashMap<&'static str, Vec<Fault>>,
 ) -> (String, Plan) {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
     use std::sync::{Arc, Mutex};
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -126,29 +126,10 @@ fn fault_proxy(
             let plan = Arc::clone(&plan);
             let upstream = upstream.clone();
             std::thread::spawn(move || {
-                let mut reader = BufReader::new(client.try_clone().unwrap());
-                let mut head = String::new();
-                let mut length = 0usize;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    if line == "\r\n" {
-                        break;
-                    }
-                    let lower = line.to_ascii_lowercase();
-                    if let Some(v) = lower.strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap_or(0);
-                    }
-                    if lower.starts_with("connection:") {
-                        continue;
-                    }
-                    head.push_str(&line);
-                }
-                let mut body = vec![0; length];
-                reader.read_exact(&mut body).unwrap();
-                let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+                let Some(request) = Request::read(&client) else {
+                    return;
+                };
+                let path = request.target().to_owned();
                 let fault = {
                     let mut plan = plan.lock().unwrap();
                     plan.iter_mut()
@@ -175,10 +156,13 @@ fn fault_proxy(
                     None => {}
                 }
                 let mut server = TcpStream::connect(&upstream).unwrap();
-                server
-                    .write_all(format!("{head}Connection: close\r\n\r\n").as_bytes())
-                    .unwrap();
-                server.write_all(&body).unwrap();
+                let head = format!(
+                    "{}{}Connection: close\r\n\r\n",
+                    request.line,
+                    request.headers.concat()
+                );
+                server.write_all(head.as_bytes()).unwrap();
+                server.write_all(&request.body).unwrap();
                 let mut response = Vec::new();
                 let _ = server.read_to_end(&mut response);
                 let _ = client.write_all(&response);
@@ -303,7 +287,7 @@ fn lookup_events_stub(
     String,
     std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
 ) {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::Write;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -313,27 +297,13 @@ fn lookup_events_stub(
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { return };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut length = 0;
-            let mut target = String::new();
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                let lower = line.to_ascii_lowercase();
-                if let Some(v) = lower.strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                if lower.starts_with("x-amz-target:") {
-                    target = line.clone();
-                }
-            }
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
+            let Some(request) = Request::read(&stream) else {
+                continue;
+            };
             seen.lock().unwrap().push(std::time::Instant::now());
-            assert!(target.contains("LookupEvents"), "{target}");
-            let second = String::from_utf8_lossy(&body).contains("NextToken");
+            let target = request.header("X-Amz-Target").unwrap_or_default();
+            assert!(target.ends_with(".LookupEvents"), "{target}");
+            let second = String::from_utf8_lossy(&request.body).contains("NextToken");
             let events: Vec<Value> = pages[usize::from(second)]
                 .iter()
                 .map(|r| serde_json::json!({"EventId": r["eventID"], "CloudTrailEvent": r.to_string()}))

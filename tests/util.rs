@@ -126,20 +126,70 @@ pub fn workload<'a>(report: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no workload {id} in {:?}", workload_ids(report)))
 }
 
+/// One HTTP/1.1 request read off a test server's connection.
+pub struct Request {
+    /// `GET /path?query HTTP/1.1`
+    pub line: String,
+    /// Header lines as sent (with their CRLF), `Connection` dropped.
+    pub headers: Vec<String>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// Reads a request (line, headers, `Content-Length` body); None when the client closed.
+    pub fn read(stream: &std::net::TcpStream) -> Option<Request> {
+        let mut reader = BufReader::new(stream.try_clone().ok()?);
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let mut headers = Vec::new();
+        let mut length = 0usize;
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).ok()? == 0 || header == "\r\n" {
+                break;
+            }
+            let lower = header.to_ascii_lowercase();
+            if let Some(v) = lower.strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+            if !lower.starts_with("connection:") {
+                headers.push(header);
+            }
+        }
+        let mut body = vec![0; length];
+        std::io::Read::read_exact(&mut reader, &mut body).ok()?;
+        Some(Request {
+            line,
+            headers,
+            body,
+        })
+    }
+
+    /// The request target (path and query).
+    pub fn target(&self) -> &str {
+        self.line.split_whitespace().nth(1).unwrap_or("/")
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find_map(|h| {
+            let (key, value) = h.split_once(':')?;
+            key.eq_ignore_ascii_case(name).then(|| value.trim())
+        })
+    }
+}
+
 /// Answers up to `requests` HTTP GETs on `listener` from `routes` (path without query → JSON
 /// body), 404 otherwise, on a background thread.
 pub fn serve(listener: TcpListener, routes: Vec<(String, Value)>, requests: usize) {
     std::thread::spawn(move || {
         for stream in listener.incoming().take(requests) {
             let Ok(mut stream) = stream else { return };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            reader.read_line(&mut request_line).unwrap();
-            let mut header = String::new();
-            while reader.read_line(&mut header).unwrap() > 0 && header != "\r\n" {
-                header.clear();
-            }
-            let target = request_line.split_whitespace().nth(1).unwrap_or("/");
+            let Some(request) = Request::read(&stream) else {
+                continue;
+            };
+            let target = request.target();
             let path = target.split('?').next().unwrap_or(target);
             let (status, body) = match routes.iter().find(|(p, _)| p == path) {
                 Some((_, body)) => ("200 OK", body.to_string()),
