@@ -59,10 +59,13 @@ impl LookupEventsSource {
 
     async fn list_pages(&self, each: &mut dyn FnMut(Listing)) -> Result<(), SourceError> {
         let now = Timestamp::now();
+        let oldest = now - SignedDuration::from_hours(24 * 90);
+        // From 13 hours before the window (the longest session): a session vended then can still
+        // call inside it, and its vending event is what ties it to its service account.
         let start = self
             .window
             .start
-            .unwrap_or(now - SignedDuration::from_hours(24 * 90));
+            .map_or(oldest, |s| (s - SignedDuration::from_hours(13)).max(oldest));
         let end = self.window.end.unwrap_or(now);
         let mut token: Option<String> = None;
         let mut page = 0u64;
