@@ -9,7 +9,7 @@
 //! of an event are delivered within the same day's folders); without watermarks (flat folders,
 //! single files) every ID of the run is kept.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Mutex;
 
@@ -22,14 +22,15 @@ const HORIZON: SignedDuration = SignedDuration::from_hours(26);
 
 pub struct SeenEvents {
     shards: Vec<Mutex<HashMap<u128, i64>>>,
-    hasher: std::hash::RandomState,
+    /// Two independently seeded hashers: the key is both halves.
+    hashers: [foldhash::quality::RandomState; 2],
 }
 
 impl Default for SeenEvents {
     fn default() -> Self {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
-            hasher: std::hash::RandomState::new(),
+            hashers: Default::default(),
         }
     }
 }
@@ -68,15 +69,15 @@ impl SeenEvents {
     }
 
     fn key(&self, account: &str, event_id: &str) -> u128 {
-        let half = |salt: u8| {
-            let mut h = self.hasher.build_hasher();
+        let half = |hasher: &foldhash::quality::RandomState, salt: u8| {
+            let mut h = hasher.build_hasher();
             h.write_u8(salt);
             h.write(account.as_bytes());
             h.write_u8(0xff);
             h.write(event_id.as_bytes());
             h.finish()
         };
-        (u128::from(half(1)) << 64) | u128::from(half(2))
+        (u128::from(half(&self.hashers[0], 1)) << 64) | u128::from(half(&self.hashers[1], 2))
     }
 }
 

@@ -1,7 +1,9 @@
 //! One file's contribution, aggregated by the worker that parsed it.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 use std::sync::Arc;
 
 use jiff::Timestamp;

@@ -6,7 +6,9 @@
 //! they move to the workload. What is still pending when the input ends is role-level activity.
 //! The result is the same whatever order files are read in.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::{HashMap, HashSet};
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
@@ -143,16 +145,36 @@ impl Workload {
         self.evidence.entry(evidence).or_default()
     }
 
+    /// Adds `activity`'s calls to the role's map (or, for calls made without a role, straight
+    /// to `calls`). `calls` gets the role maps' union once, in [`Aggregator::finish`]: merging
+    /// every call twice while reading doubled the aggregator's work.
     fn absorb(&mut self, evidence: Evidence, activity: Activity, role: Option<&str>) {
         self.tally(evidence).events += activity.events;
-        if let Some(role) = role {
-            let by_role = self.calls_by_role.entry(role.to_owned()).or_default();
-            for (key, usage) in &activity.calls {
-                merge(by_role, key.clone(), usage);
+        let calls = match role {
+            Some(role) => {
+                if !self.calls_by_role.contains_key(role) {
+                    self.calls_by_role
+                        .insert(role.to_owned(), HashMap::default());
+                }
+                self.calls_by_role.get_mut(role).unwrap_or(&mut self.calls)
             }
-        }
+            None => &mut self.calls,
+        };
         for (key, usage) in activity.calls {
-            merge(&mut self.calls, key, &usage);
+            merge(calls, key, &usage);
+        }
+    }
+
+    /// Folds the per-role maps into `calls`.
+    fn fold_roles(&mut self) {
+        for calls in self.calls_by_role.values() {
+            for (key, usage) in calls {
+                if let Some(u) = self.calls.get_mut(key) {
+                    u.merge(usage);
+                } else {
+                    self.calls.insert(key.clone(), *usage);
+                }
+            }
         }
     }
 }
@@ -628,6 +650,7 @@ impl Aggregator {
         }
         let mut out: Vec<(WorkloadKey, Workload)> = self.workloads.into_iter().collect();
         for (key, workload) in &mut out {
+            workload.fold_roles();
             workload.account = match key {
                 WorkloadKey::Role(arn) | WorkloadKey::User(arn) => {
                     arn_account(arn).map(str::to_owned)
@@ -688,7 +711,7 @@ mod tests {
         let activity = Activity {
             events: 1,
             first_seen: Some(at),
-            calls: HashMap::from([(call, Usage::once(at))]),
+            calls: HashMap::from_iter([(call, Usage::once(at))]),
         };
         FileBatch {
             activity: vec![(caller, activity)],

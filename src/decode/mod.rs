@@ -117,6 +117,12 @@ pub fn inflate_if_gzip(bytes: Vec<u8>, limits: DecodeLimits) -> Result<Vec<u8>, 
 
 /// Walks every record of a decompressed object. On a container-level error the records already
 /// handed to `each` stay handed: the caller reports the file as partly read.
+///
+/// Two passes at most. The fast pass deserializes each record straight from the container (one
+/// scan of the bytes). It is taken only when no record can exceed `max_record_bytes` (the whole
+/// object is smaller), because it cannot measure records. At the first error it stops, and the
+/// careful pass takes over from the record it stopped at: each element is first skipped as raw
+/// JSON, so one malformed record is reported by index while the rest of the file still counts.
 pub fn for_each_record<'a>(
     json: &'a [u8],
     limits: DecodeLimits,
@@ -126,20 +132,54 @@ pub fn for_each_record<'a>(
         .iter()
         .position(|b| !b.is_ascii_whitespace())
         .ok_or(DecodeError::Empty)?;
+    // serde_json checks every string it borrows is UTF-8 unless told the whole input is: one
+    // check of the object is much cheaper than one per string.
+    let text = std::str::from_utf8(json).ok();
+    let walk = |sink: &mut Sink<'_, 'a>| match text {
+        Some(text) => walk(json, start, sink, &|| serde_json::de::StrRead::new(text)),
+        None => walk(json, start, sink, &|| serde_json::de::SliceRead::new(json)),
+    };
+    let mut delivered = 0;
+    if json.len() <= limits.max_record_bytes {
+        let mut sink = Sink {
+            each: &mut *each,
+            limits,
+            index: 0,
+            skip_below: 0,
+            fast: true,
+        };
+        let fast = walk(&mut sink);
+        if fast.is_ok() {
+            return fast;
+        }
+        delivered = sink.index;
+    }
     let mut sink = Sink {
         each,
         limits,
         index: 0,
+        skip_below: delivered,
+        fast: false,
     };
+    walk(&mut sink)
+}
+
+/// Walks the container with deserializers over `read()` (the same bytes, as `str` or slice).
+fn walk<'a, R: serde_json::de::Read<'a>>(
+    json: &'a [u8],
+    start: usize,
+    sink: &mut Sink<'_, 'a>,
+    read: &dyn Fn() -> R,
+) -> Result<Layout, DecodeError> {
     match json[start] {
         b'[' => {
-            let mut de = serde_json::Deserializer::from_slice(json);
-            de.deserialize_seq(RecordsVisitor { sink: &mut sink })
+            let mut de = serde_json::Deserializer::new(read());
+            de.deserialize_seq(RecordsVisitor { sink: &mut *sink })
                 .map_err(json_error)?;
             de.end().map_err(json_error)?;
             Ok(Layout::Array)
         }
-        b'{' => walk_objects(json, &mut sink),
+        b'{' => walk_objects(sink, read),
         other => Err(DecodeError::NotJson(other)),
     }
 }
@@ -151,13 +191,35 @@ fn json_error(source: serde_json::Error) -> DecodeError {
 struct Sink<'e, 'a> {
     each: &'e mut dyn FnMut(Item<'a, '_>),
     limits: DecodeLimits,
+    /// Elements of the container seen so far.
     index: usize,
+    /// Elements below this index were handed over by the fast pass: skipped, not repeated.
+    skip_below: usize,
+    /// Deserialize records straight from the container (the fast pass).
+    fast: bool,
 }
 
 impl<'a> Sink<'_, 'a> {
+    /// A record deserialized by the fast pass.
+    fn record(&mut self, record: &Record<'a>) {
+        let index = self.index;
+        self.index += 1;
+        match record.missing_required_field() {
+            None => (self.each)(Item::Record(record)),
+            Some(field) => (self.each)(Item::Bad {
+                index,
+                reason: BadRecord::MissingField(field),
+            }),
+        }
+    }
+
+    /// One element of the container, as raw JSON (the careful pass).
     fn element(&mut self, raw: &'a RawValue) {
         let index = self.index;
         self.index += 1;
+        if index < self.skip_below {
+            return;
+        }
         let text = raw.get();
         if text.len() > self.limits.max_record_bytes {
             (self.each)(Item::Bad {
@@ -221,8 +283,11 @@ fn strip_position(err: &serde_json::Error) -> String {
 
 /// A file starting with `{`: either the S3 delivery wrapper (one object with `Records`), a digest
 /// file, a single event, or NDJSON (several objects).
-fn walk_objects<'a>(json: &'a [u8], sink: &mut Sink<'_, 'a>) -> Result<Layout, DecodeError> {
-    let mut de = serde_json::Deserializer::from_slice(json);
+fn walk_objects<'a, R: serde_json::de::Read<'a>>(
+    sink: &mut Sink<'_, 'a>,
+    read: &dyn Fn() -> R,
+) -> Result<Layout, DecodeError> {
+    let mut de = serde_json::Deserializer::new(read());
     let shape = de
         .deserialize_map(ObjectVisitor { sink: &mut *sink })
         .map_err(json_error)?;
@@ -242,7 +307,9 @@ fn walk_objects<'a>(json: &'a [u8], sink: &mut Sink<'_, 'a>) -> Result<Layout, D
         return match shape {
             ObjectShape::Digest => Err(DecodeError::Digest),
             ObjectShape::Event => {
-                let raw: &RawValue = serde_json::from_slice(json).map_err(json_error)?;
+                let mut de = serde_json::Deserializer::new(read());
+                let raw =
+                    <&RawValue as serde::Deserialize>::deserialize(&mut de).map_err(json_error)?;
                 sink.element(raw);
                 Ok(Layout::JsonLines)
             }
@@ -250,7 +317,7 @@ fn walk_objects<'a>(json: &'a [u8], sink: &mut Sink<'_, 'a>) -> Result<Layout, D
         };
     }
     // NDJSON: every value is one event.
-    for raw in serde_json::Deserializer::from_slice(json).into_iter::<&RawValue>() {
+    for raw in serde_json::Deserializer::new(read()).into_iter::<&RawValue>() {
         sink.element(raw.map_err(json_error)?);
     }
     Ok(Layout::JsonLines)
@@ -328,9 +395,33 @@ impl<'de: 'a, 'a> Visitor<'de> for RecordsVisitor<'_, '_, 'a> {
     }
 
     fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
-        while let Some(raw) = seq.next_element::<&'de RawValue>()? {
-            self.sink.element(raw);
+        if self.sink.fast {
+            while seq
+                .next_element_seed(FastRecord {
+                    sink: &mut *self.sink,
+                })?
+                .is_some()
+            {}
+        } else {
+            while let Some(raw) = seq.next_element::<&'de RawValue>()? {
+                self.sink.element(raw);
+            }
         }
+        Ok(())
+    }
+}
+
+/// Deserializes one record in place and hands it to the sink (the fast pass).
+struct FastRecord<'s, 'e, 'a> {
+    sink: &'s mut Sink<'e, 'a>,
+}
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for FastRecord<'_, '_, 'a> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        let record = <Record<'de> as serde::Deserialize>::deserialize(deserializer)?;
+        self.sink.record(&record);
         Ok(())
     }
 }
@@ -383,6 +474,50 @@ mod tests {
         );
         assert_eq!(seen[2], "bad#2: record has no eventTime");
         assert_eq!(seen[3], "GetObject");
+    }
+
+    #[test]
+    fn the_fast_and_careful_passes_agree() {
+        let json = format!(
+            r#"{{"Records":[{EVENT},{{"eventName":"X"}},{EVENT}, {{"eventTime":5}}, {EVENT}]}}"#
+        );
+        let run = |limits: DecodeLimits| {
+            let mut seen = Vec::new();
+            for_each_record(json.as_bytes(), limits, &mut |item| {
+                seen.push(match item {
+                    Item::Record(r) => r.event_name.as_deref().unwrap_or("?").to_owned(),
+                    Item::Bad { index, reason } => format!("bad#{index}: {reason}"),
+                });
+            })
+            .unwrap();
+            seen
+        };
+        let fast_then_careful = run(DecodeLimits::default());
+        // An object larger than the record limit is read by the careful pass alone.
+        let careful = run(DecodeLimits {
+            max_record_bytes: json.len() - 1,
+            ..DecodeLimits::default()
+        });
+        assert_eq!(fast_then_careful, careful);
+        assert_eq!(fast_then_careful.len(), 5);
+        assert_eq!(fast_then_careful[1], "bad#1: record has no eventTime");
+        assert!(fast_then_careful[3].starts_with("bad#3: record is not a valid"));
+    }
+
+    #[test]
+    fn invalid_utf8_is_a_file_error_after_the_records_before_it() {
+        let mut json = format!(r#"{{"Records":[{EVENT},"#).into_bytes();
+        json.extend_from_slice(b"{\"eventName\":\"\xff\"}");
+        json.extend_from_slice(format!(",{EVENT}]}}").as_bytes());
+        let mut seen = Vec::new();
+        let result = for_each_record(&json, DecodeLimits::default(), &mut |item| {
+            seen.push(matches!(item, Item::Record(_)));
+        });
+        assert!(
+            matches!(result, Err(DecodeError::Json { .. })),
+            "{result:?}"
+        );
+        assert_eq!(seen, [true]);
     }
 
     #[test]

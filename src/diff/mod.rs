@@ -11,7 +11,9 @@ pub mod eval;
 pub mod lint;
 pub mod trust;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::HashMap;
 
 use serde::Serialize;
 use serde_json::Value;

@@ -11,7 +11,7 @@
 //! Mapping is per (eventSource, eventName) and pure, so a [`Mapper`] memoises it: the hot path does
 //! two hash lookups per record and no allocation.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
 use crate::catalog::{Catalog, service_prefix};

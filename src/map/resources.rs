@@ -407,37 +407,44 @@ impl<'a> EventResources<'a> {
             .iter()
             .flat_map(|t| self.fill(service, t).into_iter().map(|f| (t.required, f)))
             .collect();
-        let mut chosen: Vec<String> = filled
-            .iter()
-            .filter(|(required, f)| *required || (f.known > 0 && f.unknown == 0))
-            .map(|(_, f)| f.arn.clone())
-            .collect();
-        if chosen.is_empty() {
+        let chosen_here = |(required, f): &(bool, crate::policy::arn::Filled)| {
+            *required || (f.known > 0 && f.unknown == 0)
+        };
+        let mut chosen: Vec<String> = if filled.iter().any(chosen_here) {
+            filled
+                .into_iter()
+                .filter(chosen_here)
+                .map(|(_, f)| f.arn)
+                .collect()
+        } else {
             // All types optional and none fully named: the best-named one, if the event names any
             // part of it; else the action is not scoped by this event.
             match filled
-                .iter()
+                .into_iter()
                 .filter(|(_, f)| f.known > 0)
                 .max_by_key(|(_, f)| (f.known, std::cmp::Reverse(f.unknown)))
             {
-                Some((_, f)) => chosen.push(f.arn.clone()),
+                Some((_, f)) => vec![f.arn],
                 None => return vec!["*".to_owned()],
             }
+        };
+        if chosen.len() == 1 {
+            return chosen;
         }
         // A more specific ARN (index of a table, object of a bucket) replaces the one it extends.
-        let specific: Vec<String> = chosen
-            .iter()
-            .filter(|arn| {
-                !chosen
-                    .iter()
-                    .any(|other| other.len() > arn.len() && other.starts_with(&format!("{arn}/")))
+        let extended = |arn: &str| {
+            chosen.iter().any(|other| {
+                other.len() > arn.len()
+                    && other.starts_with(arn)
+                    && other.as_bytes()[arn.len()] == b'/'
             })
-            .cloned()
-            .collect();
-        let mut out = specific;
-        out.sort();
-        out.dedup();
-        out
+        };
+        let keep: Vec<bool> = chosen.iter().map(|arn| !extended(arn)).collect();
+        let mut keep = keep.into_iter();
+        chosen.retain(|_| keep.next().unwrap_or(true));
+        chosen.sort();
+        chosen.dedup();
+        chosen
     }
 }
 

@@ -57,7 +57,7 @@ impl ArnTemplate {
 
     /// Fills the template; a variable `value` does not know becomes `*`.
     pub fn fill<'v>(&self, value: &dyn Fn(&str) -> Option<Cow<'v, str>>) -> Filled {
-        let mut arn = String::new();
+        let mut arn = String::with_capacity(96);
         let (mut known, mut unknown) = (0, 0);
         for part in &self.parts {
             match part {
