@@ -56,8 +56,8 @@ measure() {
   echo "$label $(tail -1 "$work/t") $status" >> "$work/results"
 }
 
-measure iamtrim-1-core taskset -c 0 "$bin" recommend --trail "$trail" --threads 1 --quiet --format json --out "$work/iamtrim-policies"
-measure iamtrim-all-cores "$bin" recommend --trail "$trail" --quiet --format json --out "$work/iamtrim-policies"
+measure iamtrim-1-core sh -c "taskset -c 0 '$bin' recommend --trail '$trail' --threads 1 --quiet --format json > '$work/iamtrim.json'"
+measure iamtrim-all-cores sh -c "'$bin' recommend --trail '$trail' --quiet --format json > '$work/iamtrim.json'"
 measure trailscraper-select sh -c "'$venv/bin/trailscraper' select --log-dir '$trail' --from 2026-08-01 --to 2027-12-31 > '$work/selected.json'"
 measure trailscraper-generate sh -c "'$venv/bin/trailscraper' generate < '$work/selected.json' > '$work/trailscraper-policy.json'"
 

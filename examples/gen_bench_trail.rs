@@ -12,7 +12,7 @@
 //! 10% plain roles whose sessions were vended outside the trail. Every workload gets new
 //! credentials each hour: the first records of each hour are the vendings, the rest are calls by
 //! workloads picked at random, across S3, DynamoDB, SQS, KMS, Secrets Manager, SSM, STS, EC2 and
-//! Logs, with about 2% failed calls. Each workload works on a fixed set of resources, so the
+//! Logs, with about 2% denied calls. Each workload works on a fixed set of resources, so the
 //! recommendation (and iamtrim's memory) is the same size whatever the number of records.
 //!
 //! Every record is a pure function of its index, so files are written in parallel and the output
@@ -215,7 +215,15 @@ impl Writer<'_> {
         let key = access_key(workload, hour);
         let session = session_name(workload, hour);
         let time = iso(at);
-        let (source, name, params, data) = operation(workload, r);
+        // About 2% of calls are denied: a workload reaching for another team's secret or
+        // parameter (a fixed pair per workload, so the distinct (workload, action, resource) set,
+        // and with it iamtrim's memory, is the same for any trail length).
+        let failed = (r >> 16).is_multiple_of(50);
+        let (source, name, params, data) = if failed {
+            denied_operation(workload, r)
+        } else {
+            operation(workload, r)
+        };
         let out = &mut *self.out;
         write!(
             out,
@@ -230,7 +238,6 @@ impl Writer<'_> {
             write!(out, r#","webIdFederationData":{{"federatedProvider":"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.{REGION}.amazonaws.com/id/{OIDC_ID}","attributes":{{}}}}"#).unwrap();
         }
         write!(out, r#"}}}},"eventTime":"{time}","eventSource":"{source}","eventName":"{name}","awsRegion":"{REGION}","sourceIPAddress":"10.0.{}.{}","userAgent":"aws-sdk-go-v2/1.30.3 os/linux lang/go#1.22.5 md/GOOS#linux md/GOARCH#amd64 exec-env/k8s","#, r % 250, (r >> 8) % 250).unwrap();
-        let failed = (r >> 16).is_multiple_of(50);
         if failed {
             write!(out, r#""errorCode":"AccessDenied","errorMessage":"User: arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session} is not authorized to perform this action","#).unwrap();
         }
@@ -258,6 +265,28 @@ impl Writer<'_> {
         write!(out, r#","readOnly":{},"eventType":"AwsApiCall","managementEvent":{},"recipientAccountId":"{ACCOUNT}","eventCategory":"{}","tlsDetails":{{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"{}.{REGION}.amazonaws.com"}}}}"#,
             name.starts_with("Get") || name.starts_with("Describe") || name.starts_with("Receive") || name == "Query",
             !data, if data { "Data" } else { "Management" }, source.trim_end_matches(".amazonaws.com")).unwrap();
+    }
+}
+
+/// A call the workload is not allowed to make.
+fn denied_operation(workload: u64, r: u64) -> (&'static str, &'static str, String, bool) {
+    let other = (workload + 1) % 1000;
+    if (r >> 40).is_multiple_of(2) {
+        (
+            "secretsmanager.amazonaws.com",
+            "GetSecretValue",
+            format!(
+                r#"{{"secretId":"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:bench/{other:03}/db-XyZ123"}}"#
+            ),
+            false,
+        )
+    } else {
+        (
+            "ssm.amazonaws.com",
+            "GetParameter",
+            format!(r#"{{"name":"/bench/{other:03}/config","withDecryption":true}}"#),
+            false,
+        )
     }
 }
 

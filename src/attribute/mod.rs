@@ -193,11 +193,13 @@ pub fn classify<'a>(
                         .map(Cow::Owned)
                 })
                 .ok_or(NotWorkload::UnknownIdentity)?;
-            let session_name = identity
-                .arn
-                .as_deref()
-                .and_then(session_name_of)
-                .map_or(Cow::Borrowed(""), |name| Cow::Owned(name.to_owned()));
+            // Borrowed from the buffer when the ARN is (it has no escapes): no copy per record.
+            let session_name = match &identity.arn {
+                Some(Cow::Borrowed(arn)) => session_name_of(arn).map(Cow::Borrowed),
+                Some(Cow::Owned(arn)) => session_name_of(arn).map(|n| Cow::Owned(n.to_owned())),
+                None => None,
+            }
+            .unwrap_or(Cow::Borrowed(""));
             match &identity.access_key_id {
                 Some(key) if !key.is_empty() => Ok(Caller::Session {
                     access_key: key.clone(),

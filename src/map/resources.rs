@@ -206,14 +206,22 @@ impl<'a> EventResources<'a> {
     pub fn new(record: &Record<'a>) -> Self {
         let region = record.aws_region.clone().unwrap_or(Cow::Borrowed(""));
         let identity = record.user_identity.as_ref();
-        let identity_arn = identity.and_then(|i| i.arn.as_deref());
-        let partition = identity_arn
-            .and_then(|arn| arn.split(':').nth(1))
-            .filter(|p| p.starts_with("aws"))
-            .map_or_else(
-                || Cow::Borrowed(partition_of_region(&region)),
-                |p| Cow::Owned(p.to_owned()),
-            );
+        let of_arn = |arn: &str| {
+            arn.split(':')
+                .nth(1)
+                .filter(|p| p.starts_with("aws"))
+                .map(|p| match p {
+                    // The usual partitions without a copy per event.
+                    "aws" => Cow::Borrowed("aws"),
+                    "aws-cn" => Cow::Borrowed("aws-cn"),
+                    "aws-us-gov" => Cow::Borrowed("aws-us-gov"),
+                    other => Cow::Owned(other.to_owned()),
+                })
+        };
+        let partition = identity
+            .and_then(|i| i.arn.as_deref())
+            .and_then(of_arn)
+            .unwrap_or_else(|| Cow::Borrowed(partition_of_region(&region)));
         let account = record
             .recipient_account_id
             .clone()
