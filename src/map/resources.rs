@@ -197,7 +197,9 @@ pub struct EventResources<'a> {
     partition: Cow<'a, str>,
     region: Cow<'a, str>,
     account: Cow<'a, str>,
-    params: Params<'a>,
+    /// Boxed: the struct is large (one slot per parameter), and an event's resources are moved
+    /// several times on their way to the caller; copying it each time cost more than the box.
+    params: Box<Params<'a>>,
     /// Full ARNs named by the event.
     arns: Vec<Cow<'a, str>>,
 }
@@ -227,7 +229,7 @@ impl<'a> EventResources<'a> {
             .clone()
             .or_else(|| identity.and_then(|i| i.account_id.clone()))
             .unwrap_or(Cow::Borrowed(""));
-        let params: Params<'a> = record
+        let params: Box<Params<'a>> = record
             .request_parameters
             .map(RawValue::get)
             .and_then(|text| serde_json::from_str(text).ok())
