@@ -133,7 +133,8 @@ pub fn for_each_record<'a>(
         .position(|b| !b.is_ascii_whitespace())
         .ok_or(DecodeError::Empty)?;
     // serde_json checks every string it borrows is UTF-8 unless told the whole input is: one
-    // check of the object is much cheaper than one per string.
+    // check of the object is much cheaper than one per string. Invalid UTF-8 is not dropped
+    // here: the object is then read as bytes, and serde_json reports it where it occurs.
     let text = std::str::from_utf8(json).ok();
     let walk = |sink: &mut Sink<'_, 'a>| match text {
         Some(text) => walk(json, start, sink, &|| serde_json::de::StrRead::new(text)),
