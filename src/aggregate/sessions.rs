@@ -151,13 +151,7 @@ impl Workload {
     fn absorb(&mut self, evidence: Evidence, activity: Activity, role: Option<&str>) {
         self.tally(evidence).events += activity.events;
         let calls = match role {
-            Some(role) => {
-                if !self.calls_by_role.contains_key(role) {
-                    self.calls_by_role
-                        .insert(role.to_owned(), HashMap::default());
-                }
-                self.calls_by_role.get_mut(role).unwrap_or(&mut self.calls)
-            }
+            Some(role) => self.calls_by_role.entry(role.to_owned()).or_default(),
             None => &mut self.calls,
         };
         for (key, usage) in activity.calls {
