@@ -224,7 +224,11 @@ pub fn read_object(
     };
     let bytes = match body {
         Ok(bytes) => bytes,
-        Err(err) => return failed(error_chain(&err)),
+        Err(err) => {
+            let mut batch = failed(error_chain(&err));
+            batch.unread = true;
+            return batch;
+        }
     };
     if bytes.is_empty() {
         return failed("empty file".to_owned());

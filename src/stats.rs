@@ -26,11 +26,16 @@ pub struct InputStats {
     pub unmapped: BTreeMap<(String, String), u64>,
     /// What the source could not see.
     pub source_notes: Vec<String>,
+    /// Objects that could not be fetched (listed in `skipped` too).
+    pub unread: Vec<String>,
 }
 
 impl InputStats {
     pub fn add_file(&mut self, batch: &FileBatch) {
         self.files += 1;
+        if batch.unread {
+            self.unread.push(batch.location.clone());
+        }
         let c = &batch.counts;
         self.records += c.records;
         self.bad_records += c.bad_records;
@@ -67,6 +72,7 @@ impl InputStats {
     pub fn finish(&mut self) {
         self.skipped.sort();
         self.ignored.sort();
+        self.unread.sort();
     }
 
     /// True when some input could not be read: the run's result is incomplete (exit status 2).

@@ -121,6 +121,9 @@ pub struct FileBatch {
     pub problems: Vec<FileProblem>,
     /// Problems past the per-file listing cap, counted only.
     pub problems_not_listed: u64,
+    /// The object could not be fetched at all (a network or permission failure, not bad
+    /// content): the usage store does not mark it ingested, so the next run tries it again.
+    pub unread: bool,
 }
 
 /// At most this many problems are listed per file; the rest are counted.
@@ -213,6 +216,7 @@ impl<'a> FileAggregate<'a> {
             counts: self.counts,
             unmapped,
             problems_not_listed: problems.total - problems.listed.len() as u64,
+            unread: false,
             problems: problems.listed,
         }
     }

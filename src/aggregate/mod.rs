@@ -14,7 +14,9 @@ use jiff::Timestamp;
 
 pub use batch::{Activity, FileAggregate, FileBatch, FileProblem, ProblemLog};
 pub use sessions::{
-    Aggregator, Coverage, Evidence, JoinContext, Mechanism, Tally, Workload, WorkloadKey,
+    Aggregator, Coverage, Evidence, JoinContext, JoinState, Mechanism, Settled, StoredBinding,
+    StoredCall, StoredSession, StoredTarget, Tally, UnboundGroup, Workload, WorkloadKey,
+    sorted_calls, timestamp,
 };
 
 /// Whether the call succeeded; a failed call is never a grant.

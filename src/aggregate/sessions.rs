@@ -6,6 +6,8 @@
 //! they move to the workload. What is still pending when the input ends is role-level activity.
 //! The result is the same whatever order files are read in.
 
+mod carry;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use foldhash::{HashMap, HashSet};
@@ -245,6 +247,25 @@ pub struct Aggregator {
 /// Chains longer than this are treated as unresolved (guards against cycles in hostile input).
 const MAX_CHAIN: usize = 16;
 
+pub use carry::{
+    JoinState, Settled, StoredBinding, StoredCall, StoredSession, StoredTarget, UnboundGroup,
+    sorted_calls, timestamp,
+};
+
+/// The join key of an access key: 128 bits of its SHA-256, so the live join state the usage store
+/// carries between runs never holds an access key id in the clear.
+fn join_key(access_key: &str) -> Box<str> {
+    use sha2::Digest;
+    use std::fmt::Write;
+    let digest = sha2::Sha256::digest(access_key.as_bytes());
+    let mut key = String::with_capacity(33);
+    key.push('k');
+    for byte in &digest[..16] {
+        let _ = write!(key, "{byte:02x}");
+    }
+    key.into_boxed_str()
+}
+
 /// The join key of a Pod Identity session by name, for calls that carry no access key.
 fn session_key(role_arn: &str, session_name: &str) -> Box<str> {
     let account = arn_account(role_arn).unwrap_or_default();
@@ -342,7 +363,7 @@ impl Aggregator {
                 role_arn,
                 session_name,
             } => self.session_activity(
-                Box::from(access_key.as_ref()),
+                join_key(&access_key),
                 role_arn.into_owned(),
                 session_name.into_owned(),
                 activity,
@@ -419,7 +440,7 @@ impl Aggregator {
     }
 
     fn bind(&mut self, vending: Vending<'static>) {
-        let key: Box<str> = Box::from(vending.access_key.as_ref());
+        let key = join_key(&vending.access_key);
         let at = vending.at;
         if self.bindings.contains_key(&key) {
             // A re-delivered vending event: the first binding stands.
@@ -466,7 +487,7 @@ impl Aggregator {
                 self.insert_binding(key, by_name, binding, at);
             }
             VendingKind::Chained { parent_access_key } => {
-                let parent: Box<str> = Box::from(parent_access_key.as_ref());
+                let parent = join_key(&parent_access_key);
                 self.children
                     .entry(parent.clone())
                     .or_default()

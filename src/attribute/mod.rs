@@ -78,6 +78,12 @@ impl NotWorkload {
             Self::UnknownIdentity => "caller identity missing or unrecognised",
         }
     }
+
+    pub fn parse(text: &str) -> Option<NotWorkload> {
+        [Self::AwsService, Self::NotApiCall, Self::UnknownIdentity]
+            .into_iter()
+            .find(|r| r.as_str() == text)
+    }
 }
 
 /// The names clusters are reported under. IRSA events name a cluster only by its OIDC provider, Pod

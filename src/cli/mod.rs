@@ -1,6 +1,7 @@
 //! Command-line flags only: no I/O here. Flags are turned into settings by the commands.
 
 pub mod recommend;
+pub mod run;
 
 use std::path::PathBuf;
 
@@ -24,6 +25,11 @@ pub enum Command {
     Recommend(Box<recommend::RecommendArgs>),
     /// Compare roles' current policies with what the trail shows they used (recommend --diff).
     Diff(Box<recommend::RecommendArgs>),
+    /// The scheduled batch job: ingest new log objects into the usage store, then recommend
+    /// from the store over the configured window.
+    Run(run::RunArgs),
+    /// Run a SQL query (a file from queries/, or your own) against the usage store.
+    Query(run::QueryArgs),
     /// Show the IAM catalog in use: its source, version and counts.
     Catalog(CatalogArgs),
 }

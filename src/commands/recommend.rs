@@ -66,16 +66,7 @@ pub fn run(args: &RecommendArgs, quiet: bool, diff_only: bool) -> anyhow::Result
         roles: args.role.clone(),
         workloads: args.workload.clone(),
     };
-    let synth = SynthConfig {
-        rules: Rules {
-            max_objects: args.max_objects,
-        },
-        size_limit: match args.size_limit {
-            SizeLimitArg::Managed => SizeLimit::Managed,
-            SizeLimitArg::Inline => SizeLimit::Inline,
-        },
-        region_condition: args.condition_requested_region,
-    };
+    let synth = synth_config(args);
     let finished = aggregator.finish(&trust);
     let role_usage = if diff {
         role_usage(&finished)
@@ -180,8 +171,24 @@ pub fn run(args: &RecommendArgs, quiet: bool, diff_only: bool) -> anyhow::Result
     })
 }
 
+pub(crate) fn synth_config(args: &RecommendArgs) -> SynthConfig {
+    SynthConfig {
+        rules: Rules {
+            max_objects: args.max_objects,
+        },
+        size_limit: match args.size_limit {
+            SizeLimitArg::Managed => SizeLimit::Managed,
+            SizeLimitArg::Inline => SizeLimit::Inline,
+        },
+        region_condition: args.condition_requested_region,
+    }
+}
+
 /// Local files and folders, or one `s3://` URI.
-fn open_source(args: &RecommendArgs, window: TimeWindow) -> anyhow::Result<Box<dyn LogSource>> {
+pub(crate) fn open_source(
+    args: &RecommendArgs,
+    window: TimeWindow,
+) -> anyhow::Result<Box<dyn LogSource>> {
     let uris: Vec<&str> = args
         .trail
         .iter()
@@ -233,7 +240,7 @@ fn aws_options(args: &RecommendArgs) -> AwsOptions {
 }
 
 /// A policy file as the current policy of every role diffed.
-fn read_policy_file(path: &std::path::Path) -> anyhow::Result<RawPolicies> {
+pub(crate) fn read_policy_file(path: &std::path::Path) -> anyhow::Result<RawPolicies> {
     let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let document: serde_json::Value =
         serde_json::from_slice(&text).with_context(|| format!("{} is not JSON", path.display()))?;
@@ -245,7 +252,7 @@ fn read_policy_file(path: &std::path::Path) -> anyhow::Result<RawPolicies> {
 }
 
 /// What each role's sessions did, across the workloads that used it.
-fn role_usage(finished: &[(WorkloadKey, Workload)]) -> BTreeMap<String, RoleUsage> {
+pub(crate) fn role_usage(finished: &[(WorkloadKey, Workload)]) -> BTreeMap<String, RoleUsage> {
     let mut out: BTreeMap<String, RoleUsage> = BTreeMap::new();
     for (key, workload) in finished {
         for (role, calls) in &workload.calls_by_role {
@@ -268,7 +275,7 @@ fn role_usage(finished: &[(WorkloadKey, Workload)]) -> BTreeMap<String, RoleUsag
 }
 
 /// Diffs every role of the reported workloads (only those named by `--role`, if given).
-fn diff_roles(
+pub(crate) fn diff_roles(
     recommendation: &report::Recommendation,
     wanted: &[String],
     usage: &BTreeMap<String, RoleUsage>,
@@ -315,7 +322,7 @@ fn diff_roles(
 }
 
 /// Account facts from snapshot files and, with `--aws`, the EKS and IAM APIs.
-fn lookups(args: &RecommendArgs, clusters: ClusterNames) -> anyhow::Result<Lookups> {
+pub(crate) fn lookups(args: &RecommendArgs, clusters: ClusterNames) -> anyhow::Result<Lookups> {
     let mut lookups = Lookups::new(clusters);
     if let Some(path) = &args.pod_identity_associations {
         lookups
@@ -333,7 +340,7 @@ fn lookups(args: &RecommendArgs, clusters: ClusterNames) -> anyhow::Result<Looku
     Ok(lookups)
 }
 
-fn settings(args: &RecommendArgs) -> anyhow::Result<IngestConfig> {
+pub(crate) fn settings(args: &RecommendArgs) -> anyhow::Result<IngestConfig> {
     let now = jiff::Timestamp::now();
     let resolve = |arg: Option<crate::settings::TimeArg>, flag: &str| {
         arg.map(|a| a.resolve(now))

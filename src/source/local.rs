@@ -161,6 +161,7 @@ fn object_ref(path: &Path, size: Option<u64>) -> ObjectRef {
     ObjectRef {
         location: path.display().to_string(),
         size,
+        etag: None,
     }
 }
 

@@ -105,6 +105,7 @@ impl LookupEventsSource {
                 each(Listing::Object(ObjectRef {
                     location,
                     size: None,
+                    etag: None,
                 }));
                 page += 1;
             }

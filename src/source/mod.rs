@@ -17,6 +17,9 @@ pub struct ObjectRef {
     /// Where the object is, as a user would type it: a path or an `s3://` URI.
     pub location: String,
     pub size: Option<u64>,
+    /// The store's entity tag (S3's ETag), when the source has one: recorded by the usage store
+    /// with each ingested object.
+    pub etag: Option<String>,
 }
 
 /// What listing found.
@@ -121,6 +124,14 @@ pub fn watermark_after(day: jiff::civil::Date) -> Option<jiff::Timestamp> {
         .to_zoned(jiff::tz::TimeZone::UTC)
         .ok()?;
     Some(next.timestamp() - DELIVERY_SLACK)
+}
+
+/// The delivery day a watermark from [`watermark_after`] closes.
+pub fn watermark_day(watermark: jiff::Timestamp) -> Option<jiff::civil::Date> {
+    let next = (watermark + DELIVERY_SLACK)
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    next.yesterday().ok()
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -25,6 +25,14 @@ use crate::settings::TimeWindow;
 /// How many times a GetObject whose body breaks off is tried.
 const BODY_ATTEMPTS: usize = 3;
 
+/// One object of a listing page.
+struct Listed {
+    key: String,
+    size: Option<u64>,
+    /// Without the quotes S3 puts around it.
+    etag: Option<String>,
+}
+
 pub struct S3Source {
     runtime: tokio::runtime::Runtime,
     client: Client,
@@ -84,7 +92,7 @@ impl S3Source {
         &self,
         prefix: &str,
         delimiter: bool,
-    ) -> Result<(Vec<(String, Option<u64>)>, Vec<String>), SourceError> {
+    ) -> Result<(Vec<Listed>, Vec<String>), SourceError> {
         let (mut objects, mut prefixes) = (Vec::new(), Vec::new());
         let mut token: Option<String> = None;
         loop {
@@ -112,8 +120,11 @@ impl S3Source {
                 ),
             })?;
             objects.extend(page.contents().iter().filter_map(|o| {
-                o.key()
-                    .map(|k| (k.to_owned(), o.size().and_then(|s| u64::try_from(s).ok())))
+                o.key().map(|k| Listed {
+                    key: k.to_owned(),
+                    size: o.size().and_then(|s| u64::try_from(s).ok()),
+                    etag: o.e_tag().map(|e| e.trim_matches('"').to_owned()),
+                })
             }));
             prefixes.extend(
                 page.common_prefixes()
@@ -128,10 +139,14 @@ impl S3Source {
         Ok((objects, prefixes))
     }
 
-    fn emit(&self, key: &str, size: Option<u64>, each: &mut dyn FnMut(Listing)) {
-        let location = self.location(key);
-        match classify_key(key) {
-            KeyKind::Log => each(Listing::Object(ObjectRef { location, size })),
+    fn emit(&self, listed: Listed, each: &mut dyn FnMut(Listing)) {
+        let location = self.location(&listed.key);
+        match classify_key(&listed.key) {
+            KeyKind::Log => each(Listing::Object(ObjectRef {
+                location,
+                size: listed.size,
+                etag: listed.etag,
+            })),
             kind => each(Listing::Ignored {
                 location,
                 reason: kind.to_string(),
@@ -176,8 +191,8 @@ impl S3Source {
         let mut stack = vec![self.prefix.clone()];
         while let Some(prefix) = stack.pop() {
             let (objects, prefixes) = self.list_level(&prefix, true).await?;
-            for (key, size) in objects {
-                self.emit(&key, size, each);
+            for listed in objects {
+                self.emit(listed, each);
             }
             // Reverse so the stack pops them in key order.
             for sub in prefixes.into_iter().rev() {
@@ -203,11 +218,11 @@ impl S3Source {
             prefixes.sort();
             for prefix in prefixes {
                 let (objects, _) = self.list_level(&prefix, false).await?;
-                for (key, size) in objects
+                for listed in objects
                     .into_iter()
-                    .filter(|(k, _)| self.object_in_window(k))
+                    .filter(|o| self.object_in_window(&o.key))
                 {
-                    self.emit(&key, size, each);
+                    self.emit(listed, each);
                 }
             }
             if let Some(watermark) = super::watermark_after(day) {

@@ -1,0 +1,378 @@
+//! What the join hands to the usage store and takes back: settled activity (workloads and retired
+//! sessions, stored as usage rows) and the live join state carried from one batch run to the next
+//! (bindings still usable and sessions still waiting for their vending).
+//!
+//! Carrying the live state is what makes a run over day N+1 give the same result as one run over
+//! days N and N+1: a session vended at 23:00 on day N and used on day N+1 is still joined.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Aggregator, Binding, Evidence, Mechanism, PendingSession, UnboundRole, Workload, WorkloadKey,
+};
+use crate::aggregate::{Activity, CallKey, Outcome, Usage};
+use crate::attribute::ServiceAccount;
+
+/// Activity whose attribution is settled (workloads) or whose session can no longer be bound
+/// (`unbound`, decided per role by its trust policy when a recommendation is made).
+#[derive(Debug, Default)]
+pub struct Settled {
+    pub workloads: BTreeMap<WorkloadKey, Workload>,
+    /// Keyed by (first role of the chain, EC2 instance session?).
+    pub unbound: BTreeMap<(String, bool), UnboundGroup>,
+}
+
+/// Retired sessions of one role that no binding explained.
+#[derive(Debug, Default)]
+pub struct UnboundGroup {
+    pub sessions: u64,
+    pub roles: BTreeSet<String>,
+    pub events: u64,
+    pub calls: foldhash::HashMap<CallKey, Usage>,
+}
+
+impl Settled {
+    pub fn merge(&mut self, other: Settled) {
+        for (key, workload) in other.workloads {
+            self.workloads.entry(key).or_default().merge(workload);
+        }
+        for (key, group) in other.unbound {
+            let mine = self.unbound.entry(key).or_default();
+            mine.sessions += group.sessions;
+            mine.events += group.events;
+            mine.roles.extend(group.roles);
+            merge_calls(&mut mine.calls, group.calls);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.workloads.is_empty() && self.unbound.is_empty()
+    }
+}
+
+fn merge_calls(
+    into: &mut foldhash::HashMap<CallKey, Usage>,
+    from: foldhash::HashMap<CallKey, Usage>,
+) {
+    for (key, usage) in from {
+        into.entry(key)
+            .and_modify(|u| u.merge(&usage))
+            .or_insert(usage);
+    }
+}
+
+impl Workload {
+    /// Adds another part of the same workload's activity (another day, another run).
+    pub fn merge(&mut self, other: Workload) {
+        self.mechanisms.extend(other.mechanisms);
+        self.roles.extend(other.roles);
+        self.vended_roles.extend(other.vended_roles);
+        merge_calls(&mut self.calls, other.calls);
+        for (role, calls) in other.calls_by_role {
+            merge_calls(self.calls_by_role.entry(role).or_default(), calls);
+        }
+        for (evidence, tally) in other.evidence {
+            let mine = self.evidence.entry(evidence).or_default();
+            mine.sessions += tally.sessions;
+            mine.events += tally.events;
+        }
+        if self.trust.is_none() {
+            self.trust = other.trust;
+        }
+        if self.account.is_none() {
+            self.account = other.account;
+        }
+    }
+}
+
+/// The join's live state between runs, as JSON in the usage store. Access keys appear only as
+/// the SHA-256-derived join keys the aggregator uses, never in the clear.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinState {
+    pub bindings: Vec<StoredBinding>,
+    pub pending: Vec<StoredSession>,
+    pub service_account_roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredBinding {
+    pub key: String,
+    pub vended_at: String,
+    pub target: StoredTarget,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum StoredTarget {
+    ServiceAccount {
+        cluster: String,
+        namespace: String,
+        name: String,
+        evidence: String,
+    },
+    Untagged,
+    Chained {
+        parent: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredSession {
+    pub key: String,
+    pub role_arn: String,
+    pub session_name: String,
+    pub events: u64,
+    pub first_seen: Option<String>,
+    pub calls: Vec<StoredCall>,
+}
+
+/// One (action, resource, outcome) with its usage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredCall {
+    pub action: String,
+    pub resource: String,
+    pub error_code: Option<String>,
+    pub count: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub regions: u64,
+}
+
+impl StoredCall {
+    pub fn from_call(key: &CallKey, usage: &Usage) -> Self {
+        Self {
+            action: key.action.to_string(),
+            resource: key.resource.to_string(),
+            error_code: match &key.outcome {
+                Outcome::Allowed => None,
+                Outcome::Denied(code) => Some(code.to_string()),
+            },
+            count: usage.count,
+            first_seen: usage.first_seen.to_string(),
+            last_seen: usage.last_seen.to_string(),
+            regions: usage.regions,
+        }
+    }
+
+    pub fn into_call(self) -> Result<(CallKey, Usage), String> {
+        let key = CallKey {
+            action: self.action.into(),
+            resource: self.resource.into_boxed_str(),
+            outcome: match self.error_code {
+                None => Outcome::Allowed,
+                Some(code) => Outcome::Denied(code.into_boxed_str()),
+            },
+        };
+        let usage = Usage {
+            count: self.count,
+            first_seen: timestamp(&self.first_seen)?,
+            last_seen: timestamp(&self.last_seen)?,
+            regions: self.regions,
+        };
+        Ok((key, usage))
+    }
+}
+
+pub fn timestamp(text: &str) -> Result<Timestamp, String> {
+    text.parse()
+        .map_err(|_| format!("{text:?} is not an RFC 3339 time"))
+}
+
+/// Calls in a stable order (for byte-identical state files and store partitions).
+pub fn sorted_calls(calls: &foldhash::HashMap<CallKey, Usage>) -> Vec<(&CallKey, &Usage)> {
+    let mut out: Vec<_> = calls.iter().collect();
+    out.sort_by(|a, b| a.0.cmp(b.0));
+    out
+}
+
+impl Evidence {
+    pub const ALL: [Evidence; 11] = [
+        Self::IrsaWebIdentity,
+        Self::IrsaToken,
+        Self::PodIdentityTags,
+        Self::PodIdentityAssociation,
+        Self::TrustPolicy,
+        Self::RoleChain,
+        Self::RoleSession,
+        Self::NodeSession,
+        Self::IamUser,
+        Self::VendingNotInInput,
+        Self::PodIdentityUntagged,
+    ];
+
+    pub fn parse(text: &str) -> Option<Evidence> {
+        Self::ALL.into_iter().find(|e| e.as_str() == text)
+    }
+}
+
+impl Mechanism {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Irsa => "irsa",
+            Self::PodIdentity => "pod-identity",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Mechanism> {
+        [Self::Irsa, Self::PodIdentity]
+            .into_iter()
+            .find(|m| m.as_str() == text)
+    }
+}
+
+impl Aggregator {
+    /// Hands over everything whose attribution is settled: the workloads' activity so far and
+    /// the retired sessions. What stays is the live join state ([`Aggregator::export_state`]).
+    pub fn take_settled(&mut self) -> Settled {
+        let workloads = self.workloads.drain().collect();
+        let unbound = self
+            .unbound
+            .drain()
+            .map(|(key, group)| {
+                let UnboundRole {
+                    sessions,
+                    roles,
+                    activity,
+                } = group;
+                let group = UnboundGroup {
+                    sessions,
+                    roles,
+                    events: activity.events,
+                    calls: activity.calls,
+                };
+                (key, group)
+            })
+            .collect();
+        Settled { workloads, unbound }
+    }
+
+    /// Takes settled activity back (from the store), to finish a recommendation over it.
+    pub fn load_settled(&mut self, settled: Settled) {
+        for (key, workload) in settled.workloads {
+            self.workloads.entry(key).or_default().merge(workload);
+        }
+        for (key, group) in settled.unbound {
+            let mine = self.unbound.entry(key).or_default();
+            mine.sessions += group.sessions;
+            mine.roles.extend(group.roles);
+            mine.activity.merge(Activity {
+                events: group.events,
+                first_seen: None,
+                calls: group.calls,
+            });
+        }
+    }
+
+    /// The live join state, sorted so the same state gives the same bytes.
+    pub fn export_state(&self) -> JoinState {
+        let mut bindings: Vec<StoredBinding> = self
+            .bindings
+            .iter()
+            .map(|(key, (binding, at))| StoredBinding {
+                key: key.to_string(),
+                vended_at: at.to_string(),
+                target: match binding {
+                    Binding::ServiceAccount { sa, evidence } => StoredTarget::ServiceAccount {
+                        cluster: sa.cluster.to_string(),
+                        namespace: sa.namespace.to_string(),
+                        name: sa.name.to_string(),
+                        evidence: evidence.as_str().to_owned(),
+                    },
+                    Binding::Untagged => StoredTarget::Untagged,
+                    Binding::Chained { parent } => StoredTarget::Chained {
+                        parent: parent.to_string(),
+                    },
+                },
+            })
+            .collect();
+        bindings.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut pending: Vec<StoredSession> = self
+            .pending
+            .iter()
+            .map(|(key, p)| StoredSession {
+                key: key.to_string(),
+                role_arn: p.role_arn.clone(),
+                session_name: p.session_name.clone(),
+                events: p.activity.events,
+                first_seen: p.activity.first_seen.map(|t| t.to_string()),
+                calls: sorted_calls(&p.activity.calls)
+                    .into_iter()
+                    .map(|(k, u)| StoredCall::from_call(k, u))
+                    .collect(),
+            })
+            .collect();
+        pending.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut service_account_roles: Vec<String> =
+            self.service_account_roles.iter().cloned().collect();
+        service_account_roles.sort();
+        JoinState {
+            bindings,
+            pending,
+            service_account_roles,
+        }
+    }
+
+    /// Restores the live join state a previous run left.
+    pub fn import_state(&mut self, state: JoinState) -> Result<(), String> {
+        for b in state.bindings {
+            let at = timestamp(&b.vended_at)?;
+            let key: Box<str> = b.key.into_boxed_str();
+            let binding = match b.target {
+                StoredTarget::ServiceAccount {
+                    cluster,
+                    namespace,
+                    name,
+                    evidence,
+                } => Binding::ServiceAccount {
+                    sa: std::sync::Arc::new(ServiceAccount {
+                        cluster: cluster.into(),
+                        namespace: namespace.into(),
+                        name: name.into(),
+                    }),
+                    evidence: Evidence::parse(&evidence)
+                        .ok_or_else(|| format!("unknown evidence {evidence:?}"))?,
+                },
+                StoredTarget::Untagged => Binding::Untagged,
+                StoredTarget::Chained { parent } => {
+                    let parent = parent.into_boxed_str();
+                    self.children
+                        .entry(parent.clone())
+                        .or_default()
+                        .push(key.clone());
+                    Binding::Chained { parent }
+                }
+            };
+            self.bindings.insert(key, (binding, at));
+        }
+        for p in state.pending {
+            let mut calls = foldhash::HashMap::default();
+            for call in p.calls {
+                let (key, usage) = call.into_call()?;
+                calls.insert(key, usage);
+            }
+            let first_seen = p.first_seen.as_deref().map(timestamp).transpose()?;
+            self.pending.insert(
+                p.key.into_boxed_str(),
+                PendingSession {
+                    role_arn: p.role_arn,
+                    session_name: p.session_name,
+                    activity: Activity {
+                        events: p.events,
+                        first_seen,
+                        calls,
+                    },
+                },
+            );
+        }
+        self.service_account_roles
+            .extend(state.service_account_roles);
+        Ok(())
+    }
+}

@@ -1,0 +1,512 @@
+//! `iamtrim run --config iamtrim.toml`: the scheduled batch job.
+//!
+//! 1. Lists the trail and ingests, one CloudTrail delivery day at a time, only the objects the
+//!    usage store does not hold yet; each day is one atomic commit (its usage rows, its objects,
+//!    the session join's live state), so a killed run loses at most the day it was reading.
+//! 2. Recommends from the store, over the configured window of days, never from raw logs.
+//! 3. Writes `recommendation.json`, `recommendation.txt` and `policies/` into the output folder.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::Path;
+use std::sync::mpsc::sync_channel;
+use std::time::Instant;
+
+use anyhow::Context;
+use jiff::Timestamp;
+
+use crate::aggregate::{Aggregator, JoinContext};
+use crate::cli::run::{LogFormat, RunArgs};
+use crate::commands::recommend;
+use crate::config::Config;
+use crate::exit::Outcome;
+use crate::ingest::{IngestConfig, Silent, ingest};
+use crate::policy::render::PolicyFormat;
+use crate::report::{self, WorkloadFilter};
+use crate::settings::TimeWindow;
+use crate::source::{Listing, LogSource, ObjectRef, SourceError};
+use crate::store::{self, DayInput, ObjectRow, Problem, Store, UNDATED};
+
+pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
+    let config = Config::load(&args.config)?;
+    if args.check_config {
+        println!(
+            "{}: valid (store {}, {} trail(s), window {} days, output {})",
+            args.config.display(),
+            config.store.path.display(),
+            config.source.trails.len(),
+            config.report.window_days,
+            config.output.dir.display()
+        );
+        return Ok(Outcome::Clean);
+    }
+    let log = Log {
+        json: args.log_format == LogFormat::Json,
+        quiet,
+    };
+    let started = Instant::now();
+    let rec = config.recommend_args();
+    let mut store = Store::open(&config.store.path).context("cannot open the usage store")?;
+    let mut ingest_config = recommend::settings(&rec)?;
+    let source =
+        recommend::open_source(&rec, ingest_config.window).context("cannot open the trail")?;
+    let mut lookups = recommend::lookups(&rec, ingest_config.clusters.clone())?;
+    ingest_config.clusters = lookups.clusters.clone();
+    let context = JoinContext {
+        associations: lookups.associations(),
+        clusters: ingest_config.clusters.clone(),
+    };
+
+    let mut aggregator = Aggregator::new(context.clone());
+    aggregator
+        .import_state(store.state()?)
+        .map_err(anyhow::Error::msg)
+        .context("the usage store's join state is damaged")?;
+    let ran = ingest_new(&*source, &ingest_config, &mut store, &mut aggregator, &log)?;
+    drop(aggregator);
+
+    // The recommendation comes from the store alone.
+    let (days, range) = store::window_days(store.manifest(), config.report.window_days);
+    let (settled, input) = store.read_days(&days)?;
+    let mut aggregator = Aggregator::new(context);
+    aggregator
+        .import_state(store.state()?)
+        .map_err(anyhow::Error::msg)
+        .context("the usage store's join state is damaged")?;
+    aggregator.load_settled(settled);
+    let trust = lookups.trust(&aggregator.unattributed_roles());
+    let finished = aggregator.finish(&trust);
+    let role_usage = if rec.diff {
+        recommend::role_usage(&finished)
+    } else {
+        BTreeMap::new()
+    };
+    let window = match &range {
+        Some((first, last)) => TimeWindow {
+            start: midnight(first, 0),
+            end: midnight(last, 1),
+        },
+        None => TimeWindow::default(),
+    };
+    let filter = WorkloadFilter {
+        roles: rec.role.clone(),
+        workloads: rec.workload.clone(),
+    };
+    let synth = recommend::synth_config(&rec);
+    let mut recommendation = report::build(
+        finished,
+        &input,
+        window,
+        &filter,
+        lookups.summary.clone(),
+        synth,
+    );
+    let mut diff_problems = false;
+    if rec.diff {
+        let policy_file = rec
+            .policy
+            .as_deref()
+            .map(recommend::read_policy_file)
+            .transpose()
+            .context("cannot read the current policy")?;
+        let diffs = recommend::diff_roles(
+            &recommendation,
+            &rec.role,
+            &role_usage,
+            &lookups,
+            policy_file.as_ref(),
+            &ingest_config.catalog,
+            synth,
+        );
+        diff_problems = diffs.iter().any(|d| !d.problems.is_empty());
+        recommendation.diffs = Some(diffs);
+    }
+    let policy_format = match rec.policy_format {
+        crate::cli::recommend::PolicyFormatArg::Json => PolicyFormat::Json,
+        crate::cli::recommend::PolicyFormatArg::Terraform => PolicyFormat::Terraform,
+        crate::cli::recommend::PolicyFormatArg::CloudFormation => PolicyFormat::CloudFormation,
+    };
+    write_outputs(&config.output.dir, &recommendation, policy_format)
+        .with_context(|| format!("cannot write to {}", config.output.dir.display()))?;
+
+    for warning in &lookups.summary.warnings {
+        log.warn(&format!("warning: {warning}"));
+    }
+    let drift = recommendation
+        .diffs
+        .as_ref()
+        .is_some_and(|d| d.iter().any(|d| d.drift));
+    let incomplete = ran.incomplete() || input.incomplete() || diff_problems;
+    let outcome = if incomplete {
+        Outcome::Incomplete
+    } else if drift {
+        Outcome::Finding
+    } else {
+        Outcome::Clean
+    };
+    let manifest = store.manifest();
+    let stored_objects: u64 = manifest.days.values().map(|d| d.object_count).sum();
+    let (first, last) = range.unwrap_or_default();
+    log.event(
+        "summary",
+        serde_json::json!({
+            "new_objects": ran.new_objects,
+            "new_records": ran.new_records,
+            "days_committed": ran.days_committed,
+            "already_ingested": ran.already_ingested,
+            "unread": ran.unread.len(),
+            "changed_since_ingest": ran.changed.len(),
+            "listing_failures": ran.listing_failures.len(),
+            "store_days": manifest.days.len(),
+            "store_objects": stored_objects,
+            "window_first_day": first,
+            "window_last_day": last,
+            "workloads": recommendation.workloads.len(),
+            "input_skipped": input.skipped.len() as u64 + input.skipped_not_listed,
+            "drift": drift,
+            "exit_status": outcome.code(),
+            "seconds": (started.elapsed().as_secs_f64() * 100.0).round() / 100.0,
+        }),
+        || {
+            format!(
+                "iamtrim run: {} new objects ({} records) in {} days, {} already in the store, {} unread; store holds {} days, {} objects; {} workloads over {first}..{last}; {} skipped input problems in the window; wrote {} in {:.2}s",
+                ran.new_objects,
+                ran.new_records,
+                ran.days_committed,
+                ran.already_ingested,
+                ran.unread.len(),
+                manifest.days.len(),
+                stored_objects,
+                recommendation.workloads.len(),
+                input.skipped.len() as u64 + input.skipped_not_listed,
+                config.output.dir.display(),
+                started.elapsed().as_secs_f64()
+            )
+        },
+    );
+    Ok(outcome)
+}
+
+fn midnight(day: &str, plus_days: i64) -> Option<Timestamp> {
+    let date: jiff::civil::Date = day.parse().ok()?;
+    let date = date.checked_add(jiff::Span::new().days(plus_days)).ok()?;
+    date.to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp())
+}
+
+/// What this run read (the store's totals are in its manifest).
+#[derive(Default)]
+struct Ran {
+    new_objects: u64,
+    new_records: u64,
+    days_committed: u64,
+    already_ingested: u64,
+    /// Objects that could not be fetched; the next run tries them again.
+    unread: Vec<String>,
+    /// Objects ingested before whose ETag has changed since: not read again.
+    changed: Vec<String>,
+    listing_failures: Vec<Problem>,
+}
+
+impl Ran {
+    fn incomplete(&self) -> bool {
+        !self.unread.is_empty() || !self.listing_failures.is_empty()
+    }
+}
+
+/// The objects of one delivery day (or of the undated partition), as listed.
+#[derive(Default)]
+struct DayGroup {
+    objects: Vec<ObjectRef>,
+    ignored: Vec<Problem>,
+    watermark: Option<Timestamp>,
+}
+
+enum Listed {
+    Day(String, DayGroup),
+    Failed(Problem),
+    Note(String),
+    Done(Result<(), SourceError>),
+}
+
+/// The delivery day in an object's location (`…/CloudTrail/<region>/YYYY/MM/DD/<file>`; digest
+/// files, under `CloudTrail-Digest/`, belong to the same day).
+fn day_of(location: &str) -> String {
+    let parts: Vec<&str> = location
+        .split(['/', '\\'])
+        .map(|p| {
+            if p == "CloudTrail-Digest" {
+                "CloudTrail"
+            } else {
+                p
+            }
+        })
+        .collect();
+    parts
+        .split_last()
+        .and_then(|(_, folders)| crate::source::delivery_day(folders))
+        .map_or_else(|| UNDATED.to_owned(), |d| d.to_string())
+}
+
+/// Lists the source and ingests every object the store does not hold, day by day.
+fn ingest_new(
+    source: &dyn LogSource,
+    config: &IngestConfig,
+    store: &mut Store,
+    aggregator: &mut Aggregator,
+    log: &Log,
+) -> anyhow::Result<Ran> {
+    let mut ran = Ran::default();
+    let (tx, rx) = sync_channel::<Listed>(1);
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        scope.spawn(move || {
+            let mut groups: BTreeMap<String, DayGroup> = BTreeMap::new();
+            let flush = |groups: &mut BTreeMap<String, DayGroup>,
+                         tx: &std::sync::mpsc::SyncSender<Listed>| {
+                for (day, group) in std::mem::take(groups) {
+                    if tx.send(Listed::Day(day, group)).is_err() {
+                        return;
+                    }
+                }
+            };
+            let result = source.list(&mut |listing| match listing {
+                Listing::Object(object) => groups
+                    .entry(day_of(&object.location))
+                    .or_default()
+                    .objects
+                    .push(object),
+                Listing::Ignored { location, reason } => groups
+                    .entry(day_of(&location))
+                    .or_default()
+                    .ignored
+                    .push(Problem { location, reason }),
+                Listing::Failed { location, reason } => {
+                    drop(tx.send(Listed::Failed(Problem { location, reason })));
+                }
+                Listing::Note(note) => drop(tx.send(Listed::Note(note))),
+                Listing::Watermark(at) => {
+                    if let Some(day) = crate::source::watermark_day(at) {
+                        groups.entry(day.to_string()).or_default().watermark = Some(at);
+                    }
+                    // Undated objects wait for the end: they are not part of any day.
+                    let undated = groups.remove(UNDATED);
+                    flush(&mut groups, &tx);
+                    if let Some(undated) = undated {
+                        groups.insert(UNDATED.to_owned(), undated);
+                    }
+                }
+            });
+            flush(&mut groups, &tx);
+            drop(tx.send(Listed::Done(result)));
+        });
+        for listed in rx {
+            match listed {
+                Listed::Day(day, group) => ingest_day(
+                    &day, group, source, config, store, aggregator, log, &mut ran,
+                )?,
+                Listed::Failed(problem) => {
+                    log.warn(&format!(
+                        "warning: {}: {}",
+                        problem.location, problem.reason
+                    ));
+                    ran.listing_failures.push(problem);
+                }
+                Listed::Note(note) => log.warn(&format!("note: {note}")),
+                Listed::Done(result) => result.context("cannot list the trail")?,
+            }
+        }
+        Ok(())
+    })?;
+    Ok(ran)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn ingest_day(
+    day: &str,
+    group: DayGroup,
+    source: &dyn LogSource,
+    config: &IngestConfig,
+    store: &mut Store,
+    aggregator: &mut Aggregator,
+    log: &Log,
+    ran: &mut Ran,
+) -> anyhow::Result<()> {
+    let known: HashMap<String, Option<String>> = store
+        .objects(day)?
+        .into_iter()
+        .map(|row| (row.location, row.etag))
+        .collect();
+    let mut new = Vec::new();
+    for object in group.objects {
+        match known.get(&object.location) {
+            None => new.push(object),
+            Some(etag) => {
+                ran.already_ingested += 1;
+                if etag.is_some() && object.etag.is_some() && *etag != object.etag {
+                    log.warn(&format!(
+                        "warning: {}: changed since it was ingested (ETag {} → {}); not read again",
+                        object.location,
+                        etag.as_deref().unwrap_or_default(),
+                        object.etag.as_deref().unwrap_or_default()
+                    ));
+                    ran.changed.push(object.location);
+                }
+            }
+        }
+    }
+    if new.is_empty() {
+        return Ok(());
+    }
+    let day_source = DaySource {
+        inner: source,
+        objects: &new,
+        watermark: group.watermark,
+    };
+    let stats = ingest(&day_source, config, aggregator, &Silent)
+        .with_context(|| format!("cannot read day {day}"))?;
+    let settled = aggregator.take_settled();
+    let rows: Vec<ObjectRow> = new
+        .iter()
+        .filter(|o| !stats.unread.contains(&o.location))
+        .map(|o| ObjectRow {
+            location: o.location.clone(),
+            size: o.size,
+            etag: o.etag.clone(),
+        })
+        .collect();
+    let mut input = DayInput::from_stats(&stats, &stats.unread);
+    input.ignored = group.ignored;
+    for problem in &stats.skipped {
+        log.warn(&format!(
+            "warning: {}: {}",
+            problem.location, problem.reason
+        ));
+    }
+    store
+        .commit_day(day, settled, rows, input, &aggregator.export_state())
+        .with_context(|| format!("cannot commit day {day} to the usage store"))?;
+    ran.new_objects += new.len() as u64 - stats.unread.len() as u64;
+    ran.new_records += stats.records;
+    ran.days_committed += 1;
+    ran.unread.extend(stats.unread.iter().cloned());
+    log.event(
+        "day",
+        serde_json::json!({
+            "day": day,
+            "new_objects": new.len() - stats.unread.len(),
+            "records": stats.records,
+            "unread": stats.unread.len(),
+            "problems": stats.skipped.len() as u64 + stats.skipped_not_listed,
+        }),
+        || {
+            format!(
+                "day {day}: {} new objects, {} records, {} unread, {} problems",
+                new.len() - stats.unread.len(),
+                stats.records,
+                stats.unread.len(),
+                stats.skipped.len() as u64 + stats.skipped_not_listed
+            )
+        },
+    );
+    Ok(())
+}
+
+/// One day's new objects, fetched through the trail's own source.
+struct DaySource<'a> {
+    inner: &'a dyn LogSource,
+    objects: &'a [ObjectRef],
+    watermark: Option<Timestamp>,
+}
+
+impl LogSource for DaySource<'_> {
+    fn list(&self, each: &mut dyn FnMut(Listing)) -> Result<(), SourceError> {
+        for object in self.objects {
+            each(Listing::Object(object.clone()));
+        }
+        if let Some(at) = self.watermark {
+            each(Listing::Watermark(at));
+        }
+        Ok(())
+    }
+
+    fn fetch(&self, object: &ObjectRef) -> Result<Vec<u8>, SourceError> {
+        self.inner.fetch(object)
+    }
+}
+
+/// Writes the report files; the policy folder is rebuilt whole, so a workload that left the
+/// window leaves no stale policy behind.
+fn write_outputs(
+    dir: &Path,
+    recommendation: &report::Recommendation,
+    format: PolicyFormat,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    write_atomic(
+        &dir.join("recommendation.json"),
+        report::to_json(recommendation).as_bytes(),
+    )?;
+    let mut text = report::text::render(recommendation);
+    if recommendation.diffs.is_some() {
+        text.push_str(&report::text::render_diffs(recommendation));
+    }
+    write_atomic(&dir.join("recommendation.txt"), text.as_bytes())?;
+    let tmp = dir.join(".policies.tmp");
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp)?;
+    }
+    std::fs::create_dir_all(&tmp)?;
+    report::files::write_policies(&tmp, recommendation, format)?;
+    let policies = dir.join("policies");
+    if policies.exists() {
+        std::fs::remove_dir_all(&policies)?;
+    }
+    std::fs::rename(&tmp, &policies)?;
+    Ok(())
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
+}
+
+/// Progress and the summary on stderr: lines for a person, or JSON objects for a log pipeline.
+struct Log {
+    json: bool,
+    quiet: bool,
+}
+
+impl Log {
+    fn event(&self, event: &str, fields: serde_json::Value, text: impl FnOnce() -> String) {
+        let mut stderr = std::io::stderr().lock();
+        if self.json {
+            let mut object = serde_json::Map::new();
+            object.insert("time".into(), Timestamp::now().to_string().into());
+            object.insert("level".into(), "info".into());
+            object.insert("event".into(), event.into());
+            if let serde_json::Value::Object(fields) = fields {
+                object.extend(fields);
+            }
+            let _ = writeln!(stderr, "{}", serde_json::Value::Object(object));
+        } else if !self.quiet {
+            let _ = writeln!(stderr, "{}", text());
+        }
+    }
+
+    fn warn(&self, message: &str) {
+        let mut stderr = std::io::stderr().lock();
+        if self.json {
+            let line = serde_json::json!({
+                "time": Timestamp::now().to_string(),
+                "level": "warn",
+                "event": "warning",
+                "message": message,
+            });
+            let _ = writeln!(stderr, "{line}");
+        } else if !self.quiet {
+            let _ = writeln!(stderr, "{message}");
+        }
+    }
+}

@@ -1,0 +1,564 @@
+//! The usage store: what the batch job (`iamtrim run`) keeps between runs, in a local folder.
+//!
+//! ```text
+//! STORE/MANIFEST.json                          the committed generation: every live file below
+//! STORE/usage/day=YYYY-MM-DD/part-G.parquet    aggregated calls (workload, role, action, resource, …)
+//! STORE/workloads/day=YYYY-MM-DD/part-G.parquet  attribution evidence per workload
+//! STORE/objects/day=YYYY-MM-DD/part-G.parquet  log objects ingested (location, size, ETag)
+//! STORE/input/day=YYYY-MM-DD/part-G.json       input counters and problems of those objects
+//! STORE/state/state-G.json                     the session join's live state
+//! STORE/LOCK                                   held (flock) while a run uses the store
+//! ```
+//!
+//! Days are CloudTrail delivery days; objects outside that layout go to `day=undated`. A run
+//! commits one day at a time: it writes the day's new files under a new generation number, then
+//! replaces `MANIFEST.json` atomically (temp file, fsync, rename, fsync of the folder). A run killed
+//! at any point leaves the previous manifest in force; files no manifest names are removed when
+//! the store is next opened. The format is described in docs/SCALE.md.
+
+pub mod tables;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::{FileProblem, JoinState, Settled};
+use crate::attribute::NotWorkload;
+use crate::stats::InputStats;
+pub use tables::ObjectRow;
+
+pub const FORMAT: &str = "iamtrim.store/v1";
+/// The partition of objects outside CloudTrail's dated layout.
+pub const UNDATED: &str = "undated";
+const MANIFEST: &str = "MANIFEST.json";
+const TABLES: [&str; 5] = ["usage", "workloads", "objects", "input", "state"];
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format: String,
+    /// Increases with every commit; names the files written by it.
+    pub generation: u64,
+    /// The join state file, relative to the store.
+    pub state: Option<String>,
+    pub days: BTreeMap<String, DayFiles>,
+}
+
+/// One day partition's files (relative to the store) and sizes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DayFiles {
+    pub usage: String,
+    pub workloads: String,
+    pub objects: String,
+    pub input: String,
+    pub object_count: u64,
+    pub usage_rows: u64,
+}
+
+/// A day's input counters, summed over every object ingested into it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DayInput {
+    pub files: u64,
+    pub records: u64,
+    pub bad_records: u64,
+    pub outside_window: u64,
+    pub duplicates: u64,
+    pub no_permission: u64,
+    pub mapped: u64,
+    pub not_workload: BTreeMap<String, u64>,
+    pub skipped: Vec<Problem>,
+    pub skipped_not_listed: u64,
+    pub ignored: Vec<Problem>,
+    pub unmapped: Vec<Unmapped>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Problem {
+    pub location: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unmapped {
+    pub event_source: String,
+    pub event_name: String,
+    pub count: u64,
+}
+
+impl DayInput {
+    /// What a day's ingest read, without the objects that could not be fetched (they are not
+    /// ingested: the next run tries them again) and without listing failures (a run's, not
+    /// the data's).
+    pub fn from_stats(stats: &InputStats, unread: &[String]) -> Self {
+        let problem = |p: &FileProblem| Problem {
+            location: p.location.clone(),
+            reason: p.reason.clone(),
+        };
+        Self {
+            files: stats.files - unread.len() as u64,
+            records: stats.records,
+            bad_records: stats.bad_records,
+            outside_window: stats.outside_window,
+            duplicates: stats.duplicates,
+            no_permission: stats.no_permission,
+            mapped: stats.mapped,
+            not_workload: stats
+                .not_workload
+                .iter()
+                .map(|(k, v)| (k.as_str().to_owned(), *v))
+                .collect(),
+            skipped: stats
+                .skipped
+                .iter()
+                .filter(|p| !unread.contains(&p.location))
+                .map(problem)
+                .collect(),
+            skipped_not_listed: stats.skipped_not_listed,
+            ignored: stats.ignored.iter().map(problem).collect(),
+            unmapped: stats
+                .unmapped
+                .iter()
+                .map(|((s, n), c)| Unmapped {
+                    event_source: s.clone(),
+                    event_name: n.clone(),
+                    count: *c,
+                })
+                .collect(),
+        }
+    }
+
+    pub fn merge(&mut self, other: DayInput) {
+        self.files += other.files;
+        self.records += other.records;
+        self.bad_records += other.bad_records;
+        self.outside_window += other.outside_window;
+        self.duplicates += other.duplicates;
+        self.no_permission += other.no_permission;
+        self.mapped += other.mapped;
+        for (k, v) in other.not_workload {
+            *self.not_workload.entry(k).or_default() += v;
+        }
+        self.skipped.extend(other.skipped);
+        self.skipped_not_listed += other.skipped_not_listed;
+        // The same digest file is listed again by every run that reads its day.
+        self.ignored.extend(other.ignored);
+        self.ignored.sort();
+        self.ignored.dedup();
+        let mut unmapped: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for u in self.unmapped.drain(..).chain(other.unmapped) {
+            *unmapped.entry((u.event_source, u.event_name)).or_default() += u.count;
+        }
+        self.unmapped = unmapped
+            .into_iter()
+            .map(|((event_source, event_name), count)| Unmapped {
+                event_source,
+                event_name,
+                count,
+            })
+            .collect();
+    }
+
+    /// Adds this day's counters to a run's input stats (for the report).
+    pub fn add_to(&self, stats: &mut InputStats) {
+        stats.files += self.files;
+        stats.records += self.records;
+        stats.bad_records += self.bad_records;
+        stats.outside_window += self.outside_window;
+        stats.duplicates += self.duplicates;
+        stats.no_permission += self.no_permission;
+        stats.mapped += self.mapped;
+        for (k, v) in &self.not_workload {
+            if let Some(reason) = NotWorkload::parse(k) {
+                *stats.not_workload.entry(reason).or_default() += v;
+            }
+        }
+        for (i, p) in self.skipped.iter().enumerate() {
+            stats.skipped.push(FileProblem::new(
+                &p.location,
+                i as u64,
+                p.location.clone(),
+                p.reason.clone(),
+            ));
+        }
+        stats.skipped_not_listed += self.skipped_not_listed;
+        for p in &self.ignored {
+            stats.ignored.push(FileProblem::new(
+                &p.location,
+                0,
+                p.location.clone(),
+                p.reason.clone(),
+            ));
+        }
+        for u in &self.unmapped {
+            *stats
+                .unmapped
+                .entry((u.event_source.clone(), u.event_name.clone()))
+                .or_default() += u.count;
+        }
+    }
+}
+
+/// An open store, locked for this process.
+pub struct Store {
+    root: PathBuf,
+    manifest: Manifest,
+    _lock: File,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `root`, takes its lock, and removes files left by
+    /// a run that did not commit them.
+    pub fn open(root: &Path) -> anyhow::Result<Store> {
+        std::fs::create_dir_all(root)
+            .with_context(|| format!("cannot create the store folder {}", root.display()))?;
+        let lock_path = root.join("LOCK");
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .with_context(|| format!("cannot open {}", lock_path.display()))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "the store {} is in use by another iamtrim run (its LOCK is held)",
+                root.display()
+            ),
+            Err(std::fs::TryLockError::Error(err)) => {
+                return Err(err).with_context(|| format!("cannot lock {}", lock_path.display()));
+            }
+        }
+        let store = Store {
+            root: root.to_owned(),
+            manifest: read_manifest(root)?,
+            _lock: lock,
+        };
+        store.collect_garbage()?;
+        Ok(store)
+    }
+
+    /// Opens a store to read it (no lock: readers see the last committed manifest).
+    pub fn read_only(root: &Path) -> anyhow::Result<Manifest> {
+        anyhow::ensure!(
+            root.join(MANIFEST).is_file(),
+            "{} is not a usage store (no {MANIFEST}); `iamtrim run` creates one",
+            root.display()
+        );
+        read_manifest(root)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The join state the last commit left.
+    pub fn state(&self) -> anyhow::Result<JoinState> {
+        match &self.manifest.state {
+            None => Ok(JoinState::default()),
+            Some(path) => {
+                let path = self.root.join(path);
+                let text = std::fs::read(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                serde_json::from_slice(&text)
+                    .with_context(|| format!("{} is not a join state file", path.display()))
+            }
+        }
+    }
+
+    /// The objects already ingested into `day`.
+    pub fn objects(&self, day: &str) -> anyhow::Result<Vec<ObjectRow>> {
+        match self.manifest.days.get(day) {
+            None => Ok(Vec::new()),
+            Some(files) => {
+                tables::object_rows(&tables::read_parquet(&self.root.join(&files.objects))?)
+            }
+        }
+    }
+
+    /// Settled activity and input counters of `days`.
+    pub fn read_days<'d>(
+        &self,
+        days: impl IntoIterator<Item = &'d String>,
+    ) -> anyhow::Result<(Settled, InputStats)> {
+        read_days(&self.root, &self.manifest, days)
+    }
+
+    /// Adds a day's newly ingested objects and their activity, and the join state after them,
+    /// in one atomic commit.
+    pub fn commit_day(
+        &mut self,
+        day: &str,
+        mut settled: Settled,
+        mut objects: Vec<ObjectRow>,
+        mut input: DayInput,
+        state: &JoinState,
+    ) -> anyhow::Result<()> {
+        let generation = self.manifest.generation + 1;
+        let old = self.manifest.days.get(day).cloned();
+        if let Some(old) = &old {
+            let (before, _) = read_days(&self.root, &self.manifest, [&day.to_owned()])?;
+            settled.merge(before);
+            objects.extend(tables::object_rows(&tables::read_parquet(
+                &self.root.join(&old.objects),
+            )?)?);
+            let mut merged = read_input(&self.root.join(&old.input))?;
+            merged.merge(input);
+            input = merged;
+        }
+        objects.sort();
+        objects.dedup();
+        let part = |table: &str, ext: &str| format!("{table}/day={day}/part-{generation:06}.{ext}");
+        let files = DayFiles {
+            usage: part("usage", "parquet"),
+            workloads: part("workloads", "parquet"),
+            objects: part("objects", "parquet"),
+            input: part("input", "json"),
+            object_count: objects.len() as u64,
+            usage_rows: 0,
+        };
+        let (mut usage, mut workloads) = tables::settled_frames(day, &settled)?;
+        let mut objects_df = tables::objects_frame(day, &objects)?;
+        let files = DayFiles {
+            usage_rows: usage.height() as u64,
+            ..files
+        };
+        for (rel, df) in [
+            (&files.usage, &mut usage),
+            (&files.workloads, &mut workloads),
+            (&files.objects, &mut objects_df),
+        ] {
+            let path = self.prepare(rel)?;
+            tables::write_parquet(&path, df)?;
+        }
+        let mut input_text = serde_json::to_vec_pretty(&input)?;
+        input_text.push(b'\n');
+        write_synced(&self.prepare(&files.input)?, &input_text)?;
+        let state_file = format!("state/state-{generation:06}.json");
+        let mut state_text = serde_json::to_vec_pretty(state)?;
+        state_text.push(b'\n');
+        write_synced(&self.prepare(&state_file)?, &state_text)?;
+
+        let mut manifest = self.manifest.clone();
+        manifest.generation = generation;
+        let old_state = manifest.state.replace(state_file);
+        manifest.days.insert(day.to_owned(), files);
+        self.write_manifest(&manifest)?;
+        self.manifest = manifest;
+        // Committed: what the previous generation used for this day is garbage now.
+        let stale = old
+            .map(|o| vec![o.usage, o.workloads, o.objects, o.input])
+            .unwrap_or_default()
+            .into_iter()
+            .chain(old_state);
+        for rel in stale {
+            let _ = std::fs::remove_file(self.root.join(rel));
+        }
+        Ok(())
+    }
+
+    fn prepare(&self, rel: &str) -> anyhow::Result<PathBuf> {
+        let path = self.root.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        Ok(path)
+    }
+
+    fn write_manifest(&self, manifest: &Manifest) -> anyhow::Result<()> {
+        let tmp = self.root.join(format!("{MANIFEST}.tmp"));
+        let mut text = serde_json::to_vec_pretty(manifest)?;
+        text.push(b'\n');
+        write_synced(&tmp, &text)?;
+        let target = self.root.join(MANIFEST);
+        std::fs::rename(&tmp, &target)
+            .with_context(|| format!("cannot replace {}", target.display()))?;
+        File::open(&self.root)
+            .and_then(|dir| dir.sync_all())
+            .with_context(|| format!("cannot sync {}", self.root.display()))
+    }
+
+    /// Removes files the manifest does not name: what a killed run wrote before committing.
+    fn collect_garbage(&self) -> anyhow::Result<()> {
+        let mut live: std::collections::HashSet<PathBuf> = self
+            .manifest
+            .days
+            .values()
+            .flat_map(|d| [&d.usage, &d.workloads, &d.objects, &d.input])
+            .map(|rel| self.root.join(rel))
+            .collect();
+        if let Some(state) = &self.manifest.state {
+            live.insert(self.root.join(state));
+        }
+        let _ = std::fs::remove_file(self.root.join(format!("{MANIFEST}.tmp")));
+        for table in TABLES {
+            let dir = self.root.join(table);
+            if !dir.exists() {
+                continue;
+            }
+            for entry in walkdir::WalkDir::new(&dir) {
+                let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
+                if entry.file_type().is_file() && !live.contains(entry.path()) {
+                    std::fs::remove_file(entry.path())
+                        .with_context(|| format!("cannot remove {}", entry.path().display()))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn read_manifest(root: &Path) -> anyhow::Result<Manifest> {
+    let path = root.join(MANIFEST);
+    if !path.exists() {
+        return Ok(Manifest {
+            format: FORMAT.to_owned(),
+            ..Manifest::default()
+        });
+    }
+    let text = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let manifest: Manifest = serde_json::from_slice(&text)
+        .with_context(|| format!("{} is not an iamtrim store manifest", path.display()))?;
+    anyhow::ensure!(
+        manifest.format == FORMAT,
+        "{} has format {:?}; this iamtrim reads {FORMAT:?}",
+        path.display(),
+        manifest.format
+    );
+    Ok(manifest)
+}
+
+fn read_input(path: &Path) -> anyhow::Result<DayInput> {
+    let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_slice(&text)
+        .with_context(|| format!("{} is not a day input file", path.display()))
+}
+
+/// The aggregation a recommendation reads the store through (queries/window-usage.sql).
+pub const WINDOW_USAGE_SQL: &str = include_str!("../../queries/window-usage.sql");
+/// Attribution evidence over the window (queries/window-workloads.sql).
+pub const WINDOW_WORKLOADS_SQL: &str = include_str!("../../queries/window-workloads.sql");
+
+/// Settled activity and input counters of `days` (absent days contribute nothing), aggregated
+/// by polars' SQL engine over those days' partitions.
+pub fn read_days<'d>(
+    root: &Path,
+    manifest: &Manifest,
+    days: impl IntoIterator<Item = &'d String>,
+) -> anyhow::Result<(Settled, InputStats)> {
+    let days: Vec<&String> = days
+        .into_iter()
+        .filter(|d| manifest.days.contains_key(*d))
+        .collect();
+    let mut settled = Settled::default();
+    let mut input = InputStats::default();
+    if days.is_empty() {
+        return Ok((settled, input));
+    }
+    let context = sql_context(root, manifest, &days)?;
+    let run = |sql: &str| -> anyhow::Result<polars::prelude::DataFrame> {
+        let mut context = context.clone();
+        Ok(context.execute(sql)?.collect()?)
+    };
+    let usage = run(WINDOW_USAGE_SQL).context("queries/window-usage.sql")?;
+    let workloads = run(WINDOW_WORKLOADS_SQL).context("queries/window-workloads.sql")?;
+    tables::add_frames(&mut settled, &usage, &workloads).context("cannot read the usage store")?;
+    for day in days {
+        read_input(&root.join(&manifest.days[day].input))?.add_to(&mut input);
+    }
+    input.finish();
+    Ok((settled, input))
+}
+
+/// A SQL context with the tables `usage`, `workloads` and `objects` over the committed files of
+/// `days` (every day when `None`), each scanned lazily.
+pub fn sql_context(
+    root: &Path,
+    manifest: &Manifest,
+    days: &[&String],
+) -> anyhow::Result<polars::sql::SQLContext> {
+    use polars::prelude::*;
+    let (usage, workloads) = tables::settled_frames("", &Settled::default())?;
+    let objects = tables::objects_frame("", &[])?;
+    let files = |pick: fn(&DayFiles) -> &String| -> Vec<PathBuf> {
+        days.iter()
+            .filter_map(|d| manifest.days.get(*d))
+            .map(|d| root.join(pick(d)))
+            .collect()
+    };
+    let context = polars::sql::SQLContext::new();
+    for (name, empty, paths) in [
+        ("usage", usage, files(|d| &d.usage)),
+        ("workloads", workloads, files(|d| &d.workloads)),
+        ("objects", objects, files(|d| &d.objects)),
+    ] {
+        let lazy = if paths.is_empty() {
+            empty.lazy()
+        } else {
+            let scans = paths
+                .iter()
+                .map(|p| {
+                    LazyFrame::scan_parquet(
+                        PlRefPath::new(p.display().to_string()),
+                        ScanArgsParquet::default(),
+                    )
+                })
+                .collect::<PolarsResult<Vec<_>>>()?;
+            concat(scans, UnionArgs::default())?
+        };
+        context.register(name, lazy);
+    }
+    Ok(context)
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut file =
+        File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The days of a window of `days` days ending with the store's latest dated day, plus the
+/// undated partition. The window follows the data, not the clock, so the same store always gives
+/// the same recommendation.
+pub fn window_days(manifest: &Manifest, days: u32) -> (Vec<String>, Option<(String, String)>) {
+    let dated: Vec<&String> = manifest
+        .days
+        .keys()
+        .filter(|d| d.as_str() != UNDATED)
+        .collect();
+    let mut chosen = Vec::new();
+    let mut range = None;
+    if let Some(last) = dated.last()
+        && let Ok(last_date) = last.parse::<jiff::civil::Date>()
+    {
+        let first = last_date
+            .checked_sub(jiff::Span::new().days(i64::from(days.max(1)) - 1))
+            .unwrap_or(last_date)
+            .to_string();
+        chosen.extend(
+            dated
+                .iter()
+                .filter(|d| d.as_str() >= first.as_str())
+                .map(|d| (*d).clone()),
+        );
+        range = Some((first, (*last).clone()));
+    }
+    if manifest.days.contains_key(UNDATED) {
+        chosen.push(UNDATED.to_owned());
+    }
+    (chosen, range)
+}
