@@ -444,9 +444,44 @@ fn main() {
             std::process::exit(2);
         }
     };
+    match generate(&args) {
+        Ok(bytes) => eprintln!(
+            "wrote {} records in {} files to {} ({} MB of JSON, {} bytes per record)",
+            args.records,
+            args.records.div_ceil(args.per_file),
+            args.out.display(),
+            bytes / 1_000_000,
+            bytes / args.records.max(1)
+        ),
+        Err(message) => {
+            eprintln!("error: {message}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// Writes a trail (the tests call this too); returns the bytes of JSON written.
+pub fn generate_trail(
+    records: u64,
+    per_file: u64,
+    per_day: u64,
+    workloads: u64,
+    out: &Path,
+) -> Result<u64, String> {
+    generate(&Args {
+        records,
+        per_file,
+        per_day,
+        workloads,
+        out: out.to_owned(),
+    })
+}
+
+fn generate(args: &Args) -> Result<u64, String> {
     let files = args.records.div_ceil(args.per_file);
     let next = std::sync::atomic::AtomicU64::new(0);
     let bytes = std::sync::atomic::AtomicU64::new(0);
+    let failed = std::sync::Mutex::new(None);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     std::thread::scope(|scope| {
         for _ in 0..threads {
@@ -456,21 +491,23 @@ fn main() {
                     if index >= files {
                         return;
                     }
-                    let size = write_file(&args, index).unwrap_or_else(|err| {
-                        eprintln!("error: writing file {index}: {err}");
-                        std::process::exit(2);
-                    });
-                    bytes.fetch_add(size, std::sync::atomic::Ordering::Relaxed);
+                    match write_file(args, index) {
+                        Ok(size) => {
+                            bytes.fetch_add(size, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        Err(err) => {
+                            if let Ok(mut failed) = failed.lock() {
+                                *failed = Some(format!("writing file {index}: {err}"));
+                            }
+                            return;
+                        }
+                    }
                 }
             });
         }
     });
-    let bytes = bytes.into_inner();
-    eprintln!(
-        "wrote {} records in {files} files to {} ({} MB of JSON, {} bytes per record)",
-        args.records,
-        args.out.display(),
-        bytes / 1_000_000,
-        bytes / args.records.max(1)
-    );
+    match failed.into_inner().ok().flatten() {
+        Some(message) => Err(message),
+        None => Ok(bytes.into_inner()),
+    }
 }

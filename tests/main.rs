@@ -3,6 +3,7 @@
 mod attribution;
 mod aws_lookup;
 mod bad_input;
+mod batch;
 mod catalog;
 mod diff;
 mod real_data;
@@ -10,3 +11,8 @@ mod recommend;
 mod s3;
 mod synthesis;
 mod util;
+
+/// The benchmark trail generator, for tests that need a realistic multi-day trail.
+#[path = "../examples/gen_bench_trail.rs"]
+#[allow(dead_code)]
+mod gen_bench_trail;

@@ -1,0 +1,507 @@
+//! Batch mode end to end: `iamtrim run --config` with its usage store, incremental runs, crash
+//! safety under SIGKILL, and `iamtrim query`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::gen_bench_trail::generate_trail;
+use crate::util::{Run, iamtrim, recommend, root, sample_trail};
+
+/// A config in `dir` with its store in `dir/store` and output in `dir/out`.
+fn config(dir: &Path, trail: &Path, extra: &str) -> PathBuf {
+    let path = dir.join("iamtrim.toml");
+    let text = format!(
+        r#"# written by tests/batch.rs
+[store]
+path = "store"
+
+[source]
+trails = ["{}"]
+since = "2026-01-01"
+
+[output]
+dir = "out"
+{extra}
+"#,
+        trail.display()
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const SAMPLE_CONTEXT: &str = r#"
+[context]
+iam_snapshot = "CONTEXT/iam.json"
+pod_identity_associations = "CONTEXT/pod-identity-associations.json"
+"#;
+
+fn sample_context() -> String {
+    SAMPLE_CONTEXT.replace(
+        "CONTEXT",
+        &root().join("fixtures/sample-context").display().to_string(),
+    )
+}
+
+fn run(config: &Path, extra: &[&str]) -> Run {
+    let config = config.display().to_string();
+    let mut args = vec!["run", "--config", &config];
+    args.extend_from_slice(extra);
+    iamtrim(&args)
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Every file under `dir`, relative, with its bytes.
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            (
+                e.path().strip_prefix(dir).unwrap().display().to_string(),
+                read(e.path()),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// A trail of `days` CloudTrail days (2,000 records a day, 10 objects a day, 20 workloads:
+/// IRSA, Pod Identity, and roles vended outside the trail), from the benchmark generator.
+fn multi_day_trail(dir: &Path, days: u64) -> PathBuf {
+    let trail = dir.join("trail");
+    generate_trail(days * 2_000, 200, 2_000, 20, &trail).unwrap();
+    trail
+}
+
+fn query(store: &Path, file: &str) -> String {
+    let file = root().join("queries").join(file);
+    let r = iamtrim(&[
+        "query",
+        &file.display().to_string(),
+        "--store",
+        &store.display().to_string(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.stdout
+}
+
+#[test]
+fn a_second_run_ingests_nothing_and_writes_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &sample_trail(), &sample_context());
+    let first = run(&config, &[]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(
+        first
+            .stderr
+            .contains("iamtrim run: 20 new objects (111 records) in 1 days"),
+        "{}",
+        first.stderr
+    );
+    let out = dir.path().join("out");
+    let outputs = tree(&out);
+    let manifest = read(&dir.path().join("store/MANIFEST.json"));
+
+    let second = run(&config, &[]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains("iamtrim run: 0 new objects (0 records) in 0 days, 20 already in the store"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(tree(&out), outputs, "the second run changed the outputs");
+    assert_eq!(
+        read(&dir.path().join("store/MANIFEST.json")),
+        manifest,
+        "the second run committed something"
+    );
+
+    // The store's recommendation is the one `recommend` makes from the raw logs (the window is
+    // the store's days rather than the flags').
+    let mut from_store: Value =
+        serde_json::from_slice(&read(&out.join("recommendation.json"))).unwrap();
+    let mut direct = recommend(&[&sample_trail()], &crate::util::SAMPLE_CONTEXT).json();
+    assert_eq!(
+        from_store["window"],
+        serde_json::json!({"start": "2026-08-04T00:00:00Z", "end": "2026-11-02T00:00:00Z"})
+    );
+    // The context files are named as given: absolute from the config, relative on the flags.
+    for report in [&mut from_store, &mut direct] {
+        report["window"] = Value::Null;
+        report["attribution"]["context"]["sources"] = Value::Null;
+    }
+    assert_same_reports(&from_store, &direct);
+    assert!(out.join("recommendation.txt").is_file());
+    assert!(
+        out.join("policies/eks/shop-prod/checkout/frontend.json")
+            .is_file()
+    );
+}
+
+#[test]
+fn runs_day_by_day_equal_one_run_and_one_recommend() {
+    let dir = tempfile::tempdir().unwrap();
+    let trail = multi_day_trail(dir.path(), 6);
+
+    // One run over the whole trail.
+    let whole = dir.path().join("whole");
+    std::fs::create_dir_all(&whole).unwrap();
+    let whole_config = config(&whole, &trail, "");
+    let r = run(&whole_config, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("60 new objects (12000 records) in 6 days"),
+        "{}",
+        r.stderr
+    );
+
+    // The same days arriving over three nights: two days at a time.
+    let nightly = dir.path().join("nightly");
+    let growing = nightly.join("trail");
+    std::fs::create_dir_all(&nightly).unwrap();
+    let nightly_config = config(&nightly, &growing, "");
+    let days_dir = trail.join("AWSLogs/111122223333/CloudTrail/us-east-1/2026/09");
+    for night in 0..3 {
+        for day in [night * 2 + 1, night * 2 + 2] {
+            let from = days_dir.join(format!("{day:02}"));
+            let to = growing.join(format!(
+                "AWSLogs/111122223333/CloudTrail/us-east-1/2026/09/{day:02}"
+            ));
+            std::fs::create_dir_all(&to).unwrap();
+            for file in std::fs::read_dir(&from).unwrap() {
+                let file = file.unwrap();
+                std::fs::copy(file.path(), to.join(file.file_name())).unwrap();
+            }
+        }
+        let r = run(&nightly_config, &[]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!(
+                "20 new objects (4000 records) in 2 days, {} already in the store",
+                night * 20
+            )),
+            "{}",
+            r.stderr
+        );
+    }
+    assert_eq!(
+        read(&nightly.join("out/recommendation.json")),
+        read(&whole.join("out/recommendation.json"))
+    );
+    assert_eq!(
+        query(&nightly.join("store"), "window-usage.sql"),
+        query(&whole.join("store"), "window-usage.sql")
+    );
+
+    // And both are what `recommend` says from the raw logs: sessions vended late on one day
+    // and used the next were joined across runs through the carried join state.
+    let mut from_store: Value =
+        serde_json::from_slice(&read(&whole.join("out/recommendation.json"))).unwrap();
+    let mut direct = recommend(&[&trail], &[]).json();
+    from_store["window"] = Value::Null;
+    direct["window"] = Value::Null;
+    assert_same_reports(&from_store, &direct);
+    assert_eq!(direct["workloads"].as_array().unwrap().len(), 20);
+}
+
+/// Equal reports, compared key by key so a failure names the key rather than printing both.
+fn assert_same_reports(a: &Value, b: &Value) {
+    let (a, b) = (a.as_object().unwrap(), b.as_object().unwrap());
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (key, value) in a {
+        if key == "workloads" {
+            let (wa, wb) = (value.as_array().unwrap(), b[key].as_array().unwrap());
+            assert_eq!(wa.len(), wb.len());
+            for (x, y) in wa.iter().zip(wb) {
+                assert!(x == y, "workload {} differs:\n{x}\n{y}", x["id"]);
+            }
+        } else {
+            assert!(*value == b[key], "{key} differs:\n{value}\n{}", b[key]);
+        }
+    }
+}
+
+/// The store's manifest generation (0 before the first commit).
+fn generation(store: &Path) -> u64 {
+    std::fs::read(store.join("MANIFEST.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|m| m["generation"].as_u64())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_run_killed_with_sigkill_then_resumed_equals_an_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let trail = multi_day_trail(dir.path(), 8);
+    let clean = dir.path().join("clean");
+    let killed = dir.path().join("killed");
+    std::fs::create_dir_all(&clean).unwrap();
+    std::fs::create_dir_all(&killed).unwrap();
+    let clean_config = config(&clean, &trail, "");
+    let killed_config = config(&killed, &trail, "");
+    let r = run(&clean_config, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // SIGKILL within 2 ms of the 1st, 3rd and 5th commits, when the run is reading the next
+    // day or writing its files, each time resuming from the store; then let it finish.
+    let store = killed.join("store");
+    let mut kills_mid_run = 0;
+    for kill_at in [1, 3, 5] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_iamtrim"))
+            .args([
+                "run",
+                "--config",
+                &killed_config.display().to_string(),
+                "-q",
+            ])
+            .current_dir(root())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if generation(&store) >= kill_at || Instant::now() > deadline {
+                break;
+            }
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        // SIGKILL (Child::kill): no chance to clean up.
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        if !status.success() && generation(&store) < 8 {
+            kills_mid_run += 1;
+        }
+    }
+    assert!(kills_mid_run >= 2, "the run was not killed mid-way");
+    let r = run(&killed_config, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    assert_eq!(
+        read(&killed.join("out/recommendation.json")),
+        read(&clean.join("out/recommendation.json"))
+    );
+    assert_eq!(tree(&killed.join("out")), tree(&clean.join("out")));
+    for q in [
+        "window-usage.sql",
+        "window-workloads.sql",
+        "objects-by-day.sql",
+    ] {
+        assert_eq!(query(&store, q), query(&clean.join("store"), q), "{q}");
+    }
+    // Every object counted once: 80 objects, as in the clean store.
+    let objects = query(&store, "objects-by-day.sql");
+    let total: u64 = objects
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(total, 80, "{objects}");
+    // No file left behind by the killed runs: the manifest names every data file.
+    let manifest: Value = serde_json::from_slice(&read(&store.join("MANIFEST.json"))).unwrap();
+    let mut named: Vec<String> = manifest["days"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|d| {
+            ["usage", "workloads", "objects", "input"].map(|t| d[t].as_str().unwrap().to_owned())
+        })
+        .chain([manifest["state"].as_str().unwrap().to_owned()])
+        .collect();
+    named.sort();
+    let mut present: Vec<String> = tree(&store)
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| p != "LOCK" && p != "MANIFEST.json")
+        .collect();
+    present.sort();
+    assert_eq!(present, named);
+}
+
+#[test]
+fn queries_answer_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &sample_trail(), &sample_context());
+    assert_eq!(run(&config, &[]).code, 0);
+    let usage = query(&dir.path().join("store"), "usage-by-workload.sql");
+    let mut lines = usage.lines();
+    assert_eq!(
+        lines.next(),
+        Some("workload,kind,actions,permissions,calls,denied_calls,first_seen,last_seen")
+    );
+    let frontend = usage
+        .lines()
+        .find(|l| l.starts_with("eks/shop-prod/checkout/frontend,"))
+        .unwrap_or_else(|| panic!("{usage}"));
+    assert!(frontend.contains(",service-account,"), "{frontend}");
+    let denied = query(&dir.path().join("store"), "denied-calls.sql");
+    assert!(
+        denied.lines().count() > 1,
+        "the sample trail has denied calls:\n{denied}"
+    );
+    assert!(
+        denied
+            .lines()
+            .skip(1)
+            .all(|l| !l.split(',').nth(4).unwrap_or("").is_empty()),
+        "{denied}"
+    );
+    // --config finds the same store.
+    let via_config = iamtrim(&[
+        "query",
+        &root()
+            .join("queries/usage-by-workload.sql")
+            .display()
+            .to_string(),
+        "--config",
+        &config.display().to_string(),
+    ]);
+    assert_eq!(via_config.stdout, usage);
+    // A query that is not SQL is a clear error.
+    let bad = dir.path().join("bad.sql");
+    std::fs::write(&bad, "SELEKT 1").unwrap();
+    let r = iamtrim(&[
+        "query",
+        &bad.display().to_string(),
+        "--store",
+        &dir.path().join("store").display().to_string(),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.starts_with("error: query "), "{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+}
+
+#[test]
+fn configuration_errors_are_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let misspelt = config(dir.path(), &sample_trail(), "[report]\nwindow_dayz = 30\n");
+    let r = run(&misspelt, &[]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("is not valid"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("unknown field `window_dayz`"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !dir.path().join("store").exists(),
+        "nothing may run on a bad config"
+    );
+
+    let good = config_with_window(dir.path(), 30);
+    let r = run(&good, &["--check-config"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("valid"), "{}", r.stdout);
+    assert!(r.stdout.contains("window 30 days"), "{}", r.stdout);
+    assert!(
+        !dir.path().join("store").exists(),
+        "--check-config only checks"
+    );
+
+    let missing = config(
+        dir.path(),
+        &sample_trail(),
+        "[context]\niam_snapshot = \"nope.json\"\n",
+    );
+    let r = run(&missing, &["--check-config"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("context.iam_snapshot: no such file"),
+        "{}",
+        r.stderr
+    );
+}
+
+fn config_with_window(dir: &Path, days: u32) -> PathBuf {
+    config(
+        dir,
+        &sample_trail(),
+        &format!("[report]\nwindow_days = {days}\n"),
+    )
+}
+
+#[test]
+fn json_logs_and_exit_status_for_a_scheduler() {
+    let dir = tempfile::tempdir().unwrap();
+    // A trail with one corrupt object besides the sample's: the result is incomplete (2), every
+    // night while that day is in the window, and the object is not read again.
+    let trail = dir.path().join("trail");
+    for (path, bytes) in tree(&sample_trail()) {
+        crate::util::write(&trail.join(path), &bytes);
+    }
+    let broken = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/01/111122223333_CloudTrail_us-east-1_20261101T0655Z_BROKEN.json.gz";
+    crate::util::write(&trail.join(broken), b"\x1f\x8b\x08\x00 not gzip");
+    let config = config(dir.path(), &trail, &sample_context());
+    for night in 0..2 {
+        let r = run(&config, &["--log-format", "json"]);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        let lines: Vec<Value> = r
+            .stderr
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        let summary = lines.last().unwrap();
+        assert_eq!(summary["event"], "summary");
+        assert_eq!(summary["exit_status"], 2);
+        assert_eq!(summary["input_skipped"], 1);
+        assert_eq!(summary["new_objects"], if night == 0 { 21 } else { 0 });
+        assert_eq!(summary["workloads"], 12);
+        if night == 0 {
+            assert!(
+                lines.iter().any(|l| l["level"] == "warn"
+                    && l["message"].as_str().unwrap().contains("BROKEN.json.gz")),
+                "{}",
+                r.stderr
+            );
+        }
+    }
+    let report: Value =
+        serde_json::from_slice(&read(&dir.path().join("out/recommendation.json"))).unwrap();
+    let skipped = report["input"]["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1);
+    assert!(
+        skipped[0]["location"]
+            .as_str()
+            .unwrap()
+            .ends_with("BROKEN.json.gz")
+    );
+}
+
+#[test]
+fn a_second_run_on_the_same_store_waits_for_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &sample_trail(), "");
+    let store = dir.path().join("store");
+    std::fs::create_dir_all(&store).unwrap();
+    let lock = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(store.join("LOCK"))
+        .unwrap();
+    lock.lock().unwrap();
+    let r = run(&config, &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("is in use by another iamtrim run"),
+        "{}",
+        r.stderr
+    );
+    drop(lock);
+    assert_eq!(run(&config, &[]).code, 0);
+}
