@@ -34,7 +34,14 @@ pub struct IngestConfig {
     pub window: TimeWindow,
     pub clusters: ClusterNames,
     pub catalog: Arc<Catalog>,
+    /// Aggregate API calls (eventSource, eventName, outcome) instead of IAM actions and
+    /// resources: the call table (`iamtrim calls`, docs/SCALE.md), which SQL engines can compute
+    /// too. Each call's key is [`CALL_SEPARATOR`]-joined into the action slot.
+    pub calls_table: bool,
 }
+
+/// Joins eventSource and eventName in the action slot of a call-table key.
+pub const CALL_SEPARATOR: char = ' ';
 
 enum Message {
     /// A read object and its position in the listing.
@@ -324,6 +331,18 @@ fn process<'a>(
         file.event(caller, at);
         return Ok(());
     }
+    let region = crate::policy::regions::bit(record.aws_region.as_deref().unwrap_or_default());
+    if config.calls_table {
+        let call: Arc<str> = format!("{source}{CALL_SEPARATOR}{name}").into();
+        file.event(caller, at).call(
+            &call,
+            Cow::Borrowed(""),
+            record.error_code.clone(),
+            at,
+            region,
+        );
+        return Ok(());
+    }
     let mapping = mapper.map(source, name);
     let (actions, conditionals): (&[_], &[_]) = match &*mapping {
         Mapping::Actions(actions, conditionals) => {
@@ -347,7 +366,6 @@ fn process<'a>(
         adjusted.as_slice()
     };
     let mut resources: Option<EventResources<'_>> = None;
-    let region = crate::policy::regions::bit(record.aws_region.as_deref().unwrap_or_default());
     let activity = file.event(caller, at);
     for action in actions {
         let types = mapper.resource_types(action);

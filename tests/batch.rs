@@ -505,3 +505,67 @@ fn a_second_run_on_the_same_store_waits_for_none() {
     drop(lock);
     assert_eq!(run(&config, &[]).code, 0);
 }
+
+/// Rows of a CSV file, header first, the rest sorted.
+fn csv_rows(path: &Path) -> (String, Vec<String>) {
+    let text = String::from_utf8(read(path)).unwrap();
+    let mut lines = text.lines().map(str::to_owned);
+    let header = lines.next().unwrap_or_default();
+    let mut rows: Vec<String> = lines.collect();
+    rows.sort();
+    (header, rows)
+}
+
+/// The path past one machine: Spark SQL (pyspark in local mode) computes, from the same log
+/// files, the call table `iamtrim calls` writes.
+#[test]
+fn spark_sql_computes_the_same_call_table_as_iamtrim() {
+    if !crate::util::python_tool("pyspark", "pyspark==3.5.3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let generated = multi_day_trail(dir.path(), 2);
+    for (name, trail) in [("sample", sample_trail()), ("generated", generated)] {
+        let ours = dir.path().join(format!("{name}-iamtrim.csv"));
+        let spark = dir.path().join(format!("{name}-spark.csv"));
+        let r = iamtrim(&[
+            "calls",
+            "--trail",
+            &trail.display().to_string(),
+            "--out",
+            &ours.display().to_string(),
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let status = Command::new("python3")
+            .arg(root().join("scripts/spark-calls.py"))
+            .arg(&trail)
+            .arg(&spark)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .status()
+            .unwrap();
+        assert!(status.success(), "scripts/spark-calls.py failed on {name}");
+        let (our_header, our_rows) = csv_rows(&ours);
+        let (spark_header, spark_rows) = csv_rows(&spark);
+        assert_eq!(
+            our_header,
+            "workload,kind,eks_cluster,namespace,service_account,role,event_source,event_name,error_code,calls,first_seen,last_seen"
+        );
+        assert_eq!(spark_header, our_header);
+        assert!(our_rows.len() >= 30, "{name}: {our_rows:?}");
+        for (ours, theirs) in our_rows.iter().zip(&spark_rows) {
+            assert_eq!(ours, theirs, "{name}: first differing row");
+        }
+        assert_eq!(our_rows.len(), spark_rows.len(), "{name}");
+        if name == "sample" {
+            // Role chaining (Pod Identity session → reports-writer) and a denied call, both
+            // attributed to their service account by both engines.
+            for row in [
+                "eks/shop-prod/batch/exporter,service-account,shop-prod,batch,exporter,arn:aws:iam::111122223333:role/reports-writer,s3.amazonaws.com,PutObject,,3,2026-11-01T06:30:20Z,2026-11-01T06:32:20Z",
+                "eks/shop-prod/checkout/frontend,service-account,shop-prod,checkout,frontend,arn:aws:iam::111122223333:role/checkout-frontend,secretsmanager.amazonaws.com,PutSecretValue,AccessDeniedException,1,2026-11-01T06:50:00Z,2026-11-01T06:50:00Z",
+            ] {
+                assert!(our_rows.iter().any(|r| r == row), "missing {row}");
+            }
+        }
+    }
+}

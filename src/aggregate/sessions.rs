@@ -137,6 +137,9 @@ pub struct Workload {
     /// are only in `calls`.
     pub calls_by_role: BTreeMap<String, HashMap<CallKey, Usage>>,
     pub evidence: BTreeMap<Evidence, Tally>,
+    /// After [`Aggregator::finish`]: the calls made without a role (IAM users, a service
+    /// account's own token), which `calls` includes.
+    pub roleless: HashMap<CallKey, Usage>,
     /// For a role workload with unattributed sessions: what its trust policy said, if read.
     pub trust: Option<TrustAnswer>,
     pub account: Option<String>,
@@ -163,6 +166,7 @@ impl Workload {
 
     /// Folds the per-role maps into `calls`.
     fn fold_roles(&mut self) {
+        self.roleless = self.calls.clone();
         for calls in self.calls_by_role.values() {
             for (key, usage) in calls {
                 if let Some(u) = self.calls.get_mut(key) {

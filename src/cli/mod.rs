@@ -30,6 +30,9 @@ pub enum Command {
     Run(run::RunArgs),
     /// Run a SQL query (a file from queries/, or your own) against the usage store.
     Query(run::QueryArgs),
+    /// Write the call table: API calls per workload and role (eventSource, eventName, outcome,
+    /// count, first and last seen), the table Spark SQL and Athena compute too (docs/SCALE.md).
+    Calls(Box<run::CallsArgs>),
     /// Show the IAM catalog in use: its source, version and counts.
     Catalog(CatalogArgs),
 }

@@ -53,3 +53,38 @@ pub enum QueryFormat {
     Csv,
     Table,
 }
+
+#[derive(Debug, Args)]
+pub struct CallsArgs {
+    /// CloudTrail log files or folders, or one s3://bucket[/prefix] (as for `recommend`).
+    #[arg(long, required = true, value_name = "PATH")]
+    pub trail: Vec<PathBuf>,
+
+    /// Where to write the table: FILE.parquet or FILE.csv [default: CSV on stdout].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Only events at or after this time: RFC 3339, a date, or an age such as 30d.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<crate::settings::TimeArg>,
+
+    /// Only events before this time.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<crate::settings::TimeArg>,
+
+    /// Name an EKS cluster: NAME=OIDC_ISSUER or NAME=CLUSTER_ARN. Repeatable.
+    #[arg(long, value_name = "NAME=ISSUER")]
+    pub cluster: Vec<crate::settings::ClusterArg>,
+
+    /// Pod Identity associations (see `recommend --help`).
+    #[arg(long, value_name = "FILE")]
+    pub pod_identity_associations: Option<PathBuf>,
+
+    /// Roles and trust policies (see `recommend --help`).
+    #[arg(long, value_name = "FILE")]
+    pub iam_snapshot: Option<PathBuf>,
+
+    /// Worker threads [default: number of cores].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}

@@ -1,5 +1,6 @@
 //! One function per subcommand, composing the pipeline stages.
 
+pub mod calls;
 pub mod catalog;
 pub mod progress;
 pub mod query;
@@ -15,6 +16,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Diff(args) => recommend::run(&args, cli.quiet, true),
         Command::Run(args) => run::run(&args, cli.quiet),
         Command::Query(args) => query::run(&args),
+        Command::Calls(args) => calls::run(&args, cli.quiet),
         Command::Catalog(args) => catalog::run(&args),
     }
 }

@@ -388,5 +388,6 @@ pub(crate) fn settings(args: &RecommendArgs) -> anyhow::Result<IngestConfig> {
         },
         window,
         clusters,
+        calls_table: false,
     })
 }

@@ -20,7 +20,7 @@ const UNBOUND: &str = "unbound";
 const UNBOUND_NODE: &str = "unbound-node";
 
 /// Who a row belongs to: (id, kind, cluster, namespace, service account).
-type Who = (
+pub type Who = (
     String,
     &'static str,
     Option<String>,
@@ -28,7 +28,7 @@ type Who = (
     Option<String>,
 );
 
-fn who(key: &WorkloadKey) -> Who {
+pub fn who(key: &WorkloadKey) -> Who {
     match key {
         WorkloadKey::ServiceAccount(sa) => (
             key.id(),
