@@ -12,7 +12,9 @@ import csv
 import os
 import sys
 
-from pyspark.sql import SparkSession
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+
+from pyspark.sql import SparkSession  # noqa: E402
 
 RECORD = (
     "Records array<struct<"

@@ -262,6 +262,7 @@ impl Config {
     pub fn recommend_args(&self) -> RecommendArgs {
         RecommendArgs {
             trail: self.source.trails.iter().map(PathBuf::from).collect(),
+            calls_table: None,
             since: Some(self.since()),
             until: None,
             trail_account: self.source.accounts.clone(),

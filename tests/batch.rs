@@ -558,6 +558,8 @@ fn spark_sql_computes_the_same_call_table_as_iamtrim() {
         }
         assert_eq!(our_rows.len(), spark_rows.len(), "{name}");
         if name == "sample" {
+            // iamtrim takes Spark's table as input instead of the logs.
+            assert_same_actions(&spark);
             // Role chaining (Pod Identity session → reports-writer) and a denied call, both
             // attributed to their service account by both engines.
             for row in [
@@ -568,4 +570,75 @@ fn spark_sql_computes_the_same_call_table_as_iamtrim() {
             }
         }
     }
+}
+
+/// Workload id → the actions it used (allowed calls), from a recommendation.
+fn actions_by_workload(report: &Value) -> Vec<(String, Vec<String>)> {
+    report["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            let mut actions: Vec<String> = w["usage"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["action"].as_str().unwrap().to_owned())
+                .collect();
+            actions.sort();
+            actions.dedup();
+            (w["id"].as_str().unwrap().to_owned(), actions)
+        })
+        .collect()
+}
+
+/// `recommend --calls-table TABLE` names the same workloads and actions as `recommend` on the
+/// sample trail, every resource `*`, and says why.
+fn assert_same_actions(table: &Path) {
+    let from_table = iamtrim(&[
+        "recommend",
+        "--calls-table",
+        &table.display().to_string(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(from_table.code, 0, "{}", from_table.stderr);
+    let from_table = from_table.json();
+    let from_logs = recommend(&[&sample_trail()], &[]).json();
+    assert_eq!(
+        actions_by_workload(&from_table),
+        actions_by_workload(&from_logs)
+    );
+    for w in from_table["workloads"].as_array().unwrap() {
+        for u in w["usage"].as_array().unwrap() {
+            assert_eq!(u["resource"], "*", "{u}");
+        }
+    }
+    let notes = from_table["input"]["source_notes"].to_string();
+    assert!(notes.contains("action level"), "{notes}");
+    assert_eq!(from_table["input"]["records"], 103);
+}
+
+#[test]
+fn iamtrims_own_call_table_is_input_for_recommend() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["calls.parquet", "calls.csv"] {
+        let table = dir.path().join(name);
+        let r = iamtrim(&[
+            "calls",
+            "--trail",
+            &sample_trail().display().to_string(),
+            "--out",
+            &table.display().to_string(),
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(r.stderr.contains("36 rows"), "{}", r.stderr);
+        assert_same_actions(&table);
+    }
+    // A table without the columns is a clear error, not a panic.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "a,b\n1,2\n").unwrap();
+    let r = iamtrim(&["recommend", "--calls-table", &bad.display().to_string()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("has no column workload"), "{}", r.stderr);
 }

@@ -9,8 +9,20 @@ pub struct RecommendArgs {
     /// CloudTrail log file, folder walked recursively (e.g. a copy of AWSLogs/), an
     /// s3://bucket[/prefix] read in place, or cloudtrail:lookup (the LookupEvents API: management
     /// events of the last 90 days). Repeatable (local paths).
-    #[arg(long, required = true, value_name = "PATH", help_heading = "Input")]
+    #[arg(
+        long,
+        required_unless_present = "calls_table",
+        conflicts_with = "calls_table",
+        value_name = "PATH",
+        help_heading = "Input"
+    )]
     pub trail: Vec<PathBuf>,
+
+    /// Read a call table (from `iamtrim calls`, or Athena or Spark with queries/athena or
+    /// queries/spark) instead of log files: .parquet or .csv. It names no resources, so the
+    /// policies are action-level (Resource "*").
+    #[arg(long, value_name = "FILE", help_heading = "Input")]
+    pub calls_table: Option<PathBuf>,
 
     /// Only events at or after this time: RFC 3339, a date, or an age such as 30d.
     #[arg(long, value_name = "TIME", help_heading = "Input")]

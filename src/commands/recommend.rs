@@ -43,31 +43,40 @@ pub fn run(args: &RecommendArgs, quiet: bool, diff_only: bool) -> anyhow::Result
         );
     }
     let mut config = settings(args)?;
-    let source = open_source(args, config.window).context("cannot open the trail")?;
     let mut lookups = lookups(args, config.clusters.clone())?;
     config.clusters = lookups.clusters.clone();
-    let mut aggregator = Aggregator::new(JoinContext {
-        associations: lookups.associations(),
-        clusters: config.clusters.clone(),
-    });
-    let progress = progress::for_stderr(quiet);
-    let input =
-        ingest(&*source, &config, &mut aggregator, &*progress).context("cannot read the trail")?;
-    let trust = lookups.trust(&aggregator.unattributed_roles());
-    if std::env::var_os("IAMTRIM_STATS").is_some() {
-        // For benches/memory.sh: the join's live state, which must follow live sessions.
-        let s = aggregator.stats();
-        eprintln!(
-            "stats: peak_pending_sessions={} peak_bindings={} retired_pending={} retired_bindings={}",
-            s.peak_pending, s.peak_bindings, s.retired_pending, s.retired_bindings
-        );
-    }
+    let (finished, input) = match &args.calls_table {
+        Some(table) => crate::commands::calls::workloads_from_table(
+            table,
+            std::sync::Arc::clone(&config.catalog),
+        )
+        .context("cannot read the call table")?,
+        None => {
+            let source = open_source(args, config.window).context("cannot open the trail")?;
+            let mut aggregator = Aggregator::new(JoinContext {
+                associations: lookups.associations(),
+                clusters: config.clusters.clone(),
+            });
+            let progress = progress::for_stderr(quiet);
+            let input = ingest(&*source, &config, &mut aggregator, &*progress)
+                .context("cannot read the trail")?;
+            let trust = lookups.trust(&aggregator.unattributed_roles());
+            if std::env::var_os("IAMTRIM_STATS").is_some() {
+                // For benches/memory.sh: the join's live state, which must follow live sessions.
+                let s = aggregator.stats();
+                eprintln!(
+                    "stats: peak_pending_sessions={} peak_bindings={} retired_pending={} retired_bindings={}",
+                    s.peak_pending, s.peak_bindings, s.retired_pending, s.retired_bindings
+                );
+            }
+            (aggregator.finish(&trust), input)
+        }
+    };
     let filter = WorkloadFilter {
         roles: args.role.clone(),
         workloads: args.workload.clone(),
     };
     let synth = synth_config(args);
-    let finished = aggregator.finish(&trust);
     let role_usage = if diff {
         role_usage(&finished)
     } else {
