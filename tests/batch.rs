@@ -642,3 +642,63 @@ fn iamtrims_own_call_table_is_input_for_recommend() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("has no column workload"), "{}", r.stderr);
 }
+
+/// The configurations in docs/ are valid: the example file, and the one in the CronJob manifest.
+#[test]
+fn the_documented_configurations_are_valid() {
+    let example = root().join("docs/iamtrim.example.toml");
+    let r = run(&example, &["--check-config"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("window 90 days"), "{}", r.stdout);
+
+    let manifest =
+        String::from_utf8(read(&root().join("docs/kubernetes/iamtrim-cronjob.yaml"))).unwrap();
+    let embedded: String = manifest
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("iamtrim.toml: |"))
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with("    "))
+        .map(|l| format!("{}\n", l.get(4..).unwrap_or("")))
+        .collect();
+    assert!(embedded.contains("[store]"), "{embedded}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("iamtrim.toml");
+    std::fs::write(&path, embedded).unwrap();
+    let r = run(&path, &["--check-config"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The job's container runs exactly this command.
+    assert!(manifest.contains(
+        r#"args: ["run", "--config", "/etc/iamtrim/iamtrim.toml", "--log-format", "json"]"#
+    ));
+
+    let policy: Value = serde_json::from_slice(&read(
+        &root().join("docs/kubernetes/iamtrim-batch-policy.json"),
+    ))
+    .unwrap();
+    let actions: Vec<String> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| match &s["Action"] {
+            Value::String(a) => vec![a.clone()],
+            Value::Array(a) => a.iter().map(|a| a.as_str().unwrap().to_owned()).collect(),
+            _ => vec![],
+        })
+        .collect();
+    for needed in [
+        "s3:ListBucket",
+        "s3:GetObject",
+        "kms:Decrypt",
+        "iam:GetRole",
+        "eks:ListPodIdentityAssociations",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == needed),
+            "{needed} missing from the job's policy"
+        );
+    }
+    assert!(
+        actions.iter().all(|a| !a.contains('*')),
+        "no wildcard actions: {actions:?}"
+    );
+}
