@@ -31,5 +31,6 @@ pub mod report;
 pub mod settings;
 pub mod source;
 pub mod stats;
+#[cfg(feature = "store")]
 pub mod store;
 pub mod synth;

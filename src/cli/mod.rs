@@ -27,11 +27,14 @@ pub enum Command {
     Diff(Box<recommend::RecommendArgs>),
     /// The scheduled batch job: ingest new log objects into the usage store, then recommend
     /// from the store over the configured window.
+    #[cfg(feature = "store")]
     Run(run::RunArgs),
     /// Run a SQL query (a file from queries/, or your own) against the usage store.
+    #[cfg(feature = "store")]
     Query(run::QueryArgs),
     /// Write the call table: API calls per workload and role (eventSource, eventName, outcome,
     /// count, first and last seen), the table Spark SQL and Athena compute too (docs/SCALE.md).
+    #[cfg(feature = "store")]
     Calls(Box<run::CallsArgs>),
     /// Show the IAM catalog in use: its source, version and counts.
     Catalog(CatalogArgs),

@@ -46,11 +46,14 @@ pub fn run(args: &RecommendArgs, quiet: bool, diff_only: bool) -> anyhow::Result
     let mut lookups = lookups(args, config.clusters.clone())?;
     config.clusters = lookups.clusters.clone();
     let (finished, input) = match &args.calls_table {
+        #[cfg(feature = "store")]
         Some(table) => crate::commands::calls::workloads_from_table(
             table,
             std::sync::Arc::clone(&config.catalog),
         )
         .context("cannot read the call table")?,
+        #[cfg(not(feature = "store"))]
+        Some(_) => anyhow::bail!("--calls-table needs iamtrim built with the `store` feature"),
         None => {
             let source = open_source(args, config.window).context("cannot open the trail")?;
             let mut aggregator = Aggregator::new(JoinContext {
