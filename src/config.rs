@@ -142,6 +142,8 @@ pub enum SizeLimit {
 pub struct OutputSection {
     /// Where `recommendation.json`, `recommendation.txt` and `policies/` are written.
     pub dir: PathBuf,
+    /// Also copy them to this `s3://bucket/prefix` (with the [source] AWS settings).
+    pub s3: Option<String>,
     #[serde(default)]
     pub policy_format: PolicyFormat,
 }
@@ -232,6 +234,12 @@ impl Config {
                     || self.context.iam_snapshot.is_some()
                     || self.context.aws,
                 "report.diff needs the current policies: set report.policy, context.iam_snapshot or context.aws"
+            );
+        }
+        if let Some(uri) = &self.output.s3 {
+            anyhow::ensure!(
+                crate::source::s3::parse_uri(uri).is_some(),
+                "output.s3: {uri:?} is not an s3://bucket[/prefix] URI"
             );
         }
         let remote = self

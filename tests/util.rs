@@ -287,6 +287,29 @@ impl Moto {
             .unwrap();
     }
 
+    pub fn put_object(&self, bucket: &str, key: &str, body: &[u8]) {
+        ureq::put(&format!("{}/{bucket}/{key}", self.endpoint))
+            .header("Authorization", Self::S3_AUTH)
+            .send(body)
+            .unwrap();
+    }
+
+    /// An object's bytes, or `None` when there is no such object.
+    pub fn get_object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        let response = ureq::get(&format!("{}/{bucket}/{key}", self.endpoint))
+            .header("Authorization", Self::S3_AUTH)
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .unwrap();
+        if response.status() == 404 {
+            return None;
+        }
+        assert_eq!(response.status(), 200, "GET {bucket}/{key}");
+        Some(response.into_body().read_to_vec().unwrap())
+    }
+
     /// Uploads every file under `dir` to `bucket` under `prefix`, keys as relative paths.
     pub fn upload_dir(&self, bucket: &str, prefix: &str, dir: &Path) {
         for entry in walkdir::WalkDir::new(dir)

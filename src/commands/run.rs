@@ -128,6 +128,18 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
     };
     write_outputs(&config.output.dir, &recommendation, policy_format)
         .with_context(|| format!("cannot write to {}", config.output.dir.display()))?;
+    let uploaded = match &config.output.s3 {
+        Some(uri) => {
+            let options = crate::lookup::aws::AwsOptions {
+                profile: rec.profile.clone(),
+                region: rec.region.clone(),
+                endpoint_url: rec.endpoint_url.clone(),
+            };
+            crate::report::upload::upload_dir(&config.output.dir, uri, &options, rec.s3_path_style)
+                .with_context(|| format!("cannot copy the outputs to {uri}"))?
+        }
+        None => 0,
+    };
 
     for warning in &lookups.summary.warnings {
         log.warn(&format!("warning: {warning}"));
@@ -162,6 +174,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
             "window_first_day": first,
             "window_last_day": last,
             "workloads": recommendation.workloads.len(),
+            "uploaded": uploaded,
             "input_skipped": input.skipped.len() as u64 + input.skipped_not_listed,
             "drift": drift,
             "exit_status": outcome.code(),

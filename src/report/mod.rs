@@ -4,6 +4,8 @@
 pub mod files;
 pub mod findings;
 pub mod text;
+#[cfg(feature = "store")]
+pub mod upload;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,0 +1,113 @@
+//! Copies a run's output folder to an S3 prefix (`output.s3` of the batch job), so the people and
+//! pipelines that consume recommendations need no access to the job's volume.
+
+use std::path::Path;
+
+use anyhow::Context;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+
+use crate::lookup::aws::{AwsOptions, load_config};
+
+/// Uploads every file under `dir` to `uri` (`s3://bucket/prefix`), keys as relative paths, then
+/// removes the objects under `<prefix>policies/` that this run did not write (policies of
+/// workloads that left the window). Returns the number of objects written.
+pub fn upload_dir(
+    dir: &Path,
+    uri: &str,
+    options: &AwsOptions,
+    path_style: bool,
+) -> anyhow::Result<usize> {
+    let (bucket, prefix) = crate::source::s3::parse_uri(uri)
+        .with_context(|| format!("{uri} is not an s3://bucket[/prefix] URI"))?;
+    let prefix = if prefix.is_empty() || prefix.ends_with('/') {
+        prefix
+    } else {
+        format!("{prefix}/")
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let config = load_config(&runtime, options);
+    let client = Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(path_style || options.endpoint_url.is_some())
+            .build(),
+    );
+    let mut files: Vec<_> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_entry(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect();
+    files.sort();
+    let mut written = std::collections::BTreeSet::new();
+    runtime.block_on(async {
+        for path in &files {
+            let relative = path.strip_prefix(dir).unwrap_or(path);
+            let key = format!(
+                "{prefix}{}",
+                relative
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            );
+            let body = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let content_type = if key.ends_with(".json") {
+                "application/json"
+            } else {
+                "text/plain; charset=utf-8"
+            };
+            client
+                .put_object()
+                .bucket(&bucket)
+                .key(&key)
+                .content_type(content_type)
+                .body(ByteStream::from(body))
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!(crate::ingest::error_chain(&e)))
+                .with_context(|| format!("cannot write s3://{bucket}/{key} (iamtrim needs s3:PutObject there)"))?;
+            written.insert(key);
+        }
+        let policies = format!("{prefix}policies/");
+        let mut token = None;
+        let mut stale = Vec::new();
+        loop {
+            let page = client
+                .list_objects_v2()
+                .bucket(&bucket)
+                .prefix(&policies)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!(crate::ingest::error_chain(&e)))
+                .with_context(|| format!("cannot list s3://{bucket}/{policies} (iamtrim needs s3:ListBucket)"))?;
+            stale.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key())
+                    .filter(|k| !written.contains(*k))
+                    .map(str::to_owned),
+            );
+            match page.next_continuation_token() {
+                Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        for key in stale {
+            client
+                .delete_object()
+                .bucket(&bucket)
+                .key(&key)
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!(crate::ingest::error_chain(&e)))
+                .with_context(|| format!("cannot remove the stale s3://{bucket}/{key} (iamtrim needs s3:DeleteObject there)"))?;
+        }
+        anyhow::Ok(())
+    })?;
+    Ok(written.len())
+}
