@@ -201,6 +201,14 @@ impl Config {
     fn check(&self) -> anyhow::Result<()> {
         anyhow::ensure!(!self.source.trails.is_empty(), "source.trails is empty");
         anyhow::ensure!(
+            !self
+                .source
+                .trails
+                .iter()
+                .any(|t| t == crate::source::lookup_events::URI),
+            "source.trails: the batch job reads log files (s3:// or folders); LookupEvents pages have no stable name to remember them by"
+        );
+        anyhow::ensure!(
             self.report.window_days >= 1,
             "report.window_days must be at least 1"
         );

@@ -427,6 +427,19 @@ fn configuration_errors_are_refused_before_anything_runs() {
     );
 }
 
+#[test]
+fn the_batch_job_refuses_the_lookup_events_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), Path::new("cloudtrail:lookup"), "");
+    let r = run(&config, &["--check-config"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("LookupEvents pages have no stable name"),
+        "{}",
+        r.stderr
+    );
+}
+
 fn config_with_window(dir: &Path, days: u32) -> PathBuf {
     config(
         dir,
