@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 
-use crate::aggregate::{Aggregator, FileAggregate, FileBatch, ProblemLog};
+use crate::aggregate::{Aggregator, EventId, FileAggregate, FileBatch, ProblemLog};
 use crate::attribute::{self, ClusterNames};
 use crate::catalog::Catalog;
 use crate::decode::{self, DecodeLimits, Item, Record};
@@ -332,6 +332,7 @@ fn process<'a>(
         return Ok(());
     }
     let region = crate::policy::regions::bit(record.aws_region.as_deref().unwrap_or_default());
+    let event_id = record.event_id.as_deref().and_then(EventId::parse);
     if config.calls_table {
         let call: Arc<str> = format!("{source}{CALL_SEPARATOR}{name}").into();
         file.event(caller, at).call(
@@ -340,6 +341,7 @@ fn process<'a>(
             record.error_code.clone(),
             at,
             region,
+            event_id,
         );
         return Ok(());
     }
@@ -376,6 +378,7 @@ fn process<'a>(
                 record.error_code.clone(),
                 at,
                 region,
+                event_id,
             );
             continue;
         }
@@ -388,6 +391,7 @@ fn process<'a>(
                 record.error_code.clone(),
                 at,
                 region,
+                event_id,
             );
         }
     }

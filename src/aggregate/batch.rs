@@ -30,8 +30,9 @@ impl<'a> CallerActivity<'a> {
         error: Option<Cow<'a, str>>,
         at: Timestamp,
         region: u64,
+        event: Option<super::EventId>,
     ) {
-        let once = Usage::once_in(at, region);
+        let once = Usage::once_in(at, region, event);
         self.calls
             .entry((Arc::clone(action), resource, error))
             .and_modify(|u| u.merge(&once))

@@ -35,7 +35,52 @@ pub struct CallKey {
     pub outcome: Outcome,
 }
 
-/// How often, and when first and last, a call was seen.
+/// A CloudTrail `eventID`, kept by value so usage stays `Copy`. CloudTrail's event IDs are
+/// lowercase UUIDs (128 bits); an ID in any other form is not kept as a sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EventId([u8; 16]);
+
+impl EventId {
+    pub fn parse(text: &str) -> Option<EventId> {
+        let bytes = text.as_bytes();
+        if bytes.len() != 36 {
+            return None;
+        }
+        let mut out = [0u8; 16];
+        let mut nibbles = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                if b != b'-' {
+                    return None;
+                }
+                continue;
+            }
+            let v = match b {
+                b'0'..=b'9' => b - b'0',
+                b'a'..=b'f' => b - b'a' + 10,
+                _ => return None,
+            };
+            out[nibbles / 2] |= if nibbles % 2 == 0 { v << 4 } else { v };
+            nibbles += 1;
+        }
+        Some(EventId(out))
+    }
+}
+
+impl std::fmt::Display for EventId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, byte) in self.0.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                f.write_str("-")?;
+            }
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+/// How often, and when first and last, a call was seen, with the eventIDs of those first and
+/// last calls (samples anyone can look up in CloudTrail).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Usage {
     pub count: u64,
@@ -43,26 +88,103 @@ pub struct Usage {
     pub last_seen: Timestamp,
     /// The regions the calls were made in (`policy::regions` bits).
     pub regions: u64,
+    /// The earliest call's eventID (the smallest, among calls at that same second).
+    pub first_event: Option<EventId>,
+    /// The latest call's eventID (the largest, among calls at that same second).
+    pub last_event: Option<EventId>,
 }
 
 impl Usage {
     pub fn once(at: Timestamp) -> Self {
-        Self::once_in(at, 0)
+        Self::once_in(at, 0, None)
     }
 
-    pub fn once_in(at: Timestamp, regions: u64) -> Self {
+    pub fn once_in(at: Timestamp, regions: u64, event: Option<EventId>) -> Self {
         Self {
             count: 1,
             first_seen: at,
             last_seen: at,
             regions,
+            first_event: event,
+            last_event: event,
         }
     }
 
+    /// Adds `other`. The samples depend only on the calls, never on the order of merging.
     pub fn merge(&mut self, other: &Usage) {
         self.count += other.count;
         self.regions |= other.regions;
+        match other.first_seen.cmp(&self.first_seen) {
+            std::cmp::Ordering::Less => self.first_event = other.first_event,
+            std::cmp::Ordering::Equal => {
+                self.first_event = match (self.first_event, other.first_event) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
+            std::cmp::Ordering::Greater => {}
+        }
+        match other.last_seen.cmp(&self.last_seen) {
+            std::cmp::Ordering::Greater => self.last_event = other.last_event,
+            std::cmp::Ordering::Equal => self.last_event = self.last_event.max(other.last_event),
+            std::cmp::Ordering::Less => {}
+        }
         self.first_seen = self.first_seen.min(other.first_seen);
         self.last_seen = self.last_seen.max(other.last_seen);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(second: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + second).unwrap()
+    }
+
+    fn id(n: u8) -> Option<EventId> {
+        EventId::parse(&format!("{n:02x}6b4a8e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"))
+    }
+
+    #[test]
+    fn event_ids_round_trip_and_refuse_other_forms() {
+        let text = "3d6b4a8e-1c2d-4e5f-8a9b-0c1d2e3f4a5b";
+        assert_eq!(EventId::parse(text).unwrap().to_string(), text);
+        assert_eq!(EventId::parse("3D6B4A8E-1C2D-4E5F-8A9B-0C1D2E3F4A5B"), None);
+        assert_eq!(EventId::parse("3d6b4a8e1c2d4e5f8a9b0c1d2e3f4a5b"), None);
+        assert_eq!(EventId::parse("not-an-id"), None);
+    }
+
+    /// The samples are the first and the last call, whatever order usage is merged in.
+    #[test]
+    fn samples_do_not_depend_on_merge_order() {
+        let calls = [
+            Usage::once_in(at(5), 0, id(3)),
+            Usage::once_in(at(1), 0, id(9)),
+            Usage::once_in(at(1), 0, id(2)),
+            Usage::once_in(at(9), 0, id(1)),
+            Usage::once_in(at(9), 0, id(7)),
+            Usage::once_in(at(9), 0, None),
+        ];
+        let mut orders = vec![calls.to_vec()];
+        let mut reversed = calls.to_vec();
+        reversed.reverse();
+        orders.push(reversed);
+        orders.push(vec![
+            calls[3], calls[0], calls[5], calls[2], calls[4], calls[1],
+        ]);
+        for order in orders {
+            let mut total = order[0];
+            for u in &order[1..] {
+                total.merge(u);
+            }
+            assert_eq!(total.count, 6);
+            assert_eq!(
+                total.first_event,
+                id(2),
+                "smallest ID at the earliest second"
+            );
+            assert_eq!(total.last_event, id(7), "largest ID at the latest second");
+        }
     }
 }

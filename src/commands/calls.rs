@@ -266,6 +266,8 @@ pub fn workloads_from_table(
             first_seen: timestamp(first.get(i).unwrap_or_default()).map_err(|e| bad(&e))?,
             last_seen: timestamp(last.get(i).unwrap_or_default()).map_err(|e| bad(&e))?,
             regions: 0,
+            first_event: None,
+            last_event: None,
         };
         input.records += count;
         let entry = workloads.entry(key).or_default();

@@ -148,8 +148,22 @@ pub struct UsageRow {
     pub last_seen: String,
     /// The regions the calls were made in (`awsRegion`), where known.
     pub regions: Vec<&'static str>,
+    /// The eventIDs of the first and the last call (one when they are the same call): look
+    /// them up in CloudTrail to see the calls themselves.
+    pub sample_event_ids: Vec<String>,
     #[serde(skip)]
     pub region_mask: u64,
+}
+
+/// The eventIDs of a usage's first and last call, without repeats.
+pub fn sample_event_ids(usage: &crate::aggregate::Usage) -> Vec<String> {
+    let mut ids: Vec<String> = [usage.first_event, usage.last_event]
+        .into_iter()
+        .flatten()
+        .map(|id| id.to_string())
+        .collect();
+    ids.dedup();
+    ids
 }
 
 #[derive(Debug, Serialize)]
@@ -346,6 +360,7 @@ fn workload_report(
                 first_seen: stats.first_seen.to_string(),
                 last_seen: stats.last_seen.to_string(),
                 regions: crate::policy::regions::names(stats.regions),
+                sample_event_ids: sample_event_ids(stats),
                 region_mask: stats.regions,
             }),
             Outcome::Denied(code) => {

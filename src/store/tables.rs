@@ -57,6 +57,8 @@ struct UsageColumns {
     first_seen: Vec<String>,
     last_seen: Vec<String>,
     regions: Vec<u64>,
+    first_event_id: Vec<Option<String>>,
+    last_event_id: Vec<Option<String>>,
 }
 
 impl UsageColumns {
@@ -74,6 +76,8 @@ impl UsageColumns {
         self.first_seen.push(call.first_seen);
         self.last_seen.push(call.last_seen);
         self.regions.push(call.regions);
+        self.first_event_id.push(call.first_event_id);
+        self.last_event_id.push(call.last_event_id);
     }
 
     fn frame(self, day: &str) -> PolarsResult<DataFrame> {
@@ -95,6 +99,8 @@ impl UsageColumns {
                 Column::new("first_seen".into(), self.first_seen),
                 Column::new("last_seen".into(), self.last_seen),
                 Column::new("regions".into(), self.regions),
+                Column::new("first_event_id".into(), self.first_event_id),
+                Column::new("last_event_id".into(), self.last_event_id),
             ],
         )
     }
@@ -350,6 +356,10 @@ pub fn add_frames(
         strings(usage, "last_seen")?,
     );
     let (count, regions) = (numbers(usage, "calls")?, numbers(usage, "regions")?);
+    let (first_id, last_id) = (
+        strings(usage, "first_event_id")?,
+        strings(usage, "last_event_id")?,
+    );
     for i in 0..usage.height() {
         let call = StoredCall {
             action: action.get(i).unwrap_or_default().to_owned(),
@@ -359,6 +369,9 @@ pub fn add_frames(
             first_seen: first.get(i).unwrap_or_default().to_owned(),
             last_seen: last.get(i).unwrap_or_default().to_owned(),
             regions: regions.get(i).unwrap_or_default(),
+            // The window query marks a missing sample with a sentinel that is not an ID.
+            first_event_id: first_id.get(i).map(str::to_owned),
+            last_event_id: last_id.get(i).map(str::to_owned),
         };
         let (call_key, call_usage) = call.into_call().map_err(anyhow::Error::msg)?;
         let workload_id = id.get(i).unwrap_or_default();

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     Aggregator, Binding, Evidence, Mechanism, PendingSession, UnboundRole, Workload, WorkloadKey,
 };
-use crate::aggregate::{Activity, CallKey, Outcome, Usage};
+use crate::aggregate::{Activity, CallKey, EventId, Outcome, Usage};
 use crate::attribute::ServiceAccount;
 
 /// Activity whose attribution is settled (workloads) or whose session can no longer be bound
@@ -143,6 +143,10 @@ pub struct StoredCall {
     pub first_seen: String,
     pub last_seen: String,
     pub regions: u64,
+    #[serde(default)]
+    pub first_event_id: Option<String>,
+    #[serde(default)]
+    pub last_event_id: Option<String>,
 }
 
 impl StoredCall {
@@ -158,6 +162,8 @@ impl StoredCall {
             first_seen: usage.first_seen.to_string(),
             last_seen: usage.last_seen.to_string(),
             regions: usage.regions,
+            first_event_id: usage.first_event.map(|e| e.to_string()),
+            last_event_id: usage.last_event.map(|e| e.to_string()),
         }
     }
 
@@ -175,6 +181,8 @@ impl StoredCall {
             first_seen: timestamp(&self.first_seen)?,
             last_seen: timestamp(&self.last_seen)?,
             regions: self.regions,
+            first_event: self.first_event_id.as_deref().and_then(EventId::parse),
+            last_event: self.last_event_id.as_deref().and_then(EventId::parse),
         };
         Ok((key, usage))
     }
