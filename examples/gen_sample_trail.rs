@@ -1006,31 +1006,85 @@ fn write_trail(g: &mut Gen, out: &Path) -> std::io::Result<usize> {
         files.entry((e.region, bucket)).or_default().push(e.record);
     }
     let count = files.len();
+    // (region, digest end) → the log files it covers: (key, SHA-256 of the uncompressed JSON).
+    let mut digested: BTreeMap<(&str, i64), Vec<(String, String)>> = BTreeMap::new();
     for ((region, bucket), records) in files {
         let stamp = jiff::Timestamp::from_second(bucket).unwrap();
-        let dir = out.join(format!(
+        let folder = format!(
             "AWSLogs/{ACCOUNT}/CloudTrail/{region}/{}",
             stamp.strftime("%Y/%m/%d")
-        ));
+        );
+        let dir = out.join(&folder);
         std::fs::create_dir_all(&dir)?;
         let name = format!(
             "{ACCOUNT}_CloudTrail_{region}_{}_{}.json.gz",
             stamp.strftime("%Y%m%dT%H%MZ"),
             g.rng.upper(16)
         );
-        gzip_json(&dir.join(name), &json!({ "Records": records }))?;
+        let content = gzip_json(&dir.join(&name), &json!({ "Records": records }))?;
+        // CloudTrail digests what was delivered in the half hour (here: hour) before each digest.
+        let half_hour = 1800;
+        let digest_end = if region == PRIMARY {
+            (bucket / half_hour + 1) * half_hour
+        } else {
+            (bucket / 3600 + 1) * 3600
+        };
+        digested
+            .entry((region, digest_end))
+            .or_default()
+            .push((format!("{folder}/{name}"), iamtrim::aggregate::sha256_hex(&content)));
     }
-    // A digest file, as CloudTrail writes when log file validation is on.
-    let digest_dir = out.join(format!(
-        "AWSLogs/{ACCOUNT}/CloudTrail-Digest/{PRIMARY}/2026/11/01"
-    ));
-    std::fs::create_dir_all(&digest_dir)?;
-    gzip_json(
-        &digest_dir.join(format!(
-            "{ACCOUNT}_CloudTrail-Digest_{PRIMARY}_shop-trail_{PRIMARY}_20261101T070000Z.json.gz"
-        )),
-        &json!({"awsAccountId": ACCOUNT, "digestStartTime": "2026-11-01T06:00:00Z", "digestEndTime": "2026-11-01T07:00:00Z", "logFiles": []}),
-    )?;
+    // Digest files, as CloudTrail writes them when log file validation is on: each lists its
+    // log files with the SHA-256 of their uncompressed content, and names the previous digest
+    // of its region with the SHA-256 of that digest's uncompressed content (the chain). The
+    // signatures live in the digest objects' S3 metadata, which a copy on disk does not have.
+    let mut previous: BTreeMap<&str, (String, String)> = BTreeMap::new();
+    for ((region, end), mut logs) in digested {
+        logs.sort();
+        let end_time = jiff::Timestamp::from_second(end).unwrap();
+        let start_time = jiff::Timestamp::from_second(end - 3600).unwrap();
+        let folder = format!(
+            "AWSLogs/{ACCOUNT}/CloudTrail-Digest/{region}/{}",
+            end_time.strftime("%Y/%m/%d")
+        );
+        let name = format!(
+            "{ACCOUNT}_CloudTrail-Digest_{region}_shop-trail_{PRIMARY}_{}.json.gz",
+            end_time.strftime("%Y%m%dT%H%M%SZ")
+        );
+        let log_files: Vec<Value> = logs
+            .iter()
+            .map(|(key, hash)| {
+                json!({"s3Bucket": "shop-trail-logs", "s3Object": key, "hashValue": hash,
+                       "hashAlgorithm": "SHA-256"})
+            })
+            .collect();
+        let (previous_object, previous_hash) = match previous.get(region) {
+            Some((object, hash)) => (json!(object), json!(hash)),
+            None => (Value::Null, Value::Null),
+        };
+        let digest = json!({
+            "awsAccountId": ACCOUNT,
+            "digestStartTime": start_time.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "digestEndTime": end_time.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "digestS3Bucket": "shop-trail-logs",
+            "digestS3Object": format!("{folder}/{name}"),
+            "digestPublicKeyFingerprint": "8d2b0b4a1e5f6c7d8e9f0a1b2c3d4e5f",
+            "digestSignatureAlgorithm": "SHA256withRSA",
+            "previousDigestS3Bucket": if previous_object.is_null() { Value::Null } else { json!("shop-trail-logs") },
+            "previousDigestS3Object": previous_object,
+            "previousDigestHashValue": previous_hash,
+            "previousDigestHashAlgorithm": if previous_hash.is_null() { Value::Null } else { json!("SHA-256") },
+            "previousDigestSignature": Value::Null,
+            "logFiles": log_files,
+        });
+        let dir = out.join(&folder);
+        std::fs::create_dir_all(&dir)?;
+        let content = gzip_json(&dir.join(&name), &digest)?;
+        previous.insert(
+            region,
+            (format!("{folder}/{name}"), iamtrim::aggregate::sha256_hex(&content)),
+        );
+    }
     Ok(count)
 }
 
@@ -1241,13 +1295,16 @@ fn write_context(dir: &Path) -> std::io::Result<()> {
     )
 }
 
-fn gzip_json(path: &Path, value: &Value) -> std::io::Result<()> {
+/// Writes `value` gzipped; returns the uncompressed bytes.
+fn gzip_json(path: &Path, value: &Value) -> std::io::Result<Vec<u8>> {
     let file = std::fs::File::create(path)?;
     let mut gz = GzBuilder::new()
         .mtime(0)
         .write(file, Compression::default());
-    gz.write_all(serde_json::to_string(value)?.as_bytes())?;
-    gz.finish()?.flush()
+    let content = serde_json::to_vec(value)?;
+    gz.write_all(&content)?;
+    gz.finish()?.flush()?;
+    Ok(content)
 }
 
 fn main() -> std::io::Result<()> {

@@ -38,6 +38,8 @@ pub struct IngestConfig {
     /// resources: the call table (`iamtrim calls`, docs/SCALE.md), which SQL engines can compute
     /// too. Each call's key is [`CALL_SEPARATOR`]-joined into the action slot.
     pub calls_table: bool,
+    /// Hash every object (as stored and decompressed) into `InputStats::objects`.
+    pub hash_objects: bool,
 }
 
 /// Joins eventSource and eventName in the action slot of a call-table key.
@@ -223,6 +225,31 @@ pub fn read_object(
     object: &ObjectRef,
     body: Result<Vec<u8>, SourceError>,
 ) -> FileBatch {
+    let mut fingerprint = None;
+    let body = body.inspect(|bytes| {
+        if config.hash_objects {
+            fingerprint = Some(crate::aggregate::ObjectFingerprint {
+                location: object.location.clone(),
+                size: bytes.len() as u64,
+                etag: object.etag.clone(),
+                sha256: crate::aggregate::sha256_hex(bytes),
+                content_sha256: None,
+            });
+        }
+    });
+    let mut batch = parse_object(config, seen, mapper, object, body, &mut fingerprint);
+    batch.fingerprint = fingerprint;
+    batch
+}
+
+fn parse_object(
+    config: &IngestConfig,
+    seen: &SeenEvents,
+    mapper: &mut Mapper,
+    object: &ObjectRef,
+    body: Result<Vec<u8>, SourceError>,
+    fingerprint: &mut Option<crate::aggregate::ObjectFingerprint>,
+) -> FileBatch {
     let location = object.location.clone();
     let failed = |reason: String| {
         let mut problems = ProblemLog::new(&location);
@@ -244,6 +271,9 @@ pub fn read_object(
         Ok(json) => json,
         Err(err) => return failed(error_chain(&err)),
     };
+    if let Some(fingerprint) = fingerprint {
+        fingerprint.content_sha256 = Some(crate::aggregate::sha256_hex(&json));
+    }
 
     let mut file = FileAggregate::default();
     let mut problems = ProblemLog::new(&location);

@@ -22,6 +22,7 @@ pub mod config;
 pub mod decode;
 pub mod dedup;
 pub mod diff;
+pub mod evidence;
 pub mod exit;
 pub mod ingest;
 pub mod lookup;

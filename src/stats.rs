@@ -28,6 +28,8 @@ pub struct InputStats {
     pub source_notes: Vec<String>,
     /// Objects that could not be fetched (listed in `skipped` too).
     pub unread: Vec<String>,
+    /// Every object read, with its hashes, when ingest hashed them (evidence packs).
+    pub objects: Vec<crate::aggregate::ObjectFingerprint>,
 }
 
 impl InputStats {
@@ -35,6 +37,9 @@ impl InputStats {
         self.files += 1;
         if batch.unread {
             self.unread.push(batch.location.clone());
+        }
+        if let Some(fingerprint) = &batch.fingerprint {
+            self.objects.push(fingerprint.clone());
         }
         let c = &batch.counts;
         self.records += c.records;
@@ -73,6 +78,7 @@ impl InputStats {
         self.skipped.sort();
         self.ignored.sort();
         self.unread.sort();
+        self.objects.sort();
     }
 
     /// True when some input could not be read: the run's result is incomplete (exit status 2).

@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-pub use batch::{Activity, FileAggregate, FileBatch, FileProblem, ProblemLog};
+pub use batch::{
+    Activity, FileAggregate, FileBatch, FileProblem, ObjectFingerprint, ProblemLog, sha256_hex,
+};
 pub use sessions::{
     Aggregator, Coverage, Evidence, JoinContext, JoinState, Mechanism, Settled, StoredBinding,
     StoredCall, StoredSession, StoredTarget, Tally, UnboundGroup, Workload, WorkloadKey,

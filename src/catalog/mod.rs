@@ -73,6 +73,8 @@ pub struct Catalog {
     pub updated_at: String,
     /// Where it was loaded from: `embedded` or a path.
     pub origin: String,
+    /// SHA-256 of the catalog's JSON (uncompressed): names exactly which data mapped the calls.
+    pub sha256: String,
     pub services: BTreeMap<String, Service>,
     /// `prefix:action` lowercased → the catalog's spelling.
     index: HashMap<String, String>,
@@ -114,6 +116,7 @@ impl Catalog {
         let json =
             inflate_if_gzip(bytes, DecodeLimits::default()).map_err(|e| decode(Box::new(e)))?;
         let file: CatalogFile = serde_json::from_slice(&json).map_err(|e| decode(Box::new(e)))?;
+        let sha256 = crate::aggregate::sha256_hex(&json);
         let index = file
             .services
             .iter()
@@ -129,6 +132,7 @@ impl Catalog {
             version: file.version,
             updated_at: file.updated_at,
             origin: origin.to_owned(),
+            sha256,
             services: file.services,
             index,
         })

@@ -1,5 +1,6 @@
 //! Command-line flags only: no I/O here. Flags are turned into settings by the commands.
 
+pub mod evidence;
 pub mod recommend;
 pub mod run;
 
@@ -36,6 +37,9 @@ pub enum Command {
     /// count, first and last seen), the table Spark SQL and Athena compute too (docs/SCALE.md).
     #[cfg(feature = "store")]
     Calls(Box<run::CallsArgs>),
+    /// Write a compliance evidence pack (every permission traced to CloudTrail, hashed and
+    /// reproducible), or check one with `evidence verify DIR`.
+    Evidence(Box<evidence::EvidenceArgs>),
     /// Show the IAM catalog in use: its source, version and counts.
     Catalog(CatalogArgs),
 }

@@ -3,6 +3,7 @@
 #[cfg(feature = "store")]
 pub mod calls;
 pub mod catalog;
+pub mod evidence;
 pub mod progress;
 #[cfg(feature = "store")]
 pub mod query;
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Query(args) => query::run(&args),
         #[cfg(feature = "store")]
         Command::Calls(args) => calls::run(&args, cli.quiet),
+        Command::Evidence(args) => evidence::run(&args, cli.quiet),
         Command::Catalog(args) => catalog::run(&args),
     }
 }

@@ -30,83 +30,13 @@ use crate::synth::{Rules, SizeLimit, SynthConfig};
 pub fn run(args: &RecommendArgs, quiet: bool, diff_only: bool) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let diff = diff_only || args.diff;
-    let policy_file = args
-        .policy
-        .as_deref()
-        .map(read_policy_file)
-        .transpose()
-        .context("cannot read the current policy")?;
-    if diff {
-        anyhow::ensure!(
-            policy_file.is_some() || args.iam_snapshot.is_some() || args.aws,
-            "a diff needs the current policies: give --policy FILE, --iam-snapshot FILE or --aws"
-        );
-    }
-    let mut config = settings(args)?;
-    let mut lookups = lookups(args, config.clusters.clone())?;
-    config.clusters = lookups.clusters.clone();
-    let (finished, input) = match &args.calls_table {
-        #[cfg(feature = "store")]
-        Some(table) => crate::commands::calls::workloads_from_table(
-            table,
-            std::sync::Arc::clone(&config.catalog),
-        )
-        .context("cannot read the call table")?,
-        #[cfg(not(feature = "store"))]
-        Some(_) => anyhow::bail!("--calls-table needs iamtrim built with the `store` feature"),
-        None => {
-            let source = open_source(args, config.window).context("cannot open the trail")?;
-            let mut aggregator = Aggregator::new(JoinContext {
-                associations: lookups.associations(),
-                clusters: config.clusters.clone(),
-            });
-            let progress = progress::for_stderr(quiet);
-            let input = ingest(&*source, &config, &mut aggregator, &*progress)
-                .context("cannot read the trail")?;
-            let trust = lookups.trust(&aggregator.unattributed_roles());
-            if std::env::var_os("IAMTRIM_STATS").is_some() {
-                // For benches/memory.sh: the join's live state, which must follow live sessions.
-                let s = aggregator.stats();
-                eprintln!(
-                    "stats: peak_pending_sessions={} peak_bindings={} retired_pending={} retired_bindings={}",
-                    s.peak_pending, s.peak_bindings, s.retired_pending, s.retired_bindings
-                );
-            }
-            (aggregator.finish(&trust), input)
-        }
-    };
-    let filter = WorkloadFilter {
-        roles: args.role.clone(),
-        workloads: args.workload.clone(),
-    };
-    let synth = synth_config(args);
-    let role_usage = if diff {
-        role_usage(&finished)
-    } else {
-        BTreeMap::new()
-    };
-    let mut recommendation = report::build(
-        finished,
-        &input,
-        config.window,
-        &filter,
-        lookups.summary.clone(),
-        synth,
-    );
-    let mut diff_problems = false;
-    if diff {
-        let diffs = diff_roles(
-            &recommendation,
-            &args.role,
-            &role_usage,
-            &lookups,
-            policy_file.as_ref(),
-            &config.catalog,
-            synth,
-        );
-        diff_problems = diffs.iter().any(|d| !d.problems.is_empty());
-        recommendation.diffs = Some(diffs);
-    }
+    let Computed {
+        recommendation,
+        input,
+        lookups,
+        diff_problems,
+        ..
+    } = compute(args, quiet, diff, false)?;
 
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
         Format::Text
@@ -194,6 +124,117 @@ pub(crate) fn synth_config(args: &RecommendArgs) -> SynthConfig {
         },
         region_condition: args.condition_requested_region,
     }
+}
+
+/// What `recommend` and `evidence` compute before they render: the recommendation (with diffs
+/// when asked), the input counters, and what was read to make them.
+pub(crate) struct Computed {
+    pub recommendation: report::Recommendation,
+    pub input: crate::stats::InputStats,
+    pub lookups: Lookups,
+    pub policy_file: Option<RawPolicies>,
+    pub catalog: std::sync::Arc<Catalog>,
+    /// The trail (absent for a call table), to read more of it (digest files).
+    pub source: Option<Box<dyn LogSource>>,
+    pub diff_problems: bool,
+}
+
+pub(crate) fn compute(
+    args: &RecommendArgs,
+    quiet: bool,
+    diff: bool,
+    hash_objects: bool,
+) -> anyhow::Result<Computed> {
+    let policy_file = args
+        .policy
+        .as_deref()
+        .map(read_policy_file)
+        .transpose()
+        .context("cannot read the current policy")?;
+    if diff {
+        anyhow::ensure!(
+            policy_file.is_some() || args.iam_snapshot.is_some() || args.aws,
+            "a diff needs the current policies: give --policy FILE, --iam-snapshot FILE or --aws"
+        );
+    }
+    let mut config = settings(args)?;
+    config.hash_objects = hash_objects;
+    let mut lookups = lookups(args, config.clusters.clone())?;
+    config.clusters = lookups.clusters.clone();
+    let mut source = None;
+    let (finished, input) = match &args.calls_table {
+        #[cfg(feature = "store")]
+        Some(table) => crate::commands::calls::workloads_from_table(
+            table,
+            std::sync::Arc::clone(&config.catalog),
+        )
+        .context("cannot read the call table")?,
+        #[cfg(not(feature = "store"))]
+        Some(_) => anyhow::bail!("--calls-table needs iamtrim built with the `store` feature"),
+        None => {
+            let opened = open_source(args, config.window).context("cannot open the trail")?;
+            let source = source.insert(opened);
+            let mut aggregator = Aggregator::new(JoinContext {
+                associations: lookups.associations(),
+                clusters: config.clusters.clone(),
+            });
+            let progress = progress::for_stderr(quiet);
+            let input = ingest(&**source, &config, &mut aggregator, &*progress)
+                .context("cannot read the trail")?;
+            let trust = lookups.trust(&aggregator.unattributed_roles());
+            if std::env::var_os("IAMTRIM_STATS").is_some() {
+                // For benches/memory.sh: the join's live state, which must follow live sessions.
+                let s = aggregator.stats();
+                eprintln!(
+                    "stats: peak_pending_sessions={} peak_bindings={} retired_pending={} retired_bindings={}",
+                    s.peak_pending, s.peak_bindings, s.retired_pending, s.retired_bindings
+                );
+            }
+            (aggregator.finish(&trust), input)
+        }
+    };
+    let filter = WorkloadFilter {
+        roles: args.role.clone(),
+        workloads: args.workload.clone(),
+    };
+    let synth = synth_config(args);
+    let role_usage = if diff {
+        role_usage(&finished)
+    } else {
+        BTreeMap::new()
+    };
+    let mut recommendation = report::build(
+        finished,
+        &input,
+        config.window,
+        &filter,
+        lookups.summary.clone(),
+        synth,
+    );
+    let mut diff_problems = false;
+    if diff {
+        let diffs = diff_roles(
+            &recommendation,
+            &args.role,
+            &role_usage,
+            &lookups,
+            policy_file.as_ref(),
+            &config.catalog,
+            synth,
+        );
+        diff_problems = diffs.iter().any(|d| !d.problems.is_empty());
+        recommendation.diffs = Some(diffs);
+    }
+
+    Ok(Computed {
+        recommendation,
+        input,
+        lookups,
+        policy_file,
+        catalog: config.catalog,
+        source,
+        diff_problems,
+    })
 }
 
 /// Local files and folders, or one `s3://` URI.
@@ -401,5 +442,6 @@ pub(crate) fn settings(args: &RecommendArgs) -> anyhow::Result<IngestConfig> {
         window,
         clusters,
         calls_table: false,
+        hash_objects: false,
     })
 }

@@ -82,7 +82,7 @@ pub fn all_policies(recommendation: &Recommendation, format: PolicyFormat) -> St
 }
 
 /// The path without extension.
-fn relative_path(workload: &WorkloadReport) -> PathBuf {
+pub fn relative_path(workload: &WorkloadReport) -> PathBuf {
     let account = workload.account.as_deref().unwrap_or("unknown-account");
     let parts: Vec<&str> = match (
         &workload.cluster,

@@ -1,0 +1,239 @@
+//! The evidence pack's own files, `iamtrim.evidence/v1` (docs/EVIDENCE.md). Every struct refuses
+//! unknown fields, so reading a pack back is a strict check of its format.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::ObjectFingerprint;
+
+pub const FORMAT: &str = "iamtrim.evidence/v1";
+
+/// `manifest.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format: String,
+    pub tool: Tool,
+    pub catalog: CatalogInfo,
+    pub configuration: Configuration,
+    pub window: Window,
+    /// Every log object read, sorted by location.
+    pub inputs: Vec<ObjectFingerprint>,
+    pub input: InputCounts,
+    pub attribution: Attribution,
+    pub integrity: Integrity,
+    pub workloads: Vec<WorkloadEntry>,
+    /// Every other file of the pack (not `manifest.json`, not `SHA256SUMS`) → its SHA-256.
+    pub files: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogInfo {
+    pub source: String,
+    pub version: String,
+    pub updated_at: String,
+    /// SHA-256 of the catalog's JSON.
+    pub sha256: String,
+}
+
+/// The settings the pack was made with: enough to make it again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Configuration {
+    pub trails: Vec<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub clusters: Vec<String>,
+    /// Account-fact files, each with its SHA-256.
+    pub context_files: Vec<ContextFile>,
+    pub aws: bool,
+    pub roles: Vec<String>,
+    pub workloads: Vec<String>,
+    pub diff: bool,
+    pub max_objects: usize,
+    pub size_limit: String,
+    pub condition_requested_region: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextFile {
+    pub kind: String,
+    pub path: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    pub start: Option<String>,
+    pub end: Option<String>,
+    /// The earliest and latest call in the pack.
+    pub first_call: Option<String>,
+    pub last_call: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputCounts {
+    pub files: u64,
+    pub records: u64,
+    pub bad_records: u64,
+    pub duplicate_events: u64,
+    pub outside_window: u64,
+    pub no_permission_needed: u64,
+    pub mapped_events: u64,
+    pub not_workload_activity: BTreeMap<String, u64>,
+    pub skipped: Vec<Located>,
+    pub skipped_not_listed: u64,
+    pub ignored: Vec<Located>,
+    pub unmapped: Vec<Unmapped>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Located {
+    pub location: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unmapped {
+    pub event_source: String,
+    pub event_name: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attribution {
+    /// Workload events by coverage bucket: `service_account`, `role`, `user`, `unattributed`.
+    pub events: BTreeMap<String, u64>,
+    pub by_evidence: BTreeMap<String, Tally>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tally {
+    pub sessions: u64,
+    pub events: u64,
+}
+
+/// What the trail's own integrity records (CloudTrail digest files) say about the inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Integrity {
+    /// `verified`, `failed`, `partial` (some inputs no digest covers) or `no-digest-files`.
+    pub status: String,
+    pub digest_files: Vec<DigestCheck>,
+    /// Inputs whose SHA-256 a digest file confirms.
+    pub log_files_verified: u64,
+    /// Inputs whose content does not match their digest: changed after delivery.
+    pub log_files_mismatched: Vec<String>,
+    /// Inputs no digest file lists.
+    pub log_files_not_covered: Vec<String>,
+    /// Log files digests list that are not among the inputs.
+    pub log_files_missing: Vec<String>,
+    /// Why signatures were or were not checked.
+    pub signatures: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DigestCheck {
+    pub location: String,
+    pub digest_end_time: Option<String>,
+    pub log_files: u64,
+    /// `first` (starts a chain), `linked` (the previous digest is here and its hash matches),
+    /// `previous-missing`, `previous-mismatch`, or `unreadable: …`.
+    pub chain: String,
+}
+
+/// One workload in the manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadEntry {
+    pub id: String,
+    pub kind: String,
+    /// The workload's folder in the pack.
+    pub directory: String,
+    pub permissions: u64,
+    pub calls: u64,
+    pub denied_calls: u64,
+}
+
+/// `workloads/…/evidence.json`: every permission of the workload traced to CloudTrail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadEvidence {
+    pub format: String,
+    pub id: String,
+    pub kind: String,
+    pub account: Option<String>,
+    pub cluster: Option<String>,
+    pub namespace: Option<String>,
+    pub service_account: Option<String>,
+    pub roles: Vec<String>,
+    pub attribution: BTreeMap<String, Tally>,
+    /// The recommended policy's files in the pack.
+    pub policy_files: Vec<String>,
+    /// Each observed (action, resource): the evidence for a permission.
+    pub permissions: Vec<Permission>,
+    /// How observed resources were widened into the policy's (docs/SYNTHESIS.md).
+    pub generalizations: Vec<Generalization>,
+    pub denied: Vec<DeniedCalls>,
+    pub findings: Vec<Finding>,
+    /// The diff of each of its roles, when current policies were compared: files in the pack.
+    pub diffs: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Permission {
+    pub action: String,
+    pub resource: String,
+    pub calls: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub regions: Vec<String>,
+    /// eventIDs of the first and the last call: find them in CloudTrail event history or the
+    /// trail's logs.
+    pub sample_event_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Generalization {
+    pub rule: String,
+    pub action: String,
+    pub from: Vec<String>,
+    pub from_count: usize,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeniedCalls {
+    pub action: String,
+    pub resource: String,
+    pub calls: u64,
+    pub error_codes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Finding {
+    pub kind: String,
+    pub message: String,
+    pub subjects: Vec<String>,
+}
