@@ -1029,10 +1029,10 @@ fn write_trail(g: &mut Gen, out: &Path) -> std::io::Result<usize> {
         } else {
             (bucket / 3600 + 1) * 3600
         };
-        digested
-            .entry((region, digest_end))
-            .or_default()
-            .push((format!("{folder}/{name}"), iamtrim::aggregate::sha256_hex(&content)));
+        digested.entry((region, digest_end)).or_default().push((
+            format!("{folder}/{name}"),
+            iamtrim::aggregate::sha256_hex(&content),
+        ));
     }
     // Digest files, as CloudTrail writes them when log file validation is on: each lists its
     // log files with the SHA-256 of their uncompressed content, and names the previous digest
@@ -1082,7 +1082,10 @@ fn write_trail(g: &mut Gen, out: &Path) -> std::io::Result<usize> {
         let content = gzip_json(&dir.join(&name), &digest)?;
         previous.insert(
             region,
-            (format!("{folder}/{name}"), iamtrim::aggregate::sha256_hex(&content)),
+            (
+                format!("{folder}/{name}"),
+                iamtrim::aggregate::sha256_hex(&content),
+            ),
         );
     }
     Ok(count)

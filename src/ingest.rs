@@ -47,7 +47,7 @@ pub const CALL_SEPARATOR: char = ' ';
 
 enum Message {
     /// A read object and its position in the listing.
-    Batch(u64, FileBatch),
+    Batch(u64, Box<FileBatch>),
     Listed(Listing),
     /// The first `listed` objects hold every event before `at`.
     Watermark {
@@ -137,7 +137,7 @@ pub fn ingest(
             match message {
                 Message::Batch(seq, batch) => {
                     stats.add_file(&batch);
-                    aggregator.add(batch);
+                    aggregator.add(*batch);
                     progress.done(seq);
                 }
                 Message::Listed(listing) => stats.add_listing(listing),
@@ -211,7 +211,7 @@ fn work(
             return;
         };
         let batch = read_object(config, seen, &mut mapper, &object, body);
-        if messages.send(Message::Batch(seq, batch)).is_err() {
+        if messages.send(Message::Batch(seq, Box::new(batch))).is_err() {
             return;
         }
     }

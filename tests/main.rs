@@ -6,6 +6,7 @@ mod bad_input;
 mod batch;
 mod catalog;
 mod diff;
+mod evidence;
 mod real_data;
 mod recommend;
 mod s3;

@@ -15,13 +15,20 @@ pub fn run(args: &EvidenceArgs, quiet: bool) -> anyhow::Result<Outcome> {
     if let Some(EvidenceAction::Verify { dir }) = &args.action {
         let problems = verify(dir)?;
         if problems.is_empty() {
-            println!("{}: intact (every hash and the manifest check out)", dir.display());
+            println!(
+                "{}: intact (every hash and the manifest check out)",
+                dir.display()
+            );
             return Ok(Outcome::Clean);
         }
         for problem in &problems {
             println!("{}: {problem}", dir.display());
         }
-        println!("{}: NOT intact ({} problems)", dir.display(), problems.len());
+        println!(
+            "{}: NOT intact ({} problems)",
+            dir.display(),
+            problems.len()
+        );
         return Ok(Outcome::Finding);
     }
     let out = args.out.as_ref().context("give --out DIR")?;

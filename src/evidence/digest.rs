@@ -77,14 +77,10 @@ pub fn check(inputs: &[ObjectFingerprint], digests: &[Digest]) -> Integrity {
     let mut listed: BTreeMap<String, String> = BTreeMap::new();
     let mut failed = false;
     for digest in digests {
-        let parsed = digest
-            .content
-            .as_ref()
-            .map_err(Clone::clone)
-            .and_then(|c| {
-                serde_json::from_slice::<DigestFile>(c)
-                    .map_err(|e| format!("not a CloudTrail digest file: {e}"))
-            });
+        let parsed = digest.content.as_ref().map_err(Clone::clone).and_then(|c| {
+            serde_json::from_slice::<DigestFile>(c)
+                .map_err(|e| format!("not a CloudTrail digest file: {e}"))
+        });
         let file = match parsed {
             Ok(file) => file,
             Err(reason) => {
@@ -98,10 +94,16 @@ pub fn check(inputs: &[ObjectFingerprint], digests: &[Digest]) -> Integrity {
                 continue;
             }
         };
-        let chain = match (&file.previous_digest_s3_object, &file.previous_digest_hash_value) {
+        let chain = match (
+            &file.previous_digest_s3_object,
+            &file.previous_digest_hash_value,
+        ) {
             (None, _) => "first".to_owned(),
             (Some(previous), expected) => {
-                match hashes.iter().find(|(location, _)| is_key(location, previous)) {
+                match hashes
+                    .iter()
+                    .find(|(location, _)| is_key(location, previous))
+                {
                     None => "previous-missing".to_owned(),
                     Some((_, actual)) if actual.is_some() && actual == expected => {
                         "linked".to_owned()

@@ -216,16 +216,15 @@ pub fn write_pack(dir: &Path, pack: PackInput<'_>) -> anyhow::Result<Manifest> {
         location: p.location.clone(),
         reason: p.reason.clone(),
     };
-    let (first_call, last_call) = r
-        .workloads
-        .iter()
-        .flat_map(|w| &w.usage)
-        .fold((None::<String>, None::<String>), |(first, last), u| {
+    let (first_call, last_call) = r.workloads.iter().flat_map(|w| &w.usage).fold(
+        (None::<String>, None::<String>),
+        |(first, last), u| {
             (
                 Some(first.map_or(u.first_seen.clone(), |f| f.min(u.first_seen.clone()))),
                 Some(last.map_or(u.last_seen.clone(), |l| l.max(u.last_seen.clone()))),
             )
-        });
+        },
+    );
     let mut manifest = Manifest {
         format: model::FORMAT.to_owned(),
         tool: Tool {
@@ -354,7 +353,8 @@ pub fn verify(dir: &Path) -> anyhow::Result<Vec<String>> {
             (relative, e.into_path())
         })
         .collect();
-    let read = |path: &str| -> Option<Vec<u8>> { present.get(path).and_then(|p| std::fs::read(p).ok()) };
+    let read =
+        |path: &str| -> Option<Vec<u8>> { present.get(path).and_then(|p| std::fs::read(p).ok()) };
 
     // SHA256SUMS: every file but itself, each hash right.
     let Some(sums) = read(SUMS) else {
@@ -373,9 +373,9 @@ pub fn verify(dir: &Path) -> anyhow::Result<Vec<String>> {
     for (path, expected) in &summed {
         match read(path) {
             None => problems.push(format!("{path}: listed in {SUMS} but missing")),
-            Some(bytes) if sha256_hex(&bytes) != *expected => {
-                problems.push(format!("{path}: SHA-256 differs from {SUMS}: the file was changed"))
-            }
+            Some(bytes) if sha256_hex(&bytes) != *expected => problems.push(format!(
+                "{path}: SHA-256 differs from {SUMS}: the file was changed"
+            )),
             Some(_) => {}
         }
     }
@@ -393,7 +393,10 @@ pub fn verify(dir: &Path) -> anyhow::Result<Vec<String>> {
     let manifest: Manifest = match serde_json::from_slice(&manifest_bytes) {
         Ok(m) => m,
         Err(e) => {
-            problems.push(format!("{MANIFEST} is not a {} manifest: {e}", model::FORMAT));
+            problems.push(format!(
+                "{MANIFEST} is not a {} manifest: {e}",
+                model::FORMAT
+            ));
             return Ok(problems);
         }
     };
@@ -426,14 +429,20 @@ pub fn verify(dir: &Path) -> anyhow::Result<Vec<String>> {
             continue;
         };
         match serde_json::from_slice::<WorkloadEvidence>(&bytes) {
-            Err(e) => problems.push(format!("{path}: not a {} evidence file: {e}", model::FORMAT)),
+            Err(e) => problems.push(format!(
+                "{path}: not a {} evidence file: {e}",
+                model::FORMAT
+            )),
             Ok(evidence) => {
                 let calls: u64 = evidence.permissions.iter().map(|p| p.calls).sum();
                 if evidence.id != w.id
                     || evidence.permissions.len() as u64 != w.permissions
                     || calls != w.calls
                 {
-                    problems.push(format!("{path}: does not match the manifest's entry for {}", w.id));
+                    problems.push(format!(
+                        "{path}: does not match the manifest's entry for {}",
+                        w.id
+                    ));
                 }
                 for file in evidence.policy_files.iter().chain(&evidence.diffs) {
                     if !manifest.files.contains_key(file) {
@@ -482,7 +491,8 @@ pub fn archive(dir: &Path) -> anyhow::Result<PathBuf> {
     for path in files {
         let relative = path.strip_prefix(dir).unwrap_or(&path);
         let entry = PathBuf::from(&name).join(relative);
-        let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
         let mut header = tar::Header::new_gnu();
         header.set_size(bytes.len() as u64);
         header.set_mode(0o644);

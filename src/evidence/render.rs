@@ -48,13 +48,21 @@ pub fn markdown(r: &Recommendation, m: &Manifest) -> String {
     let _ = writeln!(
         out,
         "Made by {} {} with the IAM catalog {} {} (SHA-256 `{}`). Format `{}`; check it with `iamtrim evidence verify`.\n",
-        m.tool.name, m.tool.version, m.catalog.source, m.catalog.version, m.catalog.sha256, m.format
+        m.tool.name,
+        m.tool.version,
+        m.catalog.source,
+        m.catalog.version,
+        m.catalog.sha256,
+        m.format
     );
     let _ = writeln!(out, "## Scope\n");
     let _ = writeln!(
         out,
         "- Window: {} to {} (calls seen from {} to {})",
-        m.window.start.as_deref().unwrap_or("the start of the trail"),
+        m.window
+            .start
+            .as_deref()
+            .unwrap_or("the start of the trail"),
         m.window.end.as_deref().unwrap_or("the end of the trail"),
         m.window.first_call.as_deref().unwrap_or("-"),
         m.window.last_call.as_deref().unwrap_or("-")
@@ -165,7 +173,11 @@ pub fn markdown(r: &Recommendation, m: &Manifest) -> String {
                             .map(|g| g.action.as_str())
                             .collect::<Vec<_>>()
                             .join(", ")
-                            + if d.granted_unused.len() > 12 { ", …" } else { "" }
+                            + if d.granted_unused.len() > 12 {
+                                ", …"
+                            } else {
+                                ""
+                            }
                     )
                 },
                 d.used_not_granted.len()
@@ -213,7 +225,16 @@ fn actions_chart(r: &Recommendation) -> String {
     for (i, (id, used, granted)) in rows.iter().enumerate() {
         let y = i * row_h + 10;
         let label: String = if id.chars().count() > 48 {
-            format!("…{}", id.chars().rev().take(47).collect::<Vec<_>>().into_iter().rev().collect::<String>())
+            format!(
+                "…{}",
+                id.chars()
+                    .rev()
+                    .take(47)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<String>()
+            )
         } else {
             (*id).to_owned()
         };
@@ -255,6 +276,17 @@ fn actions_chart(r: &Recommendation) -> String {
     svg
 }
 
+/// A workload id short enough for a chart's label column: its end, which names it.
+fn short_label(id: &str) -> String {
+    const MAX: usize = 42;
+    let count = id.chars().count();
+    if count <= MAX {
+        return id.to_owned();
+    }
+    let tail: String = id.chars().skip(count - (MAX - 1)).collect();
+    format!("…{tail}")
+}
+
 fn seconds(text: &str) -> Option<i64> {
     text.parse::<jiff::Timestamp>().ok().map(|t| t.as_second())
 }
@@ -284,7 +316,7 @@ fn activity_chart(r: &Recommendation, m: &Manifest) -> String {
             r##"<text x="{}" y="{}" text-anchor="end" class="label">{}</text>"##,
             label_w - 8,
             y + 12,
-            esc(&w.id)
+            esc(&short_label(&w.id))
         );
         if let (Some(first), Some(last)) = (first, last) {
             let x = label_w + (first - start) * axis_w / span;
@@ -294,8 +326,18 @@ fn activity_chart(r: &Recommendation, m: &Manifest) -> String {
                 r##"<rect x="{x}" y="{}" width="{width}" height="12" class="span"><title>{} calls, {} to {}</title></rect>"##,
                 y + 2,
                 calls(w),
-                esc(&w.usage.iter().map(|u| u.first_seen.as_str()).min().unwrap_or("")),
-                esc(&w.usage.iter().map(|u| u.last_seen.as_str()).max().unwrap_or(""))
+                esc(w
+                    .usage
+                    .iter()
+                    .map(|u| u.first_seen.as_str())
+                    .min()
+                    .unwrap_or("")),
+                esc(w
+                    .usage
+                    .iter()
+                    .map(|u| u.last_seen.as_str())
+                    .max()
+                    .unwrap_or(""))
             );
         }
     }
@@ -326,21 +368,29 @@ pub fn html(r: &Recommendation, m: &Manifest) -> String {
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>IAM least-privilege evidence</title><style>{STYLE}</style></head><body>\n<h1>IAM least-privilege evidence</h1>\n"
     );
-    let status_class = if m.integrity.status == "verified" { "ok" } else { "bad" };
+    let status_class = if m.integrity.status == "verified" {
+        "ok"
+    } else {
+        "bad"
+    };
     let events = &m.attribution.events;
     let _ = write!(
         out,
         "<dl><dt>Made by</dt><dd>{} {}, pack format <code>{}</code></dd><dt>IAM catalog</dt><dd>{} {} (SHA-256 <code>{}</code>)</dd>\
 <dt>Window</dt><dd>{} to {}; calls seen from {} to {}</dd><dt>Input</dt><dd>{} log files, {} records, {} skipped problems, {} ignored files</dd>\
 <dt>Log file integrity</dt><dd><span class=\"{status_class}\" id=\"integrity\">{}</span>: {} files confirmed by CloudTrail digests, {} changed, {} not covered. Signatures {}</dd>\
-<dt>Attribution</dt><dd>{} events to service accounts, {} to roles, {} to users, {} unattributed</dd></dl>\n",
+<dt>Attribution</dt><dd>{} events to service accounts, {} to roles, {} to users, {} unattributed</dd></dl>",
         esc(&m.tool.name),
         esc(&m.tool.version),
         esc(&m.format),
         esc(&m.catalog.source),
         esc(&m.catalog.version),
         esc(&m.catalog.sha256),
-        esc(m.window.start.as_deref().unwrap_or("the start of the trail")),
+        esc(m
+            .window
+            .start
+            .as_deref()
+            .unwrap_or("the start of the trail")),
         esc(m.window.end.as_deref().unwrap_or("the end of the trail")),
         esc(m.window.first_call.as_deref().unwrap_or("-")),
         esc(m.window.last_call.as_deref().unwrap_or("-")),
@@ -358,6 +408,7 @@ pub fn html(r: &Recommendation, m: &Manifest) -> String {
         events.get("user").unwrap_or(&0),
         events.get("unattributed").unwrap_or(&0),
     );
+    out.push('\n');
     let _ = write!(
         out,
         "<h2>Workloads</h2>\n<table id=\"summary\"><thead><tr><th>workload</th><th>kind</th><th>roles</th><th>calls</th><th>actions used</th><th>actions granted</th><th>denied calls</th></tr></thead><tbody>\n"
@@ -376,7 +427,12 @@ pub fn html(r: &Recommendation, m: &Manifest) -> String {
             w.denied.iter().map(|d| d.count).sum::<u64>()
         );
     }
-    let _ = write!(out, "</tbody></table>\n<h2>Actions used and granted</h2>\n{}\n<h2>Activity over the window</h2>\n{}\n", actions_chart(r), activity_chart(r, m));
+    let _ = write!(
+        out,
+        "</tbody></table>\n<h2>Actions used and granted</h2>\n{}\n<h2>Activity over the window</h2>\n{}\n",
+        actions_chart(r),
+        activity_chart(r, m)
+    );
     for w in &r.workloads {
         let _ = write!(
             out,
@@ -412,13 +468,17 @@ pub fn html(r: &Recommendation, m: &Manifest) -> String {
             let _ = writeln!(out, "</ul>");
         }
         if let Some(policy) = &w.policy {
-            let text = serde_json::to_string_pretty(&serde_json::to_value(policy).unwrap_or_default())
-                .unwrap_or_default();
+            let text =
+                serde_json::to_string_pretty(&serde_json::to_value(policy).unwrap_or_default())
+                    .unwrap_or_default();
             let _ = writeln!(out, "<p>Recommended policy:</p><pre>{}</pre>", esc(&text));
         }
     }
     if let Some(diffs) = &r.diffs {
-        let _ = writeln!(out, "<h2>Current policies against use</h2>\n<table id=\"diffs\"><thead><tr><th>role</th><th>drift</th><th>granted, never used</th><th>used, not granted</th></tr></thead><tbody>");
+        let _ = writeln!(
+            out,
+            "<h2>Current policies against use</h2>\n<table id=\"diffs\"><thead><tr><th>role</th><th>drift</th><th>granted, never used</th><th>used, not granted</th></tr></thead><tbody>"
+        );
         for d in diffs {
             let _ = writeln!(
                 out,
@@ -426,8 +486,18 @@ pub fn html(r: &Recommendation, m: &Manifest) -> String {
                 esc(&d.role),
                 if d.drift { "bad" } else { "ok" },
                 if d.drift { "yes" } else { "no" },
-                esc(&d.granted_unused.iter().map(|g| g.action.as_str()).collect::<Vec<_>>().join(", ")),
-                esc(&d.used_not_granted.iter().map(|u| format!("{} on {}", u.action, u.resource)).collect::<Vec<_>>().join(", "))
+                esc(&d
+                    .granted_unused
+                    .iter()
+                    .map(|g| g.action.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")),
+                esc(&d
+                    .used_not_granted
+                    .iter()
+                    .map(|u| format!("{} on {}", u.action, u.resource))
+                    .collect::<Vec<_>>()
+                    .join(", "))
             );
         }
         let _ = writeln!(out, "</tbody></table>");

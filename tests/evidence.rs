@@ -1,0 +1,433 @@
+//! Evidence packs end to end: reproducible bytes, `evidence verify`, the documented format, the
+//! HTML page in headless Chromium, CloudTrail digest checks, and nothing secret in a pack.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use iamtrim::evidence::model::{Manifest, WorkloadEvidence};
+use serde_json::Value;
+
+use crate::util::{gzip, iamtrim, root, sample_trail, write};
+
+fn pack(trail: &Path, out: &Path, extra: &[&str]) -> crate::util::Run {
+    let trail = trail.display().to_string();
+    let out = out.display().to_string();
+    let mut args = vec![
+        "evidence",
+        "--out",
+        &out,
+        "--trail",
+        &trail,
+        "--iam-snapshot",
+        "fixtures/sample-context/iam.json",
+        "--pod-identity-associations",
+        "fixtures/sample-context/pod-identity-associations.json",
+    ];
+    args.extend_from_slice(extra);
+    iamtrim(&args)
+}
+
+/// Every file under `dir`: relative path → bytes.
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            (
+                e.path().strip_prefix(dir).unwrap().display().to_string(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn verify(dir: &Path) -> crate::util::Run {
+    iamtrim(&["evidence", "verify", &dir.display().to_string()])
+}
+
+#[test]
+fn two_packs_from_the_same_input_are_byte_identical_and_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a/pack"), dir.path().join("b/pack"));
+    for out in [&a, &b] {
+        let r = pack(
+            &sample_trail(),
+            out,
+            &["--diff", "--role", "payments-api", "--archive"],
+        );
+        assert_eq!(r.code, 1, "drift on payments-api: {}", r.stderr);
+        assert!(
+            r.stderr.contains("log file integrity: verified"),
+            "{}",
+            r.stderr
+        );
+    }
+    let pack_a = files(&a);
+    assert!(
+        pack_a.len() >= 8,
+        "{:?}",
+        pack_a.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    assert_eq!(pack_a, files(&b));
+    assert_eq!(
+        std::fs::read(dir.path().join("a/pack.tar.gz")).unwrap(),
+        std::fs::read(dir.path().join("b/pack.tar.gz")).unwrap(),
+        "the archives differ"
+    );
+    let r = verify(&a);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("intact"), "{}", r.stdout);
+
+    // Every permission is traced: counts, first and last seen, eventIDs from the trail.
+    let evidence: WorkloadEvidence = serde_json::from_slice(
+        &std::fs::read(
+            a.join("workloads/eks/5E1C9A0B7D3F4E2A8B6C1D0E9F8A7B6C/payments/api/evidence.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let decrypt = evidence
+        .permissions
+        .iter()
+        .find(|p| p.action == "kms:Decrypt")
+        .unwrap();
+    assert_eq!(decrypt.calls, 6);
+    assert_eq!(decrypt.sample_event_ids.len(), 2);
+    let trail_text: String = files(&sample_trail())
+        .into_iter()
+        .filter(|(p, _)| p.ends_with(".json.gz") && !p.contains("Digest"))
+        .map(|(_, bytes)| {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+                .unwrap();
+            text
+        })
+        .collect();
+    for id in &decrypt.sample_event_ids {
+        assert!(
+            trail_text.contains(id.as_str()),
+            "{id} is not an eventID of the trail"
+        );
+    }
+    assert_eq!(
+        evidence.diffs,
+        ["roles/111122223333/payments-api/diff.json"]
+    );
+    assert!(
+        a.join("roles/111122223333/payments-api/current-policies.json")
+            .is_file()
+    );
+}
+
+#[test]
+fn verify_detects_a_changed_byte_in_any_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = dir.path().join("pack");
+    assert_eq!(pack(&sample_trail(), &original, &[]).code, 0);
+    let all = files(&original);
+    for (path, bytes) in &all {
+        let copy = dir.path().join("copy");
+        let _ = std::fs::remove_dir_all(&copy);
+        for (p, b) in &all {
+            write(&copy.join(p), b);
+        }
+        let mut changed = bytes.clone();
+        let at = changed.len() / 2;
+        changed[at] ^= 0x01;
+        std::fs::write(copy.join(path), &changed).unwrap();
+        let r = verify(&copy);
+        assert_eq!(
+            r.code, 1,
+            "a changed byte in {path} went unnoticed: {}",
+            r.stdout
+        );
+        assert!(r.stdout.contains(path.as_str()), "{path}: {}", r.stdout);
+        assert!(r.stdout.contains("NOT intact"), "{}", r.stdout);
+    }
+    // A file added to the pack, and one removed.
+    let copy = dir.path().join("copy");
+    std::fs::write(copy.join("extra.txt"), b"x").unwrap();
+    assert!(
+        verify(&copy)
+            .stdout
+            .contains("extra.txt: not listed in SHA256SUMS")
+    );
+    let r = verify(Path::new("/nonexistent/pack"));
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .starts_with("error: /nonexistent/pack: no such folder"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// The keys of every object in `value`, as `a.b.c` paths without array indexes.
+fn keys(value: &Value, prefix: &str, out: &mut std::collections::BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                out.insert(k.clone());
+                keys(v, &format!("{prefix}{k}."), out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| keys(v, prefix, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn a_pack_is_strictly_the_documented_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pack");
+    assert_eq!(pack(&sample_trail(), &out, &[]).code, 0);
+    let doc = std::fs::read_to_string(root().join("docs/EVIDENCE.md")).unwrap();
+    let manifest_text = std::fs::read(out.join("manifest.json")).unwrap();
+    let manifest: Manifest = serde_json::from_slice(&manifest_text).unwrap();
+    assert_eq!(manifest.format, "iamtrim.evidence/v1");
+    assert!(doc.contains("iamtrim.evidence/v1"));
+    let mut documented = std::collections::BTreeSet::new();
+    keys(
+        &serde_json::from_slice(&manifest_text).unwrap(),
+        "",
+        &mut documented,
+    );
+    for w in &manifest.workloads {
+        let path = out.join(&w.directory).join("evidence.json");
+        let text = std::fs::read(&path).unwrap();
+        let _: WorkloadEvidence =
+            serde_json::from_slice(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        keys(&serde_json::from_slice(&text).unwrap(), "", &mut documented);
+    }
+    // Every field a pack has is documented (named in backquotes), so the document cannot fall
+    // behind the format.
+    for key in documented {
+        if key.contains('/') || key.contains('.') || key.starts_with("eks-") || key.contains(':') {
+            continue; // map keys that are data: file paths, evidence kinds, reasons
+        }
+        let is_data = manifest.files.contains_key(&key)
+            || manifest.attribution.by_evidence.contains_key(&key)
+            || manifest.input.not_workload_activity.contains_key(&key);
+        assert!(
+            is_data || doc.contains(&format!("`{key}`")),
+            "docs/EVIDENCE.md does not document `{key}`"
+        );
+    }
+    // The document's example manifest is a valid manifest too.
+    let example = doc
+        .split("```json\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .unwrap();
+    let _: Manifest = serde_json::from_str(example).expect("the example in docs/EVIDENCE.md");
+}
+
+#[test]
+fn digest_files_catch_a_log_file_changed_after_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("trail");
+    for (path, bytes) in files(&sample_trail()) {
+        write(&trail.join(path), &bytes);
+    }
+    // Rewrite one log file with one event less: what someone covering their tracks would do.
+    let victim = files(&trail)
+        .into_iter()
+        .find(|(p, _)| p.contains("/CloudTrail/us-east-1/") && p.ends_with(".json.gz"))
+        .unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&victim.1[..]), &mut text)
+        .unwrap();
+    let mut records: Value = serde_json::from_str(&text).unwrap();
+    records["Records"].as_array_mut().unwrap().pop();
+    write(
+        &trail.join(&victim.0),
+        &gzip(records.to_string().as_bytes()),
+    );
+
+    let out = dir.path().join("pack");
+    let r = pack(&trail, &out, &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("log file integrity: failed"),
+        "{}",
+        r.stderr
+    );
+    let manifest: Manifest =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest.integrity.status, "failed");
+    assert_eq!(manifest.integrity.log_files_mismatched.len(), 1);
+    assert!(
+        manifest.integrity.log_files_mismatched[0].ends_with(victim.0.rsplit('/').next().unwrap())
+    );
+    assert_eq!(manifest.integrity.log_files_verified, 19);
+    assert!(manifest.integrity.signatures.starts_with("not checked"));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("id=\"integrity\">failed<"),
+        "the report shows the failure"
+    );
+}
+
+#[test]
+fn a_planted_session_token_never_reaches_the_pack() {
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("trail");
+    for (path, bytes) in files(&sample_trail()) {
+        write(&trail.join(path), &bytes);
+    }
+    let token = "IQoJb3JpZ2luX2VjEPLANTEDSESSIONTOKENxyz0123456789";
+    let secret = "wJalrXUtnFEMI/PLANTED/bPxRfiCYEXAMPLEKEY";
+    let key = "ASIAPLANTEDKEY000001";
+    let record = serde_json::json!({
+        "eventVersion": "1.08",
+        "eventTime": "2026-11-01T06:58:00Z",
+        "eventSource": "sts.amazonaws.com",
+        "eventName": "AssumeRole",
+        "awsRegion": "us-east-1",
+        "eventID": "0b1f5c3e-5a7d-4e2b-9c1d-2e3f4a5b6c7d",
+        "eventType": "AwsApiCall",
+        "recipientAccountId": "111122223333",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice",
+                         "accountId": "111122223333", "accessKeyId": "AKIAPLANTEDUSERKEY01",
+                         "userName": "alice"},
+        "requestParameters": {"roleArn": "arn:aws:iam::111122223333:role/reports-writer",
+                              "roleSessionName": "alice", "sessionToken": token,
+                              "policy": format!("{{\"secret\": \"{secret}\"}}")},
+        "responseElements": {"credentials": {"accessKeyId": key, "sessionToken": token,
+                             "secretAccessKey": secret, "expiration": "Nov 1, 2026, 7:58:00 PM"}},
+        "errorMessage": format!("token {token} rejected")
+    });
+    write(
+        &trail.join("AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/01/111122223333_CloudTrail_us-east-1_20261101T0658Z_PLANTED00000000.json.gz"),
+        &gzip(serde_json::json!({"Records": [record]}).to_string().as_bytes()),
+    );
+    let out = dir.path().join("pack");
+    let r = pack(&trail, &out, &["--archive"]);
+    assert!(r.code <= 1, "{}", r.stderr);
+    let mut everything: Vec<(String, Vec<u8>)> = files(&out);
+    let archive = std::fs::read(dir.path().join("pack.tar.gz")).unwrap();
+    let mut tar = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&archive[..]), &mut tar).unwrap();
+    everything.push(("pack.tar.gz (decompressed)".into(), tar));
+    for (path, bytes) in everything {
+        let text = String::from_utf8_lossy(&bytes);
+        for planted in [token, secret, key, "AKIAPLANTEDUSERKEY01"] {
+            assert!(
+                !text.contains(planted),
+                "{path} holds a planted secret: {planted}"
+            );
+        }
+    }
+    // The call itself is evidence, without its payload.
+    let alice =
+        std::fs::read_to_string(out.join("workloads/users/111122223333/alice/evidence.json"))
+            .or_else(|_| {
+                let found = files(&out)
+                    .into_iter()
+                    .find(|(p, _)| p.contains("alice") && p.ends_with("evidence.json"))
+                    .unwrap();
+                Ok::<_, std::io::Error>(String::from_utf8(found.1).unwrap())
+            })
+            .unwrap();
+    assert!(alice.contains("sts:AssumeRole"), "{alice}");
+    assert!(
+        alice.contains("0b1f5c3e-5a7d-4e2b-9c1d-2e3f4a5b6c7d"),
+        "{alice}"
+    );
+}
+
+/// The chromium binary, or `None` (the test is then skipped with a notice, unless
+/// IAMTRIM_REQUIRE_TOOLS is set, as in CI, where that is a failure).
+fn chromium() -> Option<PathBuf> {
+    for name in ["chromium", "chromium-browser", "google-chrome"] {
+        if let Ok(out) = Command::new("which").arg(name).output()
+            && out.status.success()
+        {
+            return Some(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+        }
+    }
+    assert!(
+        std::env::var_os("IAMTRIM_REQUIRE_TOOLS").is_none(),
+        "chromium is required (IAMTRIM_REQUIRE_TOOLS): apt-get install chromium"
+    );
+    eprintln!("NOTICE: chromium not available; skipping (apt-get install chromium)");
+    None
+}
+
+fn headless(chromium: &Path, profile: &Path) -> Command {
+    let mut command = Command::new(chromium);
+    command.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+    ]);
+    command.arg(format!("--user-data-dir={}", profile.display()));
+    command
+}
+
+#[test]
+fn the_html_report_renders_in_headless_chromium() {
+    let Some(chromium) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pack");
+    let r = pack(&sample_trail(), &out, &["--diff", "--role", "payments-api"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    // Self-contained: nothing to fetch.
+    for external in ["src=\"http", "href=\"http", "<script", "@import", "url("] {
+        assert!(!html.contains(external), "report.html refers to {external}");
+    }
+    let page = format!("file://{}", out.join("report.html").display());
+    let dom = headless(&chromium, &dir.path().join("profile-dom"))
+        .args(["--dump-dom", &page])
+        .output()
+        .unwrap();
+    assert!(
+        dom.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    // The browser parsed the page whole: the summary table's rows, both charts, the diff.
+    assert_eq!(
+        dom.matches("<tr><td><a href=\"#w-").count(),
+        1,
+        "one workload with --role"
+    );
+    assert!(dom.contains("eks/5E1C9A0B7D3F4E2A8B6C1D0E9F8A7B6C/payments/api"));
+    assert_eq!(dom.matches("<svg").count(), 2, "two charts");
+    assert!(dom.contains("id=\"diffs\""));
+    assert!(dom.contains("</body></html>"));
+    let png = dir.path().join("report.png");
+    let shot = headless(&chromium, &dir.path().join("profile-shot"))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg("--window-size=1280,1600")
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert!(
+        shot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shot.stderr)
+    );
+    let image = std::fs::read(&png).unwrap();
+    assert_eq!(&image[..8], b"\x89PNG\r\n\x1a\n", "a PNG screenshot");
+    // A blank page compresses to almost nothing; the rendered report does not.
+    assert!(
+        image.len() > 40_000,
+        "the screenshot is {} bytes: blank?",
+        image.len()
+    );
+    if let Ok(keep) = std::env::var("IAMTRIM_KEEP_SCREENSHOT") {
+        std::fs::copy(&png, keep).unwrap();
+    }
+}
