@@ -144,6 +144,10 @@ pub struct OutputSection {
     pub dir: PathBuf,
     /// Also copy them to this `s3://bucket/prefix` (with the [source] AWS settings).
     pub s3: Option<String>,
+    /// Also write an evidence pack for the window (docs/EVIDENCE.md):
+    /// `evidence-<first day>-<last day>/` and its `.tar.gz`.
+    #[serde(default)]
+    pub evidence: bool,
     #[serde(default)]
     pub policy_format: PolicyFormat,
 }

@@ -857,3 +857,52 @@ fn the_batch_job_diffs_against_current_policies() {
     let text = String::from_utf8(read(&dir.path().join("out/recommendation.txt"))).unwrap();
     assert!(text.contains("payments-api"), "{text}");
 }
+
+/// `output.evidence`: each scheduled run writes the window's evidence pack from the store, the
+/// same bytes when nothing changed, verified against the trail's digest files.
+#[test]
+fn each_run_writes_an_evidence_pack_of_its_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(
+        dir.path(),
+        &sample_trail(),
+        &format!(
+            "{}\n[report]\ndiff = true\nroles = [\"payments-api\"]\n",
+            sample_context()
+        ),
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("dir = \"out\"", "dir = \"out\"\nevidence = true"),
+    )
+    .unwrap();
+    let pack = dir.path().join("out/evidence-2026-08-04-2026-11-01");
+    let mut packs = Vec::new();
+    for _ in 0..2 {
+        let r = run(&config, &[]);
+        assert_eq!(r.code, 1, "drift on payments-api: {}", r.stderr);
+        assert!(
+            r.stderr.contains("log file integrity: verified"),
+            "{}",
+            r.stderr
+        );
+        packs.push((tree(&pack), read(&pack.with_extension("tar.gz"))));
+    }
+    assert_eq!(
+        packs[0], packs[1],
+        "a run with nothing new changed the pack"
+    );
+    let r = iamtrim(&["evidence", "verify", &pack.display().to_string()]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let manifest: Value = serde_json::from_slice(&read(&pack.join("manifest.json"))).unwrap();
+    let inputs = manifest["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 20);
+    assert!(
+        inputs
+            .iter()
+            .all(|i| i["content_sha256"].as_str().is_some_and(|h| h.len() == 64))
+    );
+    assert_eq!(manifest["integrity"]["log_files_verified"], 20);
+    assert_eq!(manifest["configuration"]["diff"], true);
+}

@@ -48,6 +48,9 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let rec = config.recommend_args();
     let mut store = Store::open(&config.store.path).context("cannot open the usage store")?;
     let mut ingest_config = recommend::settings(&rec)?;
+    // Objects are recorded with their hashes, for evidence packs (SHA-256 costs little beside
+    // inflating).
+    ingest_config.hash_objects = true;
     let source =
         recommend::open_source(&rec, ingest_config.window).context("cannot open the trail")?;
     let mut lookups = recommend::lookups(&rec, ingest_config.clusters.clone())?;
@@ -128,6 +131,41 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
     };
     write_outputs(&config.output.dir, &recommendation, policy_format)
         .with_context(|| format!("cannot write to {}", config.output.dir.display()))?;
+    let mut integrity_failed = false;
+    if config.output.evidence {
+        let (first, last) = range.clone().unwrap_or_default();
+        let pack_dir = config.output.dir.join(format!("evidence-{first}-{last}"));
+        let manifest = write_run_evidence(
+            &pack_dir,
+            &store,
+            &days,
+            &*source,
+            &recommendation,
+            &input,
+            &ingest_config.catalog,
+            &lookups,
+            &rec,
+            &config,
+        )
+        .with_context(|| format!("cannot write the evidence pack {}", pack_dir.display()))?;
+        integrity_failed = manifest.integrity.status == "failed";
+        log.event(
+            "evidence",
+            serde_json::json!({
+                "pack": pack_dir.display().to_string(),
+                "integrity": manifest.integrity.status,
+                "inputs": manifest.inputs.len(),
+            }),
+            || {
+                format!(
+                    "evidence pack {} ({} inputs, log file integrity: {})",
+                    pack_dir.display(),
+                    manifest.inputs.len(),
+                    manifest.integrity.status
+                )
+            },
+        );
+    }
     let uploaded = match &config.output.s3 {
         Some(uri) => {
             let options = crate::lookup::aws::AwsOptions {
@@ -151,7 +189,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let incomplete = ran.incomplete() || input.incomplete() || diff_problems;
     let outcome = if incomplete {
         Outcome::Incomplete
-    } else if drift {
+    } else if drift || integrity_failed {
         Outcome::Finding
     } else {
         Outcome::Clean
@@ -198,6 +236,129 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
         },
     );
     Ok(outcome)
+}
+
+/// The evidence pack of a scheduled run: the window's stored objects (with the hashes recorded
+/// when they were ingested), the digest files listed in those days, the store's recommendation.
+#[allow(clippy::too_many_arguments)]
+fn write_run_evidence(
+    dir: &Path,
+    store: &Store,
+    days: &[String],
+    source: &dyn LogSource,
+    recommendation: &report::Recommendation,
+    input: &crate::stats::InputStats,
+    catalog: &crate::catalog::Catalog,
+    lookups: &crate::lookup::Lookups,
+    rec: &crate::cli::recommend::RecommendArgs,
+    config: &Config,
+) -> anyhow::Result<crate::evidence::model::Manifest> {
+    use crate::evidence::model::{Configuration, ContextFile};
+    let mut input = input.clone();
+    for day in days {
+        for row in store.objects(day)? {
+            input.objects.push(crate::aggregate::ObjectFingerprint {
+                location: row.location,
+                size: row.size.unwrap_or_default(),
+                etag: row.etag,
+                sha256: row.sha256.unwrap_or_default(),
+                content_sha256: row.content_sha256,
+            });
+        }
+    }
+    input.objects.sort();
+    let mut digests = Vec::new();
+    for ignored in &input.ignored {
+        let location = &ignored.location;
+        if crate::source::classify_key(location) != crate::source::KeyKind::Digest
+            || !location.ends_with(".json.gz")
+        {
+            continue;
+        }
+        let object = ObjectRef {
+            location: location.clone(),
+            size: None,
+            etag: None,
+        };
+        let content = source
+            .fetch(&object)
+            .map_err(|e| crate::ingest::error_chain(&e))
+            .and_then(|bytes| {
+                crate::decode::inflate_if_gzip(bytes, crate::decode::DecodeLimits::default())
+                    .map_err(|e| crate::ingest::error_chain(&e))
+            });
+        digests.push(crate::evidence::digest::Digest {
+            location: location.clone(),
+            content,
+        });
+    }
+    let integrity = crate::evidence::digest::check(&input.objects, &digests);
+    let mut current_policies = BTreeMap::new();
+    for d in recommendation.diffs.iter().flatten() {
+        let raw = rec
+            .policy
+            .as_deref()
+            .map(recommend::read_policy_file)
+            .transpose()?
+            .or_else(|| lookups.current_policies(&d.role));
+        if let Some(raw) = raw {
+            current_policies.insert(d.role.clone(), raw);
+        }
+    }
+    let mut context_files = Vec::new();
+    for (kind, path) in [
+        ("iam-snapshot", &rec.iam_snapshot),
+        ("pod-identity-associations", &rec.pod_identity_associations),
+        ("policy", &rec.policy),
+    ] {
+        if let Some(path) = path {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            context_files.push(ContextFile {
+                kind: kind.to_owned(),
+                path: path.display().to_string(),
+                sha256: crate::aggregate::sha256_hex(&bytes),
+            });
+        }
+    }
+    let configuration = Configuration {
+        trails: config.source.trails.clone(),
+        since: config.source.since.clone(),
+        until: None,
+        clusters: config
+            .clusters
+            .iter()
+            .map(|c| format!("{}={}", c.name, c.issuer))
+            .collect(),
+        context_files,
+        aws: config.context.aws,
+        roles: config.report.roles.clone(),
+        workloads: config.report.workloads.clone(),
+        diff: config.report.diff,
+        max_objects: config.policy.max_objects,
+        size_limit: match config.policy.size_limit {
+            crate::config::SizeLimit::Managed => "managed".to_owned(),
+            crate::config::SizeLimit::Inline => "inline".to_owned(),
+        },
+        condition_requested_region: config.policy.condition_requested_region,
+    };
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)
+            .with_context(|| format!("cannot replace {}", dir.display()))?;
+    }
+    let manifest = crate::evidence::write_pack(
+        dir,
+        crate::evidence::PackInput {
+            recommendation,
+            input: &input,
+            catalog,
+            configuration,
+            integrity,
+            current_policies,
+        },
+    )?;
+    crate::evidence::archive(dir)?;
+    Ok(manifest)
 }
 
 fn midnight(day: &str, plus_days: i64) -> Option<Timestamp> {
@@ -379,13 +540,23 @@ fn ingest_day(
     let stats = ingest(&day_source, config, aggregator, &Silent)
         .with_context(|| format!("cannot read day {day}"))?;
     let settled = aggregator.take_settled();
+    let hashes: HashMap<&str, &crate::aggregate::ObjectFingerprint> = stats
+        .objects
+        .iter()
+        .map(|f| (f.location.as_str(), f))
+        .collect();
     let rows: Vec<ObjectRow> = new
         .iter()
         .filter(|o| !stats.unread.contains(&o.location))
-        .map(|o| ObjectRow {
-            location: o.location.clone(),
-            size: o.size,
-            etag: o.etag.clone(),
+        .map(|o| {
+            let hashed = hashes.get(o.location.as_str());
+            ObjectRow {
+                location: o.location.clone(),
+                size: o.size.or(hashed.map(|h| h.size)),
+                etag: o.etag.clone(),
+                sha256: hashed.map(|h| h.sha256.clone()),
+                content_sha256: hashed.and_then(|h| h.content_sha256.clone()),
+            }
         })
         .collect();
     let mut input = DayInput::from_stats(&stats, &stats.unread);

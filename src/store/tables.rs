@@ -406,16 +406,21 @@ pub fn add_frames(
     Ok(())
 }
 
-/// One ingested object: its location, size and entity tag.
+/// One ingested object: its location, size, entity tag and hashes.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ObjectRow {
     pub location: String,
     pub size: Option<u64>,
     pub etag: Option<String>,
+    /// SHA-256 of the object as stored, and of its decompressed content (what CloudTrail
+    /// digest files hash): for evidence packs.
+    pub sha256: Option<String>,
+    pub content_sha256: Option<String>,
 }
 
 pub fn objects_frame(day: &str, rows: &[ObjectRow]) -> PolarsResult<DataFrame> {
     let height = rows.len();
+    let text = |f: fn(&ObjectRow) -> Option<&str>| rows.iter().map(f).collect::<Vec<_>>();
     DataFrame::new(
         height,
         vec![
@@ -428,9 +433,11 @@ pub fn objects_frame(day: &str, rows: &[ObjectRow]) -> PolarsResult<DataFrame> {
                 "size".into(),
                 rows.iter().map(|r| r.size).collect::<Vec<_>>(),
             ),
+            Column::new("etag".into(), text(|r| r.etag.as_deref())),
+            Column::new("sha256".into(), text(|r| r.sha256.as_deref())),
             Column::new(
-                "etag".into(),
-                rows.iter().map(|r| r.etag.as_deref()).collect::<Vec<_>>(),
+                "content_sha256".into(),
+                text(|r| r.content_sha256.as_deref()),
             ),
         ],
     )
@@ -438,12 +445,15 @@ pub fn objects_frame(day: &str, rows: &[ObjectRow]) -> PolarsResult<DataFrame> {
 
 pub fn object_rows(df: &DataFrame) -> anyhow::Result<Vec<ObjectRow>> {
     let (location, etag) = (strings(df, "location")?, strings(df, "etag")?);
+    let (sha, content) = (strings(df, "sha256")?, strings(df, "content_sha256")?);
     let size = numbers(df, "size")?;
     Ok((0..df.height())
         .map(|i| ObjectRow {
             location: location.get(i).unwrap_or_default().to_owned(),
             size: size.get(i),
             etag: etag.get(i).map(str::to_owned),
+            sha256: sha.get(i).map(str::to_owned),
+            content_sha256: content.get(i).map(str::to_owned),
         })
         .collect())
 }
