@@ -431,3 +431,46 @@ fn the_html_report_renders_in_headless_chromium() {
         std::fs::copy(&png, keep).unwrap();
     }
 }
+
+/// A trail read in place from S3 (moto on loopback): the digest files are listed too, and the
+/// logs check out against them.
+#[test]
+fn an_s3_trail_is_checked_against_its_digest_files() {
+    let Some(moto) = crate::util::Moto::start() else {
+        return;
+    };
+    moto.create_bucket("org-trail");
+    moto.upload_dir("org-trail", "", &sample_trail());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pack");
+    let r = crate::util::iamtrim_with_aws(
+        &[
+            "evidence",
+            "--out",
+            &out.display().to_string(),
+            "--trail",
+            "s3://org-trail/AWSLogs/",
+            "--endpoint-url",
+            &moto.endpoint,
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let manifest: Manifest =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        manifest.integrity.status, "verified",
+        "{:?}",
+        manifest.integrity
+    );
+    assert_eq!(manifest.integrity.digest_files.len(), 5);
+    assert_eq!(manifest.integrity.log_files_verified, 20);
+    assert!(
+        manifest
+            .inputs
+            .iter()
+            .all(|i| i.location.starts_with("s3://org-trail/")
+                && i.etag.as_deref().is_some_and(|e| !e.is_empty()))
+    );
+    assert_eq!(verify(&out).code, 0);
+}

@@ -59,6 +59,22 @@ pub struct EvidenceArgs {
     #[arg(long, value_name = "ID|NS/SA")]
     pub workload: Vec<String>,
 
+    /// AWS profile for s3:// trails.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// AWS region for s3:// trails.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Endpoint URL for S3 (an S3-compatible store, a VPC endpoint).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// Address S3 buckets path-style.
+    #[arg(long)]
+    pub s3_path_style: bool,
+
     /// Use this IAM catalog file instead of the one in use.
     #[arg(long, value_name = "PATH")]
     pub catalog: Option<PathBuf>,

@@ -172,7 +172,8 @@ pub(crate) fn compute(
         #[cfg(not(feature = "store"))]
         Some(_) => anyhow::bail!("--calls-table needs iamtrim built with the `store` feature"),
         None => {
-            let opened = open_source(args, config.window).context("cannot open the trail")?;
+            let opened = open_source_with(args, config.window, hash_objects)
+                .context("cannot open the trail")?;
             let source = source.insert(opened);
             let mut aggregator = Aggregator::new(JoinContext {
                 associations: lookups.associations(),
@@ -242,6 +243,15 @@ pub(crate) fn open_source(
     args: &RecommendArgs,
     window: TimeWindow,
 ) -> anyhow::Result<Box<dyn LogSource>> {
+    open_source_with(args, window, false)
+}
+
+/// [`open_source`], listing CloudTrail digest files too when `digests` (evidence packs).
+pub(crate) fn open_source_with(
+    args: &RecommendArgs,
+    window: TimeWindow,
+    digests: bool,
+) -> anyhow::Result<Box<dyn LogSource>> {
     let uris: Vec<&str> = args
         .trail
         .iter()
@@ -266,13 +276,16 @@ pub(crate) fn open_source(
         [] => Ok(Box::new(
             LocalSource::new(args.trail.clone())?.with_filter(layout_filter(args)),
         )),
-        [uri] if args.trail.len() == 1 => Ok(Box::new(S3Source::new(
-            uri,
-            &aws_options(args),
-            args.s3_path_style,
-            window,
-            layout_filter(args),
-        )?)),
+        [uri] if args.trail.len() == 1 => Ok(Box::new(
+            S3Source::new(
+                uri,
+                &aws_options(args),
+                args.s3_path_style,
+                window,
+                layout_filter(args),
+            )?
+            .with_digests(digests),
+        )),
         _ => anyhow::bail!("give either local paths or one s3:// URI as --trail"),
     }
 }

@@ -51,8 +51,8 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
     // Objects are recorded with their hashes, for evidence packs (SHA-256 costs little beside
     // inflating).
     ingest_config.hash_objects = true;
-    let source =
-        recommend::open_source(&rec, ingest_config.window).context("cannot open the trail")?;
+    let source = recommend::open_source_with(&rec, ingest_config.window, config.output.evidence)
+        .context("cannot open the trail")?;
     let mut lookups = recommend::lookups(&rec, ingest_config.clusters.clone())?;
     ingest_config.clusters = lookups.clusters.clone();
     let context = JoinContext {

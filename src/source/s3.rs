@@ -40,6 +40,9 @@ pub struct S3Source {
     prefix: String,
     window: TimeWindow,
     filter: super::LayoutFilter,
+    /// List the digest files under `CloudTrail-Digest/` (for evidence packs) instead of
+    /// reporting each such prefix once as ignored.
+    digests: bool,
 }
 
 /// `s3://bucket/prefix` → (bucket, prefix).
@@ -80,7 +83,15 @@ impl S3Source {
             prefix,
             window,
             filter,
+            digests: false,
         })
+    }
+
+    /// Also lists digest files (each reported as ignored, so evidence packs can check the
+    /// logs against them), for the days of the window.
+    pub fn with_digests(mut self, digests: bool) -> Self {
+        self.digests = digests;
+        self
     }
 
     fn location(&self, key: &str) -> String {
@@ -200,9 +211,30 @@ impl S3Source {
                 if !self.filter.admits(&parts) {
                     continue;
                 }
+                let digest_parts: Vec<&str> = parts
+                    .iter()
+                    .map(|p| {
+                        if *p == "CloudTrail-Digest" {
+                            "CloudTrail"
+                        } else {
+                            p
+                        }
+                    })
+                    .collect();
                 if let Some(day) = super::delivery_day(&parts) {
                     if self.day_in_window(day) {
                         days.entry(day).or_default().push(sub);
+                    }
+                } else if self.digests && parts.contains(&"CloudTrail-Digest") {
+                    match super::delivery_day(&digest_parts) {
+                        Some(day) if self.day_in_window(day) => {
+                            let (objects, _) = self.list_level(&sub, false).await?;
+                            for listed in objects {
+                                self.emit(listed, each);
+                            }
+                        }
+                        Some(_) => {}
+                        None => stack.push(sub),
                     }
                 } else if sub.ends_with("CloudTrail-Digest/") {
                     each(Listing::Ignored {
