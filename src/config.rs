@@ -281,10 +281,7 @@ impl Config {
     /// The same settings as `iamtrim recommend` flags, so the batch job runs the same pipeline.
     pub fn recommend_args(&self) -> RecommendArgs {
         RecommendArgs {
-            trail: self.source.trails.iter().map(PathBuf::from).collect(),
-            calls_table: None,
             since: Some(self.since()),
-            until: None,
             trail_account: self.source.accounts.clone(),
             trail_region: self.source.regions.clone(),
             cluster: self
@@ -306,8 +303,6 @@ impl Config {
             policy: self.report.policy.clone(),
             role: self.report.roles.clone(),
             workload: self.report.workloads.clone(),
-            format: None,
-            out: None,
             policy_format: match self.output.policy_format {
                 PolicyFormat::Json => PolicyFormatArg::Json,
                 PolicyFormat::Terraform => PolicyFormatArg::Terraform,
@@ -319,11 +314,9 @@ impl Config {
                 SizeLimit::Managed => SizeLimitArg::Managed,
                 SizeLimit::Inline => SizeLimitArg::Inline,
             },
-            catalog: None,
             fetch_concurrency: self.source.fetch_concurrency,
             threads: self.source.threads,
-            max_object_bytes: 1 << 30,
-            max_record_bytes: 16 << 20,
+            ..RecommendArgs::for_trails(self.source.trails.iter().map(PathBuf::from).collect())
         }
     }
 }

@@ -144,6 +144,44 @@ pub struct RecommendArgs {
     pub max_record_bytes: usize,
 }
 
+impl RecommendArgs {
+    /// The settings `recommend --trail …` gets when no other flag is given: the base the other
+    /// commands (`calls`, `evidence`, `run`) build theirs on.
+    pub fn for_trails(trail: Vec<PathBuf>) -> Self {
+        Self {
+            trail,
+            calls_table: None,
+            since: None,
+            until: None,
+            trail_account: Vec::new(),
+            trail_region: Vec::new(),
+            cluster: Vec::new(),
+            pod_identity_associations: None,
+            iam_snapshot: None,
+            aws: false,
+            profile: None,
+            region: None,
+            endpoint_url: None,
+            s3_path_style: false,
+            diff: false,
+            policy: None,
+            role: Vec::new(),
+            workload: Vec::new(),
+            format: None,
+            out: None,
+            policy_format: PolicyFormatArg::Json,
+            max_objects: 3,
+            condition_requested_region: false,
+            size_limit: SizeLimitArg::Managed,
+            catalog: None,
+            fetch_concurrency: None,
+            threads: None,
+            max_object_bytes: 1 << 30,
+            max_record_bytes: 16 << 20,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Json,

@@ -10,7 +10,7 @@ use anyhow::Context;
 use polars::prelude::*;
 
 use crate::aggregate::{Aggregator, JoinContext, Outcome as CallOutcome, WorkloadKey};
-use crate::cli::recommend::{PolicyFormatArg, RecommendArgs, SizeLimitArg};
+use crate::cli::recommend::RecommendArgs;
 use crate::cli::run::CallsArgs;
 use crate::commands::{progress, recommend};
 use crate::exit::Outcome;
@@ -146,35 +146,13 @@ fn frame(finished: &[(WorkloadKey, crate::aggregate::Workload)]) -> anyhow::Resu
 
 fn recommend_args(args: &CallsArgs) -> RecommendArgs {
     RecommendArgs {
-        trail: args.trail.clone(),
-        calls_table: None,
         since: args.since,
         until: args.until,
-        trail_account: Vec::new(),
-        trail_region: Vec::new(),
         cluster: args.cluster.clone(),
         pod_identity_associations: args.pod_identity_associations.clone(),
         iam_snapshot: args.iam_snapshot.clone(),
-        aws: false,
-        profile: None,
-        region: None,
-        endpoint_url: None,
-        s3_path_style: false,
-        diff: false,
-        policy: None,
-        role: Vec::new(),
-        workload: Vec::new(),
-        format: None,
-        out: None,
-        policy_format: PolicyFormatArg::Json,
-        max_objects: 3,
-        condition_requested_region: false,
-        size_limit: SizeLimitArg::Managed,
-        catalog: None,
-        fetch_concurrency: None,
         threads: args.threads,
-        max_object_bytes: 1 << 30,
-        max_record_bytes: 16 << 20,
+        ..RecommendArgs::for_trails(args.trail.clone())
     }
 }
 

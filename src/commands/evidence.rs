@@ -3,13 +3,12 @@
 use anyhow::Context;
 
 use crate::cli::evidence::{EvidenceAction, EvidenceArgs};
-use crate::cli::recommend::{PolicyFormatArg, RecommendArgs, SizeLimitArg};
+use crate::cli::recommend::RecommendArgs;
 use crate::commands::recommend::{Computed, compute};
-use crate::evidence::digest::{Digest, check};
-use crate::evidence::model::{Configuration, ContextFile};
+use crate::evidence::digest::check;
+use crate::evidence::model::Configuration;
 use crate::evidence::{PackInput, verify, write_pack};
 use crate::exit::Outcome;
-use crate::source::{KeyKind, ObjectRef, classify_key};
 
 pub fn run(args: &EvidenceArgs, quiet: bool) -> anyhow::Result<Outcome> {
     if let Some(EvidenceAction::Verify { dir }) = &args.action {
@@ -44,30 +43,10 @@ pub fn run(args: &EvidenceArgs, quiet: bool) -> anyhow::Result<Outcome> {
     } = compute(&rec, quiet, args.diff, true)?;
 
     // The trail's own integrity records, read as the trail lists them.
-    let mut digests = Vec::new();
-    if let Some(source) = &source {
-        for ignored in &input.ignored {
-            if classify_key(&ignored.location) != KeyKind::Digest {
-                continue;
-            }
-            let object = ObjectRef {
-                location: ignored.location.clone(),
-                size: None,
-                etag: None,
-            };
-            let content = source
-                .fetch(&object)
-                .map_err(|e| crate::ingest::error_chain(&e))
-                .and_then(|bytes| {
-                    crate::decode::inflate_if_gzip(bytes, crate::decode::DecodeLimits::default())
-                        .map_err(|e| crate::ingest::error_chain(&e))
-                });
-            digests.push(Digest {
-                location: ignored.location.clone(),
-                content,
-            });
-        }
-    }
+    let digests = match &source {
+        Some(source) => crate::evidence::digest::read_listed(&**source, &input.ignored),
+        None => Vec::new(),
+    };
     let integrity = check(&input.objects, &digests);
 
     let mut current_policies = std::collections::BTreeMap::new();
@@ -125,22 +104,11 @@ pub fn run(args: &EvidenceArgs, quiet: bool) -> anyhow::Result<Outcome> {
 }
 
 fn configuration(args: &EvidenceArgs) -> anyhow::Result<Configuration> {
-    let mut context_files = Vec::new();
-    for (kind, path) in [
+    let context_files = crate::evidence::context_files(&[
         ("iam-snapshot", &args.iam_snapshot),
         ("pod-identity-associations", &args.pod_identity_associations),
         ("policy", &args.policy),
-    ] {
-        if let Some(path) = path {
-            let bytes =
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            context_files.push(ContextFile {
-                kind: kind.to_owned(),
-                path: path.display().to_string(),
-                sha256: crate::aggregate::sha256_hex(&bytes),
-            });
-        }
-    }
+    ])?;
     let time = |t: &Option<crate::settings::TimeArg>| {
         t.map(|t| match t {
             crate::settings::TimeArg::At(at) => at.to_string(),
@@ -169,16 +137,11 @@ fn configuration(args: &EvidenceArgs) -> anyhow::Result<Configuration> {
 
 fn recommend_args(args: &EvidenceArgs) -> RecommendArgs {
     RecommendArgs {
-        trail: args.trail.clone(),
-        calls_table: None,
         since: args.since,
         until: args.until,
-        trail_account: Vec::new(),
-        trail_region: Vec::new(),
         cluster: args.cluster.clone(),
         pod_identity_associations: args.pod_identity_associations.clone(),
         iam_snapshot: args.iam_snapshot.clone(),
-        aws: false,
         profile: args.profile.clone(),
         region: args.region.clone(),
         endpoint_url: args.endpoint_url.clone(),
@@ -187,16 +150,8 @@ fn recommend_args(args: &EvidenceArgs) -> RecommendArgs {
         policy: args.policy.clone(),
         role: args.role.clone(),
         workload: args.workload.clone(),
-        format: None,
-        out: None,
-        policy_format: PolicyFormatArg::Json,
-        max_objects: 3,
-        condition_requested_region: false,
-        size_limit: SizeLimitArg::Managed,
         catalog: args.catalog.clone(),
-        fetch_concurrency: None,
         threads: args.threads,
-        max_object_bytes: 1 << 30,
-        max_record_bytes: 16 << 20,
+        ..RecommendArgs::for_trails(args.trail.clone())
     }
 }

@@ -253,7 +253,7 @@ fn write_run_evidence(
     rec: &crate::cli::recommend::RecommendArgs,
     config: &Config,
 ) -> anyhow::Result<crate::evidence::model::Manifest> {
-    use crate::evidence::model::{Configuration, ContextFile};
+    use crate::evidence::model::Configuration;
     let mut input = input.clone();
     for day in days {
         for row in store.objects(day)? {
@@ -267,31 +267,7 @@ fn write_run_evidence(
         }
     }
     input.objects.sort();
-    let mut digests = Vec::new();
-    for ignored in &input.ignored {
-        let location = &ignored.location;
-        if crate::source::classify_key(location) != crate::source::KeyKind::Digest
-            || !location.ends_with(".json.gz")
-        {
-            continue;
-        }
-        let object = ObjectRef {
-            location: location.clone(),
-            size: None,
-            etag: None,
-        };
-        let content = source
-            .fetch(&object)
-            .map_err(|e| crate::ingest::error_chain(&e))
-            .and_then(|bytes| {
-                crate::decode::inflate_if_gzip(bytes, crate::decode::DecodeLimits::default())
-                    .map_err(|e| crate::ingest::error_chain(&e))
-            });
-        digests.push(crate::evidence::digest::Digest {
-            location: location.clone(),
-            content,
-        });
-    }
+    let digests = crate::evidence::digest::read_listed(source, &input.ignored);
     let integrity = crate::evidence::digest::check(&input.objects, &digests);
     let mut current_policies = BTreeMap::new();
     for d in recommendation.diffs.iter().flatten() {
@@ -305,22 +281,11 @@ fn write_run_evidence(
             current_policies.insert(d.role.clone(), raw);
         }
     }
-    let mut context_files = Vec::new();
-    for (kind, path) in [
+    let context_files = crate::evidence::context_files(&[
         ("iam-snapshot", &rec.iam_snapshot),
         ("pod-identity-associations", &rec.pod_identity_associations),
         ("policy", &rec.policy),
-    ] {
-        if let Some(path) = path {
-            let bytes =
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            context_files.push(ContextFile {
-                kind: kind.to_owned(),
-                path: path.display().to_string(),
-                sha256: crate::aggregate::sha256_hex(&bytes),
-            });
-        }
-    }
+    ])?;
     let configuration = Configuration {
         trails: config.source.trails.clone(),
         since: config.source.since.clone(),

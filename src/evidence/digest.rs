@@ -41,6 +41,39 @@ pub struct Digest {
     pub content: Result<Vec<u8>, String>,
 }
 
+/// Reads the digest files among a trail's ignored entries (as the source listed them), each
+/// decompressed, or with the reason it could not be read.
+pub fn read_listed(
+    source: &dyn crate::source::LogSource,
+    ignored: &[crate::aggregate::FileProblem],
+) -> Vec<Digest> {
+    use crate::source::{KeyKind, ObjectRef, classify_key};
+    ignored
+        .iter()
+        .filter(|i| {
+            classify_key(&i.location) == KeyKind::Digest && i.location.ends_with(".json.gz")
+        })
+        .map(|i| {
+            let object = ObjectRef {
+                location: i.location.clone(),
+                size: None,
+                etag: None,
+            };
+            let content = source
+                .fetch(&object)
+                .map_err(|e| crate::ingest::error_chain(&e))
+                .and_then(|bytes| {
+                    crate::decode::inflate_if_gzip(bytes, crate::decode::DecodeLimits::default())
+                        .map_err(|e| crate::ingest::error_chain(&e))
+                });
+            Digest {
+                location: i.location.clone(),
+                content,
+            }
+        })
+        .collect()
+}
+
 /// Whether `location` (a path or URI) is the object `key` (an S3 key in a digest).
 fn is_key(location: &str, key: &str) -> bool {
     let location = location.replace('\\', "/");

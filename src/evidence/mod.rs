@@ -39,6 +39,25 @@ pub struct PackInput<'a> {
     pub current_policies: BTreeMap<String, RawPolicies>,
 }
 
+/// Account-fact files given to a run, `(kind, path)`, each with its SHA-256.
+pub fn context_files(
+    files: &[(&str, &Option<PathBuf>)],
+) -> anyhow::Result<Vec<model::ContextFile>> {
+    let mut out = Vec::new();
+    for (kind, path) in files {
+        if let Some(path) = path {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            out.push(model::ContextFile {
+                kind: (*kind).to_owned(),
+                path: path.display().to_string(),
+                sha256: sha256_hex(&bytes),
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// The files of a pack, by relative path, before they are written.
 #[derive(Default)]
 struct Files(BTreeMap<String, Vec<u8>>);
