@@ -73,6 +73,22 @@ impl Files {
     }
 }
 
+/// Evidence tallies keyed by evidence kind, as the pack writes them.
+fn tallies(
+    by_kind: &BTreeMap<&'static str, crate::report::EvidenceTally>,
+) -> BTreeMap<String, Tally> {
+    by_kind
+        .iter()
+        .map(|(kind, t)| {
+            let tally = Tally {
+                sessions: t.sessions,
+                events: t.events,
+            };
+            ((*kind).to_owned(), tally)
+        })
+        .collect()
+}
+
 /// `workloads/<path>` for a workload: the same layout as `--out` policy files.
 fn directory(workload: &WorkloadReport) -> String {
     let relative = crate::report::files::relative_path(workload);
@@ -148,19 +164,7 @@ pub fn write_pack(dir: &Path, pack: PackInput<'_>) -> anyhow::Result<Manifest> {
             namespace: w.namespace.clone(),
             service_account: w.service_account.clone(),
             roles: w.roles.clone(),
-            attribution: w
-                .evidence
-                .iter()
-                .map(|(k, t)| {
-                    (
-                        (*k).to_owned(),
-                        Tally {
-                            sessions: t.sessions,
-                            events: t.events,
-                        },
-                    )
-                })
-                .collect(),
+            attribution: tallies(&w.evidence),
             policy_files,
             permissions: w
                 .usage
@@ -300,20 +304,7 @@ pub fn write_pack(dir: &Path, pack: PackInput<'_>) -> anyhow::Result<Manifest> {
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v))
             .collect(),
-            by_evidence: r
-                .attribution
-                .by_evidence
-                .iter()
-                .map(|(k, t)| {
-                    (
-                        (*k).to_owned(),
-                        Tally {
-                            sessions: t.sessions,
-                            events: t.events,
-                        },
-                    )
-                })
-                .collect(),
+            by_evidence: tallies(&r.attribution.by_evidence),
         },
         integrity: pack.integrity,
         workloads: entries,

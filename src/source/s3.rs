@@ -208,9 +208,6 @@ impl S3Source {
             // Reverse so the stack pops them in key order.
             for sub in prefixes.into_iter().rev() {
                 let parts: Vec<&str> = sub.split('/').collect();
-                if !self.filter.admits(&parts) {
-                    continue;
-                }
                 let digest_parts: Vec<&str> = parts
                     .iter()
                     .map(|p| {
@@ -221,6 +218,10 @@ impl S3Source {
                         }
                     })
                     .collect();
+                // Digest prefixes are filtered by account and region like log prefixes.
+                if !self.filter.admits(&digest_parts) {
+                    continue;
+                }
                 if let Some(day) = super::delivery_day(&parts) {
                     if self.day_in_window(day) {
                         days.entry(day).or_default().push(sub);
