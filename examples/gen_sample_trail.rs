@@ -81,6 +81,19 @@ struct Gen {
     events: Vec<Event>,
     truth: BTreeMap<String, Truth>,
     day: i64,
+    /// The S3 user metadata CloudTrail puts on each digest object (its signature), by key.
+    digest_metadata: BTreeMap<String, Value>,
+}
+
+/// The stand-in for CloudTrail's signing key (a test key, not a secret: see
+/// fixtures/digest-signing/README.md).
+const SIGNING_KEY: &[u8] = include_bytes!("../fixtures/digest-signing/test-key.pk8");
+/// Its fingerprint as `cloudtrail:ListPublicKeys` would give it.
+const KEY_FINGERPRINT: &str = "8d2b0b4a1e5f6c7d8e9f0a1b2c3d4e5f";
+
+fn signing_key() -> ring::signature::RsaKeyPair {
+    ring::signature::RsaKeyPair::from_pkcs8(SIGNING_KEY)
+        .expect("fixtures/digest-signing/test-key.pk8")
 }
 
 #[derive(Default, serde::Serialize)]
@@ -1038,7 +1051,10 @@ fn write_trail(g: &mut Gen, out: &Path) -> std::io::Result<usize> {
     // log files with the SHA-256 of their uncompressed content, and names the previous digest
     // of its region with the SHA-256 of that digest's uncompressed content (the chain). The
     // signatures live in the digest objects' S3 metadata, which a copy on disk does not have.
-    let mut previous: BTreeMap<&str, (String, String)> = BTreeMap::new();
+    // CloudTrail signs each digest (SHA256withRSA over its end time, location, hash and the
+    // previous digest's signature) and puts the signature in the object's S3 metadata.
+    let key = signing_key();
+    let mut previous: BTreeMap<&str, (String, String, String)> = BTreeMap::new();
     for ((region, end), mut logs) in digested {
         logs.sort();
         let end_time = jiff::Timestamp::from_second(end).unwrap();
@@ -1058,9 +1074,9 @@ fn write_trail(g: &mut Gen, out: &Path) -> std::io::Result<usize> {
                        "hashAlgorithm": "SHA-256"})
             })
             .collect();
-        let (previous_object, previous_hash) = match previous.get(region) {
-            Some((object, hash)) => (json!(object), json!(hash)),
-            None => (Value::Null, Value::Null),
+        let (previous_object, previous_hash, previous_signature) = match previous.get(region) {
+            Some((object, hash, signature)) => (json!(object), json!(hash), json!(signature)),
+            None => (Value::Null, Value::Null, Value::Null),
         };
         let digest = json!({
             "awsAccountId": ACCOUNT,
@@ -1068,24 +1084,42 @@ fn write_trail(g: &mut Gen, out: &Path) -> std::io::Result<usize> {
             "digestEndTime": end_time.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
             "digestS3Bucket": "shop-trail-logs",
             "digestS3Object": format!("{folder}/{name}"),
-            "digestPublicKeyFingerprint": "8d2b0b4a1e5f6c7d8e9f0a1b2c3d4e5f",
+            "digestPublicKeyFingerprint": KEY_FINGERPRINT,
             "digestSignatureAlgorithm": "SHA256withRSA",
             "previousDigestS3Bucket": if previous_object.is_null() { Value::Null } else { json!("shop-trail-logs") },
             "previousDigestS3Object": previous_object,
             "previousDigestHashValue": previous_hash,
             "previousDigestHashAlgorithm": if previous_hash.is_null() { Value::Null } else { json!("SHA-256") },
-            "previousDigestSignature": Value::Null,
+            "previousDigestSignature": previous_signature,
             "logFiles": log_files,
         });
         let dir = out.join(&folder);
         std::fs::create_dir_all(&dir)?;
         let content = gzip_json(&dir.join(&name), &digest)?;
+        let object = format!("{folder}/{name}");
+        let signed = iamtrim::evidence::signature::string_to_sign(
+            &end_time.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "shop-trail-logs",
+            &object,
+            &content,
+            previous_signature.as_str(),
+        );
+        let mut signature = vec![0; key.public().modulus_len()];
+        key.sign(
+            &ring::signature::RSA_PKCS1_SHA256,
+            &ring::rand::SystemRandom::new(),
+            signed.as_bytes(),
+            &mut signature,
+        )
+        .expect("signing");
+        let signature = hex::encode(signature);
+        g.digest_metadata.insert(
+            object.clone(),
+            json!({"signature": signature, "signature-algorithm": "SHA256withRSA"}),
+        );
         previous.insert(
             region,
-            (
-                format!("{folder}/{name}"),
-                iamtrim::aggregate::sha256_hex(&content),
-            ),
+            (object, iamtrim::aggregate::sha256_hex(&content), signature),
         );
     }
     Ok(count)
@@ -1299,6 +1333,27 @@ fn write_context(dir: &Path) -> std::io::Result<()> {
 }
 
 /// Writes `value` gzipped; returns the uncompressed bytes.
+/// What a user would save from their account to check the digests' signatures:
+/// `aws cloudtrail list-public-keys` output, and (for tests that upload the trail to an
+/// S3-protocol server) each digest object's S3 metadata as CloudTrail sets it.
+fn write_digest_keys(dir: &Path, metadata: &BTreeMap<String, Value>) -> std::io::Result<()> {
+    use base64::Engine;
+    use ring::signature::KeyPair;
+    let public = base64::engine::general_purpose::STANDARD.encode(signing_key().public_key());
+    let keys = json!({"PublicKeyList": [{
+        "Value": public,
+        "ValidityStartTime": "2026-10-01T00:00:00+00:00",
+        "ValidityEndTime": "2027-01-01T00:00:00+00:00",
+        "Fingerprint": KEY_FINGERPRINT,
+    }]});
+    let mut text = serde_json::to_string_pretty(&keys)?;
+    text.push('\n');
+    std::fs::write(dir.join("cloudtrail-public-keys.json"), text)?;
+    let mut text = serde_json::to_string_pretty(metadata)?;
+    text.push('\n');
+    std::fs::write(dir.join("digest-s3-metadata.json"), text)
+}
+
 fn gzip_json(path: &Path, value: &Value) -> std::io::Result<Vec<u8>> {
     let file = std::fs::File::create(path)?;
     let mut gz = GzBuilder::new()
@@ -1339,6 +1394,7 @@ fn main() -> std::io::Result<()> {
         events: Vec::new(),
         truth: BTreeMap::new(),
         day: 0,
+        digest_metadata: BTreeMap::new(),
     };
     let mut files = 0;
     let mut records = 0;
@@ -1356,7 +1412,9 @@ fn main() -> std::io::Result<()> {
         }))?;
         text.push('\n');
         std::fs::write(truth_path, text)?;
-        write_context(&out.with_file_name("sample-context"))?;
+        let context = out.with_file_name("sample-context");
+        write_context(&context)?;
+        write_digest_keys(&context, &g.digest_metadata)?;
     }
     eprintln!(
         "wrote {records} records in {files} log files to {}",

@@ -148,6 +148,10 @@ pub struct OutputSection {
     /// `evidence-<first day>-<last day>/` and its `.tar.gz`.
     #[serde(default)]
     pub evidence: bool,
+    /// CloudTrail's public keys for the evidence pack's digest signature checks, as
+    /// `aws cloudtrail list-public-keys` prints them; without it they are asked of
+    /// cloudtrail:ListPublicKeys.
+    pub evidence_public_keys: Option<PathBuf>,
     #[serde(default)]
     pub policy_format: PolicyFormat,
 }
@@ -188,6 +192,7 @@ impl Config {
             &mut self.context.iam_snapshot,
             &mut self.context.pod_identity_associations,
             &mut self.report.policy,
+            &mut self.output.evidence_public_keys,
         ]
         .into_iter()
         .flatten()
@@ -204,6 +209,10 @@ impl Config {
 
     fn check(&self) -> anyhow::Result<()> {
         anyhow::ensure!(!self.source.trails.is_empty(), "source.trails is empty");
+        if let Some(keys) = &self.output.evidence_public_keys {
+            crate::evidence::signature::PublicKeys::read(keys)
+                .context("output.evidence_public_keys")?;
+        }
         anyhow::ensure!(
             !self
                 .source

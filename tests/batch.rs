@@ -704,6 +704,7 @@ fn the_documented_configurations_are_valid() {
         "kms:Decrypt",
         "iam:GetRole",
         "eks:ListPodIdentityAssociations",
+        "cloudtrail:ListPublicKeys",
     ] {
         assert!(
             actions.iter().any(|a| a == needed),
@@ -804,6 +805,70 @@ s3 = "s3://iamtrim-out/nightly"
         &dir.path().join("store").display().to_string(),
     ]);
     assert_eq!(r.stdout, "objects,with_etag\n20,20\n", "{}", r.stderr);
+}
+
+/// The batch job's evidence pack for a trail in S3 as CloudTrail delivers it: the digests of the
+/// window's days are listed and read with their S3 metadata, and their signatures check out with
+/// the public keys saved from `aws cloudtrail list-public-keys` (`output.evidence_public_keys`).
+#[test]
+fn the_batch_jobs_evidence_pack_checks_digest_signatures_in_s3() {
+    let Some(moto) = crate::util::Moto::start() else {
+        return;
+    };
+    moto.deliver_trail(&sample_trail());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("iamtrim.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"[store]
+path = "store"
+
+[source]
+trails = ["s3://shop-trail-logs/AWSLogs/"]
+since = "2026-01-01"
+region = "us-east-1"
+endpoint_url = "{}"
+{}
+[output]
+dir = "out"
+evidence = true
+evidence_public_keys = "{}"
+"#,
+            moto.endpoint,
+            sample_context(),
+            root()
+                .join("fixtures/sample-context/cloudtrail-public-keys.json")
+                .display()
+        ),
+    )
+    .unwrap();
+    let r = crate::util::iamtrim_with_aws(&["run", "--config", &path.display().to_string()], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let packs: Vec<PathBuf> = std::fs::read_dir(dir.path().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.is_dir()
+                && p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("evidence-")
+        })
+        .collect();
+    assert_eq!(packs.len(), 1, "{packs:?}");
+    let manifest: iamtrim::evidence::model::Manifest =
+        serde_json::from_slice(&read(&packs[0].join("manifest.json"))).unwrap();
+    let integrity = manifest.integrity;
+    assert_eq!(integrity.status, "verified", "{integrity:?}");
+    assert_eq!(integrity.log_files_verified, 20);
+    assert!(
+        integrity
+            .signatures
+            .starts_with("5 of 5 digest signatures valid, 0 invalid"),
+        "{}",
+        integrity.signatures
+    );
 }
 
 /// `report.diff` against the IAM snapshot: the store's usage diffed with current policies, exit

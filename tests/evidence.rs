@@ -44,6 +44,15 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// A copy of the sample trail in `dir/trail`, to tamper with.
+fn copy_of_sample_trail(dir: &Path) -> PathBuf {
+    let trail = dir.join("trail");
+    for (path, bytes) in files(&sample_trail()) {
+        write(&trail.join(path), &bytes);
+    }
+    trail
+}
+
 fn verify(dir: &Path) -> crate::util::Run {
     iamtrim(&["evidence", "verify", &dir.display().to_string()])
 }
@@ -228,10 +237,7 @@ fn a_pack_is_strictly_the_documented_format() {
 #[test]
 fn digest_files_catch_a_log_file_changed_after_delivery() {
     let dir = tempfile::tempdir().unwrap();
-    let trail = dir.path().join("trail");
-    for (path, bytes) in files(&sample_trail()) {
-        write(&trail.join(path), &bytes);
-    }
+    let trail = copy_of_sample_trail(dir.path());
     // Rewrite one log file with one event less: what someone covering their tracks would do.
     let victim = files(&trail)
         .into_iter()
@@ -274,10 +280,7 @@ fn digest_files_catch_a_log_file_changed_after_delivery() {
 #[test]
 fn a_planted_session_token_never_reaches_the_pack() {
     let dir = tempfile::tempdir().unwrap();
-    let trail = dir.path().join("trail");
-    for (path, bytes) in files(&sample_trail()) {
-        write(&trail.join(path), &bytes);
-    }
+    let trail = copy_of_sample_trail(dir.path());
     let token = "IQoJb3JpZ2luX2VjEPLANTEDSESSIONTOKENxyz0123456789";
     let secret = "wJalrXUtnFEMI/PLANTED/bPxRfiCYEXAMPLEKEY";
     let key = "ASIAPLANTEDKEY000001";
@@ -432,45 +435,348 @@ fn the_html_report_renders_in_headless_chromium() {
     }
 }
 
-/// A trail read in place from S3 (moto on loopback): the digest files are listed too, and the
-/// logs check out against them.
+const PUBLIC_KEYS: &str = "fixtures/sample-context/cloudtrail-public-keys.json";
+
+fn s3_pack(
+    moto: &crate::util::Moto,
+    bucket: &str,
+    out: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> crate::util::Run {
+    let out = out.display().to_string();
+    let trail = format!("s3://{bucket}/AWSLogs/");
+    let mut args = vec![
+        "evidence",
+        "--out",
+        &out,
+        "--trail",
+        &trail,
+        "--endpoint-url",
+        &moto.endpoint,
+    ];
+    args.extend_from_slice(extra);
+    crate::util::iamtrim_with_aws(&args, env)
+}
+
+/// `s3_pack` of `shop-trail-logs` with the sample's public keys, expecting `code` and the
+/// integrity `status`.
+fn keyed_s3_pack(moto: &crate::util::Moto, out: &Path, code: i32, status: &str) -> Manifest {
+    let keys = ["--digest-public-keys", PUBLIC_KEYS];
+    let r = s3_pack(moto, "shop-trail-logs", out, &keys, &[]);
+    assert_eq!(r.code, code, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("log file integrity: {status}")),
+        "{}",
+        r.stderr
+    );
+    manifest(out)
+}
+
+fn manifest(out: &Path) -> Manifest {
+    serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap()
+}
+
+/// The AWS CLI's own digest validator (`aws cloudtrail validate-logs`) on a trail folder: an
+/// independent check of the signatures iamtrim checks. `None` when awscli is not installed.
+fn aws_cli_validates(trail: &Path) -> Option<(bool, String)> {
+    if !crate::util::python_tool(
+        "awscli.customizations.cloudtrail.validation",
+        "awscli==1.45.11",
+    ) {
+        return None;
+    }
+    let output = Command::new("python3")
+        .arg(root().join("tests/support/awscli_validate_digests.py"))
+        .arg(trail)
+        .arg(root().join("fixtures/sample-context/digest-s3-metadata.json"))
+        .arg(root().join(PUBLIC_KEYS))
+        .output()
+        .unwrap();
+    Some((
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr),
+    ))
+}
+
+/// A trail read in place from S3 (moto on loopback), as CloudTrail delivers it: the digest files
+/// are listed too, the logs check out against them, and every digest's signature checks out
+/// with CloudTrail's public key, as the AWS CLI's own validator also finds.
 #[test]
-fn an_s3_trail_is_checked_against_its_digest_files() {
+fn an_s3_trail_is_checked_against_its_signed_digest_files() {
+    if let Some((ok, said)) = aws_cli_validates(&sample_trail()) {
+        assert!(ok, "the AWS CLI rejects the sample's signatures: {said}");
+        assert_eq!(said.matches("valid AWSLogs/").count(), 5, "{said}");
+    }
     let Some(moto) = crate::util::Moto::start() else {
         return;
     };
-    moto.create_bucket("org-trail");
-    moto.upload_dir("org-trail", "", &sample_trail());
+    moto.deliver_trail(&sample_trail());
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("pack");
-    let r = crate::util::iamtrim_with_aws(
-        &[
-            "evidence",
-            "--out",
-            &out.display().to_string(),
-            "--trail",
-            "s3://org-trail/AWSLogs/",
-            "--endpoint-url",
-            &moto.endpoint,
-        ],
-        &[],
+    let manifest = keyed_s3_pack(&moto, &out, 0, "verified");
+    let integrity = &manifest.integrity;
+    assert_eq!(integrity.status, "verified", "{integrity:?}");
+    assert_eq!(integrity.digest_files.len(), 5);
+    assert!(
+        integrity
+            .digest_files
+            .iter()
+            .all(|d| d.signature == "valid"),
+        "{integrity:?}"
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let manifest: Manifest =
-        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(
-        manifest.integrity.status, "verified",
-        "{:?}",
-        manifest.integrity
+        integrity.signatures,
+        format!(
+            "5 of 5 digest signatures valid, 0 invalid, 0 not checked; public keys from {PUBLIC_KEYS}"
+        )
     );
-    assert_eq!(manifest.integrity.digest_files.len(), 5);
-    assert_eq!(manifest.integrity.log_files_verified, 20);
+    assert_eq!(
+        integrity
+            .digest_files
+            .iter()
+            .filter(|d| d.chain == "linked")
+            .count(),
+        3,
+        "two chains (us-east-1, us-west-2) of 3 and 2 digests"
+    );
+    assert_eq!(integrity.log_files_verified, 20);
     assert!(
         manifest
             .inputs
             .iter()
-            .all(|i| i.location.starts_with("s3://org-trail/")
+            .all(|i| i.location.starts_with("s3://shop-trail-logs/")
                 && i.etag.as_deref().is_some_and(|e| !e.is_empty()))
     );
     assert_eq!(verify(&out).code, 0);
+
+    // The trail copied to another bucket without its metadata: no signatures at all, which
+    // CloudTrail never delivers, and not where CloudTrail wrote it.
+    moto.create_bucket("copy");
+    for (key, bytes) in files(&sample_trail()) {
+        moto.put_object("copy", &key, &bytes);
+    }
+    let out = dir.path().join("copy-pack");
+    let keys = ["--digest-public-keys", PUBLIC_KEYS];
+    let r = s3_pack(&moto, "copy", &out, &keys, &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let integrity = self::manifest(&out).integrity;
+    assert_eq!(integrity.status, "failed");
+    assert!(
+        integrity
+            .digest_files
+            .iter()
+            .all(|d| d.signature.starts_with("missing: ")),
+        "{integrity:?}"
+    );
+}
+
+/// Someone changes a log file and rewrites its digest to match: the hashes agree, the chain
+/// holds (it is the last digest of its region), and only the signature gives it away.
+#[test]
+fn a_digest_rewritten_to_cover_a_changed_log_fails_its_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let trail = copy_of_sample_trail(dir.path());
+    let all = files(&trail);
+    let (digest_key, digest_gz) = all
+        .iter()
+        .find(|(p, _)| {
+            p.contains("CloudTrail-Digest/us-west-2/") && p.ends_with("T080000Z.json.gz")
+        })
+        .unwrap()
+        .clone();
+    let mut digest: Value =
+        serde_json::from_reader(flate2::read::GzDecoder::new(&digest_gz[..])).unwrap();
+    let victim = digest["logFiles"][0]["s3Object"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let log_gz = &all.iter().find(|(p, _)| *p == victim).unwrap().1;
+    let mut records: Value =
+        serde_json::from_reader(flate2::read::GzDecoder::new(&log_gz[..])).unwrap();
+    records["Records"].as_array_mut().unwrap().pop();
+    let forged_log = records.to_string();
+    write(&trail.join(&victim), &gzip(forged_log.as_bytes()));
+    digest["logFiles"][0]["hashValue"] =
+        Value::String(iamtrim::aggregate::sha256_hex(forged_log.as_bytes()));
+    write(
+        &trail.join(&digest_key),
+        &gzip(digest.to_string().as_bytes()),
+    );
+
+    if let Some((ok, said)) = aws_cli_validates(&trail) {
+        assert!(!ok, "the AWS CLI accepts a forged digest: {said}");
+        assert!(said.contains(&format!("INVALID {digest_key}")), "{said}");
+        assert_eq!(
+            said.matches("\nvalid AWSLogs/").count() + usize::from(said.starts_with("valid")),
+            4,
+            "{said}"
+        );
+    }
+    let Some(moto) = crate::util::Moto::start() else {
+        return;
+    };
+    moto.deliver_trail(&trail);
+    let out = dir.path().join("pack");
+    let integrity = keyed_s3_pack(&moto, &out, 1, "failed").integrity;
+    assert_eq!(integrity.status, "failed");
+    assert!(
+        integrity.log_files_mismatched.is_empty(),
+        "the forged hash matches"
+    );
+    let forged: Vec<_> = integrity
+        .digest_files
+        .iter()
+        .filter(|d| d.signature != "valid")
+        .collect();
+    assert_eq!(forged.len(), 1, "{integrity:?}");
+    assert_eq!(
+        forged[0].location,
+        format!("s3://shop-trail-logs/{digest_key}")
+    );
+    assert_eq!(
+        forged[0].signature,
+        "invalid: the signature does not match the digest file and the public key"
+    );
+    assert!(
+        integrity
+            .signatures
+            .starts_with("4 of 5 digest signatures valid, 1 invalid"),
+        "{}",
+        integrity.signatures
+    );
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains("invalid: the signature does not match"),
+        "the report says which digest failed"
+    );
+}
+
+type Calls = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+/// A loopback server speaking CloudTrail's ListPublicKeys (awsJson1.1), which moto does not
+/// implement: it serves the sample's key, or refuses `refuse_region`; it records each request's
+/// region (from the signing scope) and body.
+fn list_public_keys_stub(refuse_region: &'static str) -> (String, Calls) {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen: Calls = Default::default();
+    let calls = std::sync::Arc::clone(&seen);
+    let keys: Value =
+        serde_json::from_slice(&std::fs::read(root().join(PUBLIC_KEYS)).unwrap()).unwrap();
+    let key = &keys["PublicKeyList"][0];
+    let answer = serde_json::json!({"PublicKeyList": [{
+        "Value": key["Value"], "Fingerprint": key["Fingerprint"],
+        "ValidityStartTime": 1_790_812_800, "ValidityEndTime": 1_798_761_600,
+    }]})
+    .to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let Some(request) = crate::util::Request::read(&stream) else {
+                continue;
+            };
+            let target = request.header("X-Amz-Target").unwrap_or_default();
+            assert!(target.ends_with(".ListPublicKeys"), "{target}");
+            let region = request
+                .header("Authorization")
+                .and_then(|a| a.split('/').nth(2))
+                .unwrap_or_default()
+                .to_owned();
+            let body = String::from_utf8_lossy(&request.body).into_owned();
+            calls.lock().unwrap().push((region.clone(), body));
+            let (status, body) = if refuse_region == "*" || region == refuse_region {
+                (
+                    "400 Bad Request",
+                    r#"{"__type":"AccessDeniedException","message":"not authorized to perform: cloudtrail:ListPublicKeys"}"#.to_owned(),
+                )
+            } else {
+                ("200 OK", answer.clone())
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (url, seen)
+}
+
+/// Without a key file, the keys come from cloudtrail:ListPublicKeys in each digest region, for
+/// the time the digests cover; a region that refuses is said, and when no region answers the
+/// signatures are left unchecked with the reason.
+#[test]
+fn public_keys_come_from_cloudtrail_list_public_keys() {
+    let Some(moto) = crate::util::Moto::start() else {
+        return;
+    };
+    moto.deliver_trail(&sample_trail());
+    let dir = tempfile::tempdir().unwrap();
+
+    let (url, calls) = list_public_keys_stub("none");
+    let out = dir.path().join("pack");
+    let endpoint = [("AWS_ENDPOINT_URL_CLOUDTRAIL", url.as_str())];
+    let r = s3_pack(&moto, "shop-trail-logs", &out, &[], &endpoint);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let integrity = manifest(&out).integrity;
+    assert_eq!(integrity.status, "verified", "{integrity:?}");
+    assert_eq!(
+        integrity.signatures,
+        "5 of 5 digest signatures valid, 0 invalid, 0 not checked; public keys from cloudtrail:ListPublicKeys (us-east-1, us-west-2)"
+    );
+    let calls = calls.lock().unwrap().clone();
+    let regions: Vec<&str> = calls.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(regions, ["us-east-1", "us-west-2"]);
+    // From the earliest digest start (2026-11-01T05:30Z) to the latest end (08:00Z).
+    let body: Value = serde_json::from_str(&calls[0].1).unwrap();
+    assert_eq!(body["StartTime"], 1_793_511_000, "{body}");
+    assert_eq!(body["EndTime"], 1_793_520_000, "{body}");
+
+    // Every region refuses: the signatures are unchecked, and the manifest says why.
+    let (url, _) = list_public_keys_stub("*");
+    let endpoint = [("AWS_ENDPOINT_URL_CLOUDTRAIL", url.as_str())];
+    let out = dir.path().join("refused");
+    let r = s3_pack(&moto, "shop-trail-logs", &out, &[], &endpoint);
+    assert_eq!(
+        r.code, 0,
+        "unchecked signatures are not a finding: {}",
+        r.stderr
+    );
+    let integrity = manifest(&out).integrity;
+    assert_eq!(integrity.status, "partial", "{integrity:?}");
+    assert!(
+        integrity.digest_files.iter().all(|d| d
+            .signature
+            .starts_with("not-checked: cloudtrail:ListPublicKeys in us-east-1: ")),
+        "{integrity:?}"
+    );
+    assert!(
+        integrity.signatures.contains("AccessDenied"),
+        "{}",
+        integrity.signatures
+    );
+}
+
+/// A public key file that is not `aws cloudtrail list-public-keys` output stops the run before
+/// anything is read, with the reason.
+#[test]
+fn a_bad_public_key_file_is_refused_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pack");
+    let r = pack(
+        &sample_trail(),
+        &out,
+        &["--digest-public-keys", "fixtures/sample-context/iam.json"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .starts_with("error: fixtures/sample-context/iam.json holds no CloudTrail public keys"),
+        "{}",
+        r.stderr
+    );
+    assert!(!out.exists());
 }

@@ -294,6 +294,53 @@ impl Moto {
             .unwrap();
     }
 
+    /// Puts an object with user metadata (`x-amz-meta-<name>: <value>`), as CloudTrail puts
+    /// each digest file with its signature.
+    pub fn put_object_with_metadata(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: &[u8],
+        metadata: &[(&str, &str)],
+    ) {
+        let mut request = ureq::put(&format!("{}/{bucket}/{key}", self.endpoint))
+            .header("Authorization", Self::S3_AUTH)
+            .header("Content-Type", "application/octet-stream");
+        for (name, value) in metadata {
+            request = request.header(format!("x-amz-meta-{name}"), *value);
+        }
+        request.send(body).unwrap();
+    }
+
+    /// A trail folder (the sample's layout) in bucket `shop-trail-logs`, as CloudTrail delivers
+    /// it: each digest object carries its signature in its S3 metadata
+    /// (fixtures/sample-context/digest-s3-metadata.json).
+    pub fn deliver_trail(&self, trail: &Path) {
+        let metadata: Value = serde_json::from_slice(
+            &std::fs::read(root().join("fixtures/sample-context/digest-s3-metadata.json")).unwrap(),
+        )
+        .unwrap();
+        self.create_bucket("shop-trail-logs");
+        for (key, path) in files_under(trail) {
+            let bytes = std::fs::read(path).unwrap();
+            match metadata.get(&key) {
+                Some(m) => self.put_object_with_metadata(
+                    "shop-trail-logs",
+                    &key,
+                    &bytes,
+                    &[
+                        ("signature", m["signature"].as_str().unwrap()),
+                        (
+                            "signature-algorithm",
+                            m["signature-algorithm"].as_str().unwrap(),
+                        ),
+                    ],
+                ),
+                None => self.put_object("shop-trail-logs", &key, &bytes),
+            }
+        }
+    }
+
     /// An object's bytes, or `None` when there is no such object.
     pub fn get_object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
         let response = ureq::get(&format!("{}/{bucket}/{key}", self.endpoint))
@@ -312,24 +359,28 @@ impl Moto {
 
     /// Uploads every file under `dir` to `bucket` under `prefix`, keys as relative paths.
     pub fn upload_dir(&self, bucket: &str, prefix: &str, dir: &Path) {
-        for entry in walkdir::WalkDir::new(dir)
-            .into_iter()
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_file())
-        {
-            let key = entry
-                .path()
-                .strip_prefix(dir)
-                .unwrap()
-                .display()
-                .to_string();
+        for (key, path) in files_under(dir) {
             ureq::put(&format!("{}/{bucket}/{prefix}{key}", self.endpoint))
                 .header("Authorization", Self::S3_AUTH)
                 .header("Content-Type", "application/octet-stream")
-                .send(&std::fs::read(entry.path()).unwrap()[..])
+                .send(&std::fs::read(path).unwrap()[..])
                 .unwrap();
         }
     }
+}
+
+/// Every file under `dir`: (its path relative to `dir` with `/`, its path).
+fn files_under(dir: &Path) -> Vec<(String, PathBuf)> {
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let key = e.path().strip_prefix(dir).unwrap().display().to_string();
+            (key, e.into_path())
+        })
+        .collect()
 }
 
 impl Drop for Moto {

@@ -59,6 +59,12 @@ pub struct EvidenceArgs {
     #[arg(long, value_name = "ID|NS/SA")]
     pub workload: Vec<String>,
 
+    /// CloudTrail's public keys for checking digest signatures, as
+    /// `aws cloudtrail list-public-keys --start-time … --end-time …` prints them. Without it, an
+    /// s3:// trail's keys are asked of cloudtrail:ListPublicKeys in each digest region.
+    #[arg(long, value_name = "FILE")]
+    pub digest_public_keys: Option<PathBuf>,
+
     /// AWS profile for s3:// trails.
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,

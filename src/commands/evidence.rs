@@ -31,6 +31,11 @@ pub fn run(args: &EvidenceArgs, quiet: bool) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Finding);
     }
     let out = args.out.as_ref().context("give --out DIR")?;
+    let key_file = args
+        .digest_public_keys
+        .as_deref()
+        .map(crate::evidence::signature::PublicKeys::read)
+        .transpose()?;
     let rec = recommend_args(args);
     let Computed {
         recommendation,
@@ -47,7 +52,16 @@ pub fn run(args: &EvidenceArgs, quiet: bool) -> anyhow::Result<Outcome> {
         Some(source) => crate::evidence::digest::read_listed(&**source, &input.ignored),
         None => Vec::new(),
     };
-    let integrity = check(&input.objects, &digests);
+    let keys = crate::evidence::signature::keys_for(
+        &digests,
+        key_file,
+        &crate::lookup::aws::AwsOptions {
+            profile: args.profile.clone(),
+            region: args.region.clone(),
+            endpoint_url: None,
+        },
+    );
+    let integrity = check(&input.objects, &digests, &keys);
 
     let mut current_policies = std::collections::BTreeMap::new();
     for d in recommendation.diffs.iter().flatten() {
@@ -79,12 +93,13 @@ pub fn run(args: &EvidenceArgs, quiet: bool) -> anyhow::Result<Outcome> {
     }
     if !quiet {
         eprintln!(
-            "iamtrim evidence: {} workloads, {} inputs, {} files in {}; log file integrity: {}",
+            "iamtrim evidence: {} workloads, {} inputs, {} files in {}; log file integrity: {} (digest signatures: {})",
             manifest.workloads.len(),
             manifest.inputs.len(),
             manifest.files.len() + 2,
             out.display(),
-            manifest.integrity.status
+            manifest.integrity.status,
+            manifest.integrity.signatures
         );
         for skipped in input.skipped.iter().take(20) {
             eprintln!("warning: {}: {}", skipped.location, skipped.reason);

@@ -268,7 +268,22 @@ fn write_run_evidence(
     }
     input.objects.sort();
     let digests = crate::evidence::digest::read_listed(source, &input.ignored);
-    let integrity = crate::evidence::digest::check(&input.objects, &digests);
+    let key_file = config
+        .output
+        .evidence_public_keys
+        .as_deref()
+        .map(crate::evidence::signature::PublicKeys::read)
+        .transpose()?;
+    let keys = crate::evidence::signature::keys_for(
+        &digests,
+        key_file,
+        &crate::lookup::aws::AwsOptions {
+            profile: rec.profile.clone(),
+            region: rec.region.clone(),
+            endpoint_url: None,
+        },
+    );
+    let integrity = crate::evidence::digest::check(&input.objects, &digests, &keys);
     let mut current_policies = BTreeMap::new();
     for d in recommendation.diffs.iter().flatten() {
         let raw = rec

@@ -10,6 +10,7 @@
 pub mod digest;
 pub mod model;
 mod render;
+pub mod signature;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -155,8 +155,12 @@ pub struct DigestCheck {
     pub digest_end_time: Option<String>,
     pub log_files: u64,
     /// `first` (starts a chain), `linked` (the previous digest is here and its hash matches),
-    /// `previous-missing`, `previous-mismatch`, or `unreadable: …`.
+    /// `previous-missing`, `previous-mismatch`, `previous-signature-mismatch` (the previous
+    /// digest's signature is not the one signed into this digest), or `unreadable: …`.
     pub chain: String,
+    /// `valid`; `invalid: …`, `missing: …` (failures); `not-checked: …` (signed, but no key or
+    /// an unknown algorithm); `not-available: …` (read from disk, without the S3 metadata).
+    pub signature: String,
 }
 
 /// One workload in the manifest.

@@ -84,6 +84,13 @@ pub fn markdown(r: &Recommendation, m: &Manifest) -> String {
         m.integrity.log_files_not_covered.len(),
         m.integrity.signatures
     );
+    for d in digest_problems(m) {
+        let _ = writeln!(
+            out,
+            "  - `{}`: chain {}; signature {}",
+            d.location, d.chain, d.signature
+        );
+    }
     let events = &m.attribution.events;
     let _ = writeln!(
         out,
@@ -362,6 +369,18 @@ th{background:#f6f8fa}td.n{text-align:right}code,pre{font-family:ui-monospace,mo
 .ok{color:#1a7f37}.bad{color:#cf222e}.label,.value{font:12px system-ui,sans-serif;fill:#1b1f24}.used{fill:#0969da}.granted{fill:#d0d7de}.span{fill:#8250df}.axis{stroke:#57606a}\
 dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:600}";
 
+/// The digest files whose chain link or signature did not hold (or could not be checked).
+fn digest_problems(m: &Manifest) -> Vec<&super::model::DigestCheck> {
+    m.integrity
+        .digest_files
+        .iter()
+        .filter(|d| {
+            !matches!(d.chain.as_str(), "first" | "linked")
+                || !(d.signature == "valid" || d.signature.starts_with("not-available"))
+        })
+        .collect()
+}
+
 pub fn html(r: &Recommendation, m: &Manifest) -> String {
     let mut out = String::new();
     let _ = write!(
@@ -409,6 +428,20 @@ pub fn html(r: &Recommendation, m: &Manifest) -> String {
         events.get("unattributed").unwrap_or(&0),
     );
     out.push('\n');
+    let problems = digest_problems(m);
+    if !problems.is_empty() {
+        out.push_str("<ul id=\"digest-problems\">\n");
+        for d in problems {
+            let _ = writeln!(
+                out,
+                "<li><code>{}</code>: chain {}; signature {}</li>",
+                esc(&d.location),
+                esc(&d.chain),
+                esc(&d.signature)
+            );
+        }
+        out.push_str("</ul>\n");
+    }
     let _ = write!(
         out,
         "<h2>Workloads</h2>\n<table id=\"summary\"><thead><tr><th>workload</th><th>kind</th><th>roles</th><th>calls</th><th>actions used</th><th>actions granted</th><th>denied calls</th></tr></thead><tbody>\n"

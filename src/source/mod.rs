@@ -11,6 +11,9 @@ pub mod s3;
 
 use std::fmt;
 
+/// An object's user metadata (S3's `x-amz-meta-*`, names without the prefix).
+pub type Metadata = std::collections::BTreeMap<String, String>;
+
 /// One log object a source can fetch.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ObjectRef {
@@ -155,6 +158,15 @@ pub trait LogSource: Send + Sync {
     fn list(&self, each: &mut dyn FnMut(Listing)) -> Result<(), SourceError>;
     /// The whole (still compressed) body of one object.
     fn fetch(&self, object: &ObjectRef) -> Result<Vec<u8>, SourceError>;
+    /// The body with the object's user metadata (S3's `x-amz-meta-*`, without the prefix), for
+    /// sources that keep any: CloudTrail signs each digest file in its metadata. Files on disk
+    /// have none.
+    fn fetch_with_metadata(
+        &self,
+        object: &ObjectRef,
+    ) -> Result<(Vec<u8>, Option<Metadata>), SourceError> {
+        Ok((self.fetch(object)?, None))
+    }
 }
 
 /// What a key or file name says about an object found while walking a trail.

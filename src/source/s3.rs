@@ -266,6 +266,14 @@ impl S3Source {
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, SourceError> {
+        Ok(self.get_with_metadata(key).await?.0)
+    }
+
+    /// The body and the user metadata (`x-amz-meta-*` without the prefix) of one object.
+    async fn get_with_metadata(
+        &self,
+        key: &str,
+    ) -> Result<(Vec<u8>, BTreeMap<String, String>), SourceError> {
         let location = self.location(key);
         let mut last = String::new();
         for _ in 0..BODY_ATTEMPTS {
@@ -291,8 +299,12 @@ impl S3Source {
                         ),
                     }
                 })?;
+            let metadata: BTreeMap<String, String> = response
+                .metadata()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default();
             match response.body.collect().await {
-                Ok(body) => return Ok(body.into_bytes().to_vec()),
+                Ok(body) => return Ok((body.into_bytes().to_vec(), metadata)),
                 // The connection broke off mid-body: fetch again.
                 Err(err) => last = crate::ingest::error_chain(&err),
             }
@@ -316,6 +328,19 @@ impl LogSource for S3Source {
             .strip_prefix(&prefix)
             .unwrap_or(&object.location);
         self.runtime.block_on(self.get(key))
+    }
+
+    fn fetch_with_metadata(
+        &self,
+        object: &ObjectRef,
+    ) -> Result<(Vec<u8>, Option<super::Metadata>), SourceError> {
+        let prefix = format!("s3://{}/", self.bucket);
+        let key = object
+            .location
+            .strip_prefix(&prefix)
+            .unwrap_or(&object.location);
+        let (body, metadata) = self.runtime.block_on(self.get_with_metadata(key))?;
+        Ok((body, Some(metadata)))
     }
 }
 
