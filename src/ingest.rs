@@ -7,7 +7,6 @@
 //! batches go through a bounded channel to the caller's thread, which merges them. Bounded queues
 //! keep memory independent of the number of objects.
 
-use std::borrow::Cow;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
@@ -18,7 +17,7 @@ use crate::attribute::{self, ClusterNames};
 use crate::catalog::Catalog;
 use crate::decode::{self, DecodeLimits, Item, Record};
 use crate::dedup::SeenEvents;
-use crate::map::{self, EventResources, Mapper, Mapping};
+use crate::map::{Mapper, Mapping};
 use crate::settings::TimeWindow;
 use crate::source::{Listing, LogSource, ObjectRef, SourceError};
 use crate::stats::InputStats;
@@ -208,6 +207,13 @@ fn work(
     loop {
         let next = fetched.lock().map_or(None, |rx| rx.recv().ok());
         let Some((seq, object, body)) = next else {
+            if std::env::var_os("IAMTRIM_STATS").is_some() {
+                let m = &mapper.expansions;
+                eprintln!(
+                    "iamtrim stats: worker request memo: {} hits, {} misses",
+                    m.hits, m.misses
+                );
+            }
             return;
         };
         let batch = read_object(config, seen, &mut mapper, &object, body);
@@ -367,7 +373,7 @@ fn process<'a>(
         let call: Arc<str> = format!("{source}{CALL_SEPARATOR}{name}").into();
         file.event(caller, at).call(
             &call,
-            Cow::Borrowed(""),
+            Arc::from(""),
             record.error_code.clone(),
             at,
             region,
@@ -376,54 +382,23 @@ fn process<'a>(
         return Ok(());
     }
     let mapping = mapper.map(source, name);
-    let (actions, conditionals): (&[_], &[_]) = match &*mapping {
+    let calls = match &*mapping {
         Mapping::Actions(actions, conditionals) => {
             file.counts.mapped += 1;
-            (actions, conditionals)
+            Some(mapper.expand(record, actions, conditionals))
         }
         Mapping::NoPermission => {
             file.counts.no_permission += 1;
-            (&[], &[])
+            None
         }
         Mapping::Unmapped => {
             file.unmapped(source.clone(), name.clone());
-            (&[], &[])
+            None
         }
     };
-    let adjusted;
-    let actions = if conditionals.is_empty() {
-        actions
-    } else {
-        adjusted = map::apply_conditionals(actions, conditionals, record.request_parameters);
-        adjusted.as_slice()
-    };
-    let mut resources: Option<EventResources<'_>> = None;
     let activity = file.event(caller, at);
-    for action in actions {
-        let types = mapper.resource_types(action);
-        if types.is_empty() {
-            activity.call(
-                action,
-                Cow::Borrowed("*"),
-                record.error_code.clone(),
-                at,
-                region,
-                event_id,
-            );
-            continue;
-        }
-        let event = resources.get_or_insert_with(|| EventResources::new(record));
-        let service = action.split(':').next().unwrap_or_default();
-        for resource in event.resolve(service, &types) {
-            activity.call(
-                action,
-                Cow::Owned(resource),
-                record.error_code.clone(),
-                at,
-                region,
-                event_id,
-            );
-        }
+    if let Some(calls) = calls {
+        activity.request(&calls, record.error_code.clone(), at, region, event_id);
     }
     Ok(())
 }

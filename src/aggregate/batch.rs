@@ -10,9 +10,15 @@ use jiff::Timestamp;
 
 use super::{CallKey, Outcome, Usage};
 use crate::attribute::{Caller, NotWorkload, Vending, VendingKind};
+use crate::map::memo::Calls;
 
-/// (action, resource, errorCode) of one caller's call, borrowed from the file's buffer.
-type CallRef<'a> = (Arc<str>, Cow<'a, str>, Option<Cow<'a, str>>);
+/// (action, resource, errorCode) of one caller's call; the error code borrowed from the file's
+/// buffer.
+type CallRef<'a> = (Arc<str>, Arc<str>, Option<Cow<'a, str>>);
+
+/// A request's calls (the same `Arc` for every event of the same request: see
+/// [`crate::map::memo`]) by address, with the errorCode borrowed from the file's buffer.
+type RequestRef<'a> = (usize, Option<Cow<'a, str>>);
 
 /// One caller's events in one file, while the file's buffer is alive.
 #[derive(Default)]
@@ -20,13 +26,48 @@ pub struct CallerActivity<'a> {
     events: u64,
     first_seen: Option<Timestamp>,
     calls: HashMap<CallRef<'a>, Usage>,
+    /// Events counted per request, spread over the request's calls when the file is done: one
+    /// hash of an address per event instead of one of every action and ARN.
+    requests: HashMap<RequestRef<'a>, (Calls, Usage)>,
 }
 
 impl<'a> CallerActivity<'a> {
+    /// One event that made `calls` (a request's calls, shared by every event of that request).
+    pub fn request(
+        &mut self,
+        calls: &Calls,
+        error: Option<Cow<'a, str>>,
+        at: Timestamp,
+        region: u64,
+        event: Option<super::EventId>,
+    ) {
+        if calls.is_empty() {
+            return;
+        }
+        let once = Usage::once_in(at, region, event);
+        let address = Arc::as_ptr(calls) as *const () as usize;
+        self.requests
+            .entry((address, error))
+            .and_modify(|(_, u)| u.merge(&once))
+            .or_insert_with(|| (Arc::clone(calls), once));
+    }
+
+    /// The calls of every request, merged into the per-call map.
+    fn spread_requests(&mut self) {
+        for ((_, error), (calls, usage)) in self.requests.drain() {
+            for (action, resource) in calls.iter() {
+                self.calls
+                    .entry((Arc::clone(action), Arc::clone(resource), error.clone()))
+                    .and_modify(|u| u.merge(&usage))
+                    .or_insert(usage);
+            }
+        }
+    }
+
     pub fn call(
         &mut self,
         action: &Arc<str>,
-        resource: Cow<'a, str>,
+        resource: Arc<str>,
         error: Option<Cow<'a, str>>,
         at: Timestamp,
         region: u64,
@@ -207,7 +248,8 @@ impl<'a> FileAggregate<'a> {
         let activity = self
             .callers
             .into_iter()
-            .map(|(caller, activity)| {
+            .map(|(caller, mut activity)| {
+                activity.spread_requests();
                 let calls = activity
                     .calls
                     .into_iter()
@@ -218,7 +260,7 @@ impl<'a> FileAggregate<'a> {
                         };
                         let key = CallKey {
                             action,
-                            resource: resource.into_owned().into_boxed_str(),
+                            resource: Box::from(&*resource),
                             outcome,
                         };
                         (key, usage)

@@ -44,30 +44,42 @@ pub struct EventId([u8; 16]);
 
 impl EventId {
     pub fn parse(text: &str) -> Option<EventId> {
-        let bytes = text.as_bytes();
-        if bytes.len() != 36 {
+        let bytes: &[u8; 36] = text.as_bytes().try_into().ok()?;
+        if bytes[8] != b'-' || bytes[13] != b'-' || bytes[18] != b'-' || bytes[23] != b'-' {
             return None;
         }
+        // The 32 hex digits, by position; one table lookup per digit.
+        const DIGITS: [usize; 32] = [
+            0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25, 26, 27,
+            28, 29, 30, 31, 32, 33, 34, 35,
+        ];
         let mut out = [0u8; 16];
-        let mut nibbles = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                if b != b'-' {
-                    return None;
-                }
-                continue;
-            }
-            let v = match b {
-                b'0'..=b'9' => b - b'0',
-                b'a'..=b'f' => b - b'a' + 10,
-                _ => return None,
-            };
-            out[nibbles / 2] |= if nibbles % 2 == 0 { v << 4 } else { v };
-            nibbles += 1;
+        let mut bad = 0u8;
+        for (i, byte) in out.iter_mut().enumerate() {
+            let high = HEX[usize::from(bytes[DIGITS[2 * i]])];
+            let low = HEX[usize::from(bytes[DIGITS[2 * i + 1]])];
+            bad |= high | low;
+            *byte = (high << 4) | (low & 0x0f);
         }
-        Some(EventId(out))
+        (bad & 0x80 == 0).then_some(EventId(out))
     }
 }
+
+/// Lowercase hex digit values; 0x80 marks anything else.
+const HEX: [u8; 256] = {
+    let mut table = [0x80u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
 
 impl std::fmt::Display for EventId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -155,6 +167,8 @@ mod tests {
         assert_eq!(EventId::parse("3D6B4A8E-1C2D-4E5F-8A9B-0C1D2E3F4A5B"), None);
         assert_eq!(EventId::parse("3d6b4a8e1c2d4e5f8a9b0c1d2e3f4a5b"), None);
         assert_eq!(EventId::parse("not-an-id"), None);
+        assert_eq!(EventId::parse("3d6b4a8e-1c2d-4e5f-8a9b-0c1d2e3f4a5g"), None);
+        assert_eq!(EventId::parse("3d6b4a8e-1c2d-4e5f-8a9b-0c1d2e3f4a5\u{e9}"), None);
     }
 
     /// The samples are the first and the last call, whatever order usage is merged in.

@@ -9,15 +9,18 @@
 //! whose action is not in the catalog is `Unmapped` (reported with counts), never invented.
 //!
 //! Mapping is per (eventSource, eventName) and pure, so a [`Mapper`] memoises it: the hot path does
-//! two hash lookups per record and no allocation.
+//! two hash lookups per record and no allocation. What a request then comes to (its actions after
+//! the conditional rules, and their resources) is memoised per distinct request ([`memo`]).
 
 use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
 use crate::catalog::{Catalog, service_prefix};
+use crate::decode::Record;
 
 mod conditional;
 
+pub mod memo;
 pub mod resources;
 
 pub use conditional::{Conditional, apply as apply_conditionals};
@@ -168,6 +171,8 @@ pub struct Mapper {
     catalog: Arc<Catalog>,
     cache: HashMap<Box<str>, HashMap<Box<str>, Arc<Mapping>>>,
     resource_types: HashMap<Arc<str>, Arc<[ResourceType]>>,
+    /// What each distinct request came to.
+    pub expansions: memo::Expansions,
 }
 
 impl Mapper {
@@ -176,40 +181,54 @@ impl Mapper {
             catalog,
             cache: HashMap::new(),
             resource_types: HashMap::new(),
+            expansions: memo::Expansions::default(),
         }
+    }
+
+    /// The (action, resource) calls of `record`, whose event maps to `actions` with the
+    /// `conditionals` rules: computed once per distinct request ([`memo`]).
+    pub fn expand(
+        &mut self,
+        record: &Record<'_>,
+        actions: &[Arc<str>],
+        conditionals: &[Conditional],
+    ) -> memo::Calls {
+        let Self {
+            catalog,
+            resource_types,
+            expansions,
+            ..
+        } = self;
+        expansions.get_or_insert_with(record, || {
+            let adjusted;
+            let actions = if conditionals.is_empty() {
+                actions
+            } else {
+                adjusted = conditional::apply(actions, conditionals, record.request_parameters);
+                adjusted.as_slice()
+            };
+            let star: Arc<str> = Arc::from("*");
+            let mut resources: Option<EventResources<'_>> = None;
+            let mut calls = Vec::new();
+            for action in actions {
+                let types = types_of(catalog, resource_types, action);
+                if types.is_empty() {
+                    calls.push((Arc::clone(action), Arc::clone(&star)));
+                    continue;
+                }
+                let event = resources.get_or_insert_with(|| EventResources::new(record));
+                let service = action.split(':').next().unwrap_or_default();
+                for resource in event.resolve(service, &types) {
+                    calls.push((Arc::clone(action), Arc::from(resource)));
+                }
+            }
+            calls
+        })
     }
 
     /// The resource types `action` (a catalog action) takes, with their ARN formats.
     pub fn resource_types(&mut self, action: &Arc<str>) -> Arc<[ResourceType]> {
-        if let Some(types) = self.resource_types.get(action) {
-            return Arc::clone(types);
-        }
-        let types: Arc<[ResourceType]> = action
-            .split_once(':')
-            .and_then(|(prefix, name)| {
-                let service = self.catalog.services.get(prefix)?;
-                let entry = service.actions.get(name)?;
-                Some(
-                    entry
-                        .resources
-                        .iter()
-                        .filter_map(|(t, required)| {
-                            Some(ResourceType {
-                                name: t.clone(),
-                                template: crate::policy::arn::ArnTemplate::parse(
-                                    service.resource_types.get(t)?,
-                                ),
-                                required: *required,
-                            })
-                        })
-                        .collect::<Vec<_>>(),
-                )
-            })
-            .unwrap_or_default()
-            .into();
-        self.resource_types
-            .insert(Arc::clone(action), Arc::clone(&types));
-        types
+        types_of(&self.catalog, &mut self.resource_types, action)
     }
 
     pub fn map(&mut self, event_source: &str, event_name: &str) -> Arc<Mapping> {
@@ -226,6 +245,42 @@ impl Mapper {
         }
         Arc::clone(&self.cache[event_source][event_name])
     }
+}
+
+/// The resource types `action` (a catalog action) takes, with their ARN formats, through `cache`.
+fn types_of(
+    catalog: &Catalog,
+    cache: &mut HashMap<Arc<str>, Arc<[ResourceType]>>,
+    action: &Arc<str>,
+) -> Arc<[ResourceType]> {
+    if let Some(types) = cache.get(action) {
+        return Arc::clone(types);
+    }
+    let types: Arc<[ResourceType]> = action
+        .split_once(':')
+        .and_then(|(prefix, name)| {
+            let service = catalog.services.get(prefix)?;
+            let entry = service.actions.get(name)?;
+            Some(
+                entry
+                    .resources
+                    .iter()
+                    .filter_map(|(t, required)| {
+                        Some(ResourceType {
+                            name: t.clone(),
+                            template: crate::policy::arn::ArnTemplate::parse(
+                                service.resource_types.get(t)?,
+                            ),
+                            required: *required,
+                        })
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .unwrap_or_default()
+        .into();
+    cache.insert(Arc::clone(action), Arc::clone(&types));
+    types
 }
 
 #[cfg(test)]

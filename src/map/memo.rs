@@ -1,0 +1,129 @@
+//! What an event's request comes to — the actions it needs (after the conditional rules) and the
+//! resources of each — memoised per worker by everything that decides it, so that a request made
+//! again (the same workload reading the same table, queue or key) is mapped and its ARNs built
+//! once, not once per event.
+//!
+//! The key is a 128-bit hash (two independently seeded 64-bit hashes) of the fields the mapping
+//! reads: `eventSource`, `eventName`, `awsRegion`, `recipientAccountId`, the caller's account
+//! and ARN partition, `requestParameters` as written, and the ARNs of `resources`. The usage
+//! store's dedup keys eventIDs the same way. The memo holds at most [`CAPACITY`] requests and
+//! starts over when full, so its memory is bounded whatever the trail.
+
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
+
+use foldhash::{HashMap, HashMapExt};
+
+use crate::decode::Record;
+
+/// (action, resource) pairs of one request.
+pub type Calls = Arc<[(Arc<str>, Arc<str>)]>;
+
+/// Requests remembered per worker before the memo starts over.
+pub const CAPACITY: usize = 16_384;
+
+pub struct Expansions {
+    hashers: [foldhash::quality::RandomState; 2],
+    map: HashMap<u128, Calls>,
+    pub hits: u64,
+    pub misses: u64,
+}
+
+impl Default for Expansions {
+    fn default() -> Self {
+        Self {
+            hashers: Default::default(),
+            map: HashMap::with_capacity(1024),
+            hits: 0,
+            misses: 0,
+        }
+    }
+}
+
+impl Expansions {
+    /// The calls of `record`'s request: remembered, or computed by `expand` and remembered.
+    pub fn get_or_insert_with(
+        &mut self,
+        record: &Record<'_>,
+        expand: impl FnOnce() -> Vec<(Arc<str>, Arc<str>)>,
+    ) -> Calls {
+        let key = self.key(record);
+        if let Some(calls) = self.map.get(&key) {
+            self.hits += 1;
+            return Arc::clone(calls);
+        }
+        self.misses += 1;
+        if self.map.len() >= CAPACITY {
+            self.map.clear();
+        }
+        let calls: Calls = expand().into();
+        self.map.insert(key, Arc::clone(&calls));
+        calls
+    }
+
+    fn key(&self, record: &Record<'_>) -> u128 {
+        let half = |hasher: &foldhash::quality::RandomState| {
+            let mut h = hasher.build_hasher();
+            let mut field = |text: Option<&str>| match text {
+                None => h.write_u8(0),
+                Some(text) => {
+                    h.write_u8(1);
+                    h.write_usize(text.len());
+                    h.write(text.as_bytes());
+                }
+            };
+            let identity = record.user_identity.as_ref();
+            field(record.event_source.as_deref());
+            field(record.event_name.as_deref());
+            field(record.aws_region.as_deref());
+            field(record.recipient_account_id.as_deref());
+            field(identity.and_then(|i| i.account_id.as_deref()));
+            field(
+                identity
+                    .and_then(|i| i.arn.as_deref())
+                    .and_then(|arn| arn.split(':').nth(1)),
+            );
+            field(record.request_parameters.map(|p| p.get()));
+            for resource in record.resources.iter().flatten() {
+                field(resource.arn.as_deref());
+            }
+            h.finish()
+        };
+        (u128::from(half(&self.hashers[0])) << 64) | u128::from(half(&self.hashers[1]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(json: &str) -> Record<'_> {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn the_same_request_is_expanded_once() {
+        let mut memo = Expansions::default();
+        let a = r#"{"eventSource":"sqs.amazonaws.com","eventName":"SendMessage","awsRegion":"us-east-1",
+            "requestParameters":{"queueUrl":"https://sqs.us-east-1.amazonaws.com/1/q"}}"#;
+        let other_region = a.replace("\"us-east-1\",", "\"eu-west-1\",");
+        let other_queue = a.replace("/1/q", "/1/r");
+        let mut expanded = 0;
+        for json in [a, a, &other_region, &other_queue, a] {
+            memo.get_or_insert_with(&record(json), || {
+                expanded += 1;
+                Vec::new()
+            });
+        }
+        assert_eq!(expanded, 3);
+        assert_eq!((memo.hits, memo.misses), (2, 3));
+    }
+
+    #[test]
+    fn field_boundaries_count() {
+        let memo = Expansions::default();
+        let a = record(r#"{"eventSource":"ab","eventName":"c"}"#);
+        let b = record(r#"{"eventSource":"a","eventName":"bc"}"#);
+        assert_ne!(memo.key(&a), memo.key(&b));
+    }
+}
