@@ -204,6 +204,8 @@ fn work(
     messages: &SyncSender<Message>,
 ) {
     let mut mapper = Mapper::new(Arc::clone(&config.catalog));
+    // The inflated JSON of the object being read, its allocation reused from object to object.
+    let mut json = Vec::new();
     loop {
         let next = fetched.lock().map_or(None, |rx| rx.recv().ok());
         let Some((seq, object, body)) = next else {
@@ -216,20 +218,30 @@ fn work(
             }
             return;
         };
-        let batch = read_object(config, seen, &mut mapper, &object, body);
+        let batch = read_object(config, seen, &mut mapper, &object, body, &mut json);
+        // One oversized object must not keep its buffer for the rest of the run.
+        if json.capacity() > KEEP_BUFFER_BYTES {
+            json = Vec::new();
+        }
         if messages.send(Message::Batch(seq, Box::new(batch))).is_err() {
             return;
         }
     }
 }
 
-/// Inflates and parses one fetched object. Never fails: problems are part of the batch.
+/// A worker keeps its JSON buffer between objects up to this size (CloudTrail objects are a
+/// few MB).
+const KEEP_BUFFER_BYTES: usize = 64 << 20;
+
+/// Inflates (into `json`) and parses one fetched object. Never fails: problems are part of the
+/// batch.
 pub fn read_object(
     config: &IngestConfig,
     seen: &SeenEvents,
     mapper: &mut Mapper,
     object: &ObjectRef,
     body: Result<Vec<u8>, SourceError>,
+    json: &mut Vec<u8>,
 ) -> FileBatch {
     let mut fingerprint = None;
     let body = body.inspect(|bytes| {
@@ -243,7 +255,7 @@ pub fn read_object(
             });
         }
     });
-    let mut batch = parse_object(config, seen, mapper, object, body, &mut fingerprint);
+    let mut batch = parse_object(config, seen, mapper, object, body, json, &mut fingerprint);
     batch.fingerprint = fingerprint;
     batch
 }
@@ -254,6 +266,7 @@ fn parse_object(
     mapper: &mut Mapper,
     object: &ObjectRef,
     body: Result<Vec<u8>, SourceError>,
+    json: &mut Vec<u8>,
     fingerprint: &mut Option<crate::aggregate::ObjectFingerprint>,
 ) -> FileBatch {
     let location = object.location.clone();
@@ -273,17 +286,17 @@ fn parse_object(
     if bytes.is_empty() {
         return failed("empty file".to_owned());
     }
-    let json = match decode::inflate_if_gzip(bytes, config.limits) {
-        Ok(json) => json,
-        Err(err) => return failed(error_chain(&err)),
-    };
+    if let Err(err) = decode::inflate_if_gzip_into(bytes, config.limits, json) {
+        return failed(error_chain(&err));
+    }
+    let json: &[u8] = json;
     if let Some(fingerprint) = fingerprint {
-        fingerprint.content_sha256 = Some(crate::aggregate::sha256_hex(&json));
+        fingerprint.content_sha256 = Some(crate::aggregate::sha256_hex(json));
     }
 
     let mut file = FileAggregate::default();
     let mut problems = ProblemLog::new(&location);
-    let result = decode::for_each_record(&json, config.limits, &mut |item| {
+    let result = decode::for_each_record(json, config.limits, &mut |item| {
         file.counts.records += 1;
         let bad = match item {
             Item::Record(record) => process(record, config, seen, mapper, &mut file)

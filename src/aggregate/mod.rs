@@ -168,7 +168,10 @@ mod tests {
         assert_eq!(EventId::parse("3d6b4a8e1c2d4e5f8a9b0c1d2e3f4a5b"), None);
         assert_eq!(EventId::parse("not-an-id"), None);
         assert_eq!(EventId::parse("3d6b4a8e-1c2d-4e5f-8a9b-0c1d2e3f4a5g"), None);
-        assert_eq!(EventId::parse("3d6b4a8e-1c2d-4e5f-8a9b-0c1d2e3f4a5\u{e9}"), None);
+        assert_eq!(
+            EventId::parse("3d6b4a8e-1c2d-4e5f-8a9b-0c1d2e3f4a5\u{e9}"),
+            None
+        );
     }
 
     /// The samples are the first and the last call, whatever order usage is merged in.

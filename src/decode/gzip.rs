@@ -19,18 +19,25 @@ pub fn is_gzip(bytes: &[u8]) -> bool {
     bytes.starts_with(&GZIP_MAGIC)
 }
 
-/// Inflates a whole gzip object (all members), refusing to produce more than `max_bytes`.
-pub fn inflate(compressed: &[u8], max_bytes: u64) -> Result<Vec<u8>, DecodeError> {
+/// Inflates a whole gzip object (all members) into `out`, cleared first, refusing to produce
+/// more than `max_bytes`. The allocation of `out` is reused, so a worker inflating one object
+/// after another does not allocate and free a buffer of several MB per object.
+pub fn inflate_into(
+    compressed: &[u8],
+    max_bytes: u64,
+    out: &mut Vec<u8>,
+) -> Result<(), DecodeError> {
+    out.clear();
     let hint = size_hint(compressed).min(max_bytes);
-    let mut out = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
+    out.reserve(usize::try_from(hint).unwrap_or(0));
     let mut decoder = MultiGzDecoder::new(compressed).take(max_bytes.saturating_add(1));
     decoder
-        .read_to_end(&mut out)
+        .read_to_end(out)
         .map_err(|source| DecodeError::Gzip { source })?;
     if out.len() as u64 > max_bytes {
         return Err(DecodeError::TooLarge { limit: max_bytes });
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The ISIZE trailer of the last member: the uncompressed size modulo 2^32. Only a capacity hint
@@ -53,6 +60,12 @@ mod tests {
     use flate2::{Compression, write::GzEncoder};
 
     use super::*;
+
+    fn inflate(compressed: &[u8], max_bytes: u64) -> Result<Vec<u8>, DecodeError> {
+        let mut out = b"left over".to_vec();
+        inflate_into(compressed, max_bytes, &mut out)?;
+        Ok(out)
+    }
 
     fn gz(data: &[u8]) -> Vec<u8> {
         let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());

@@ -104,14 +104,27 @@ pub enum Item<'a, 'r> {
 
 /// Inflates when gzipped, otherwise returns the bytes as they are.
 pub fn inflate_if_gzip(bytes: Vec<u8>, limits: DecodeLimits) -> Result<Vec<u8>, DecodeError> {
+    let mut out = Vec::new();
+    inflate_if_gzip_into(bytes, limits, &mut out)?;
+    Ok(out)
+}
+
+/// [`inflate_if_gzip`] into `out`, reusing its allocation when the bytes are gzipped (see
+/// [`gzip::inflate_into`]); bytes that are not gzipped become `out`.
+pub fn inflate_if_gzip_into(
+    bytes: Vec<u8>,
+    limits: DecodeLimits,
+    out: &mut Vec<u8>,
+) -> Result<(), DecodeError> {
     if is_gzip(&bytes) {
-        gzip::inflate(&bytes, limits.max_object_bytes)
+        gzip::inflate_into(&bytes, limits.max_object_bytes, out)
     } else if bytes.len() as u64 > limits.max_object_bytes {
         Err(DecodeError::TooLarge {
             limit: limits.max_object_bytes,
         })
     } else {
-        Ok(bytes)
+        *out = bytes;
+        Ok(())
     }
 }
 
