@@ -20,7 +20,7 @@ pub use context::{Associations, PodIdentityAssociation, TrustAnswer, TrustIndex}
 pub use vending::{Vending, VendingKind, vending};
 
 /// Who made a call, as far as the record itself says.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller<'a> {
     /// An assumed-role session; which workload it belongs to is decided by the join.
     Session {
@@ -39,6 +39,27 @@ pub enum Caller<'a> {
     User { arn: Cow<'a, str> },
     /// A Kubernetes service account calling STS with its projected token (IRSA).
     ServiceAccount(ServiceAccount<'a>),
+}
+
+/// Hashes only what tells callers apart in practice: a session's access key (unique per
+/// session) rather than its role ARN and session name too, which every event would otherwise
+/// hash again. Equal callers still hash equal.
+impl std::hash::Hash for Caller<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        match self {
+            Caller::Session { access_key, .. } => access_key.hash(state),
+            Caller::Role {
+                role_arn,
+                session_name,
+            } => {
+                role_arn.hash(state);
+                session_name.hash(state);
+            }
+            Caller::User { arn } => arn.hash(state),
+            Caller::ServiceAccount(sa) => sa.hash(state),
+        }
+    }
 }
 
 /// A Kubernetes service account in a cluster.
