@@ -339,3 +339,81 @@ fn owned_vending(v: Vending<'_>) -> Vending<'static> {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn calls(activity: CallerActivity<'_>) -> Vec<(String, String, Option<String>, u64)> {
+        let mut activity = activity;
+        activity.spread_requests();
+        let mut out: Vec<_> = activity
+            .calls
+            .into_iter()
+            .map(|((a, r, e), u)| {
+                (
+                    a.to_string(),
+                    r.to_string(),
+                    e.map(|e| e.into_owned()),
+                    u.count,
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Counting events per request and spreading them later gives what counting every call of
+    /// every event gives, including a call a request makes twice.
+    #[test]
+    fn events_per_request_spread_like_calls_per_event() {
+        let t = |s| Timestamp::from_second(s).unwrap();
+        let arc = |s: &str| -> Arc<str> { Arc::from(s) };
+        let get: Calls = vec![
+            (arc("s3:GetObject"), arc("arn:aws:s3:::b/k")),
+            (arc("kms:Decrypt"), arc("arn:aws:kms:us-east-1:1:key/k")),
+            (arc("kms:Decrypt"), arc("arn:aws:kms:us-east-1:1:key/k")),
+        ]
+        .into();
+        let put: Calls = vec![(arc("s3:PutObject"), arc("arn:aws:s3:::b/k"))].into();
+        let events = [
+            (&get, None, 10),
+            (&put, None, 11),
+            (&get, Some("AccessDenied"), 12),
+            (&get, None, 13),
+        ];
+        let mut by_request = CallerActivity::default();
+        let mut by_call = CallerActivity::default();
+        for (request, error, at) in events {
+            let error = error.map(Cow::Borrowed);
+            by_request.request(request, error.clone(), t(at), 1, None);
+            for (action, resource) in request.iter() {
+                by_call.call(action, Arc::clone(resource), error.clone(), t(at), 1, None);
+            }
+        }
+        let expected = vec![
+            (
+                "kms:Decrypt".into(),
+                "arn:aws:kms:us-east-1:1:key/k".into(),
+                None,
+                4,
+            ),
+            (
+                "kms:Decrypt".into(),
+                "arn:aws:kms:us-east-1:1:key/k".into(),
+                Some("AccessDenied".into()),
+                2,
+            ),
+            ("s3:GetObject".into(), "arn:aws:s3:::b/k".into(), None, 2),
+            (
+                "s3:GetObject".into(),
+                "arn:aws:s3:::b/k".into(),
+                Some("AccessDenied".into()),
+                1,
+            ),
+            ("s3:PutObject".into(), "arn:aws:s3:::b/k".into(), None, 1),
+        ];
+        assert_eq!(calls(by_request), expected);
+        assert_eq!(calls(by_call), expected);
+    }
+}
