@@ -42,9 +42,9 @@ pub enum VendingKind<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct AssumeParameters<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "crate::decode::record::text")]
     role_arn: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "crate::decode::record::text")]
     role_session_name: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     tags: Vec<Tag<'a>>,
@@ -63,9 +63,9 @@ struct Tag<'a> {
 struct VendResponse<'a> {
     #[serde(borrow, default)]
     credentials: Option<Credentials<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "crate::decode::record::text")]
     subject_from_web_identity_token: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "crate::decode::record::text")]
     provider: Option<Cow<'a, str>>,
 }
 

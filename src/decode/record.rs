@@ -15,26 +15,26 @@ use serde_json::value::RawValue;
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Record<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "text")]
     pub event_version: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "text")]
     pub event_time: Option<Cow<'a, str>>,
     /// Logstash/Elastic exports move `eventTime` here; used only when `eventTime` is absent.
-    #[serde(borrow, default, rename = "@timestamp")]
+    #[serde(borrow, default, deserialize_with = "text", rename = "@timestamp")]
     pub logstash_timestamp: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "text")]
     pub event_source: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "text")]
     pub event_name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "text")]
     pub aws_region: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "text")]
     pub error_code: Option<Cow<'a, str>>,
-    #[serde(borrow, default, rename = "eventID")]
+    #[serde(borrow, default, deserialize_with = "text", rename = "eventID")]
     pub event_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "text")]
     pub event_type: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "text")]
     pub recipient_account_id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub user_identity: Option<UserIdentity<'a>>,
@@ -49,19 +49,19 @@ pub struct Record<'a> {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserIdentity<'a> {
-    #[serde(borrow, default, rename = "type")]
+    #[serde(borrow, default, deserialize_with = "text", rename = "type")]
     pub kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "text")]
     pub arn: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "text")]
     pub account_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "text")]
     pub access_key_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "text")]
     pub user_name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "text")]
     pub invoked_by: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "text")]
     pub identity_provider: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub session_context: Option<SessionContext<'a>>,
@@ -77,18 +77,53 @@ pub struct SessionContext<'a> {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionIssuer<'a> {
-    #[serde(borrow, default, rename = "type")]
+    #[serde(borrow, default, deserialize_with = "text", rename = "type")]
     pub kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "text")]
     pub arn: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct ResourceRef<'a> {
-    #[serde(borrow, default, rename = "ARN")]
+    #[serde(borrow, default, deserialize_with = "text", rename = "ARN")]
     pub arn: Option<Cow<'a, str>>,
-    #[serde(borrow, default, rename = "type")]
+    #[serde(borrow, default, deserialize_with = "text", rename = "type")]
     pub kind: Option<Cow<'a, str>>,
+}
+
+/// An optional string field, borrowed from the buffer when it has no escapes.
+///
+/// serde's `borrow` only borrows a `Cow<str>` field itself: an `Option<Cow<str>>` would be
+/// deserialized through `String`, one allocation per field per record.
+pub fn text<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Cow<'de, str>>, D::Error> {
+    struct TextVisitor;
+    impl<'de> serde::de::Visitor<'de> for TextVisitor {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(self)
+        }
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(v)))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v.to_owned())))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v)))
+        }
+    }
+    deserializer.deserialize_option(TextVisitor)
 }
 
 impl Record<'_> {
@@ -110,5 +145,39 @@ impl Record<'_> {
         } else {
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fields without escapes borrow from the buffer: no allocation per field per record.
+    #[test]
+    fn plain_fields_borrow_from_the_buffer() {
+        let json = r#"{"eventTime":"2026-01-01T00:00:00Z","eventSource":"s3.amazonaws.com",
+            "userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/r/s",
+            "sessionContext":{"sessionIssuer":{"arn":"arn:aws:iam::1:role/r"}}},
+            "resources":[{"ARN":"arn:aws:s3:::b","type":"AWS::S3::Bucket"}],
+            "eventName":"Get\u004fbject"}"#;
+        let record: Record<'_> = serde_json::from_str(json).unwrap();
+        assert!(matches!(record.event_time, Some(Cow::Borrowed(_))));
+        assert!(matches!(
+            record.event_source,
+            Some(Cow::Borrowed("s3.amazonaws.com"))
+        ));
+        let identity = record.user_identity.as_ref().unwrap();
+        assert!(matches!(identity.arn, Some(Cow::Borrowed(_))));
+        let issuer = identity
+            .session_context
+            .as_ref()
+            .unwrap()
+            .session_issuer
+            .as_ref();
+        assert!(matches!(issuer.unwrap().arn, Some(Cow::Borrowed(_))));
+        let resource = &record.resources.as_ref().unwrap()[0];
+        assert!(matches!(resource.arn, Some(Cow::Borrowed(_))));
+        // A field with an escape is unescaped into an owned string.
+        assert!(matches!(&record.event_name, Some(Cow::Owned(name)) if name == "GetObject"));
     }
 }
