@@ -260,7 +260,7 @@ impl<'a> FileAggregate<'a> {
                         };
                         let key = CallKey {
                             action,
-                            resource: Box::from(&*resource),
+                            resource,
                             outcome,
                         };
                         (key, usage)

@@ -33,7 +33,7 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CallKey {
     pub action: Arc<str>,
-    pub resource: Box<str>,
+    pub resource: Arc<str>,
     pub outcome: Outcome,
 }
 

@@ -170,7 +170,7 @@ impl StoredCall {
     pub fn into_call(self) -> Result<(CallKey, Usage), String> {
         let key = CallKey {
             action: self.action.into(),
-            resource: self.resource.into_boxed_str(),
+            resource: std::sync::Arc::from(self.resource),
             outcome: match self.error_code {
                 None => Outcome::Allowed,
                 Some(code) => Outcome::Denied(code.into_boxed_str()),
