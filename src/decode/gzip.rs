@@ -19,26 +19,54 @@ pub fn is_gzip(bytes: &[u8]) -> bool {
     bytes.starts_with(&GZIP_MAGIC)
 }
 
-/// Inflates a whole gzip object (all members) into `out`, cleared first, refusing to produce
-/// more than `max_bytes`. The allocation of `out` is reused, so a worker inflating one object
-/// after another does not allocate and free a buffer of several MB per object.
+/// Inflates a whole gzip object (all members) into `out`, replacing what it held, refusing to
+/// produce more than `max_bytes`. The allocation of `out` is reused, so a worker inflating one
+/// object after another does not allocate and free a buffer of several MB per object, and the
+/// bytes `out` already holds are written over instead of being zeroed first (`read_to_end` would
+/// zero its whole spare capacity for every object).
 pub fn inflate_into(
     compressed: &[u8],
     max_bytes: u64,
     out: &mut Vec<u8>,
 ) -> Result<(), DecodeError> {
-    out.clear();
-    let hint = size_hint(compressed).min(max_bytes);
-    out.reserve(usize::try_from(hint).unwrap_or(0));
-    let mut decoder = MultiGzDecoder::new(compressed).take(max_bytes.saturating_add(1));
-    decoder
-        .read_to_end(out)
-        .map_err(|source| DecodeError::Gzip { source })?;
-    if out.len() as u64 > max_bytes {
+    let limit = usize::try_from(max_bytes.saturating_add(1)).unwrap_or(usize::MAX);
+    // One byte past the hint, so that an exact hint ends with a read of 0, not a resize.
+    let hint = usize::try_from(size_hint(compressed).saturating_add(1)).unwrap_or(limit);
+    // A trailer can lie: at most FIRST_BYTES are zeroed on its word, more only as output arrives.
+    let want = hint.clamp(64 * 1024, FIRST_BYTES).min(limit);
+    if out.len() < want {
+        out.resize(want, 0);
+    }
+    let mut decoder = MultiGzDecoder::new(compressed);
+    let mut filled = 0;
+    loop {
+        if filled == out.len() {
+            if filled >= limit {
+                out.truncate(filled);
+                return Err(DecodeError::TooLarge { limit: max_bytes });
+            }
+            let grown = filled.saturating_mul(2).min(limit);
+            out.resize(grown, 0);
+        }
+        match decoder.read(&mut out[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(source) => {
+                out.truncate(filled);
+                return Err(DecodeError::Gzip { source });
+            }
+        }
+    }
+    out.truncate(filled);
+    if filled as u64 > max_bytes {
         return Err(DecodeError::TooLarge { limit: max_bytes });
     }
     Ok(())
 }
+
+/// The most `out` is grown to before any output arrives.
+const FIRST_BYTES: usize = 16 << 20;
 
 /// The ISIZE trailer of the last member: the uncompressed size modulo 2^32. Only a capacity hint
 /// (multi-member streams and objects over 4 GiB make it wrong), so it is clamped by the caller.
@@ -88,6 +116,29 @@ mod tests {
             matches!(err, DecodeError::TooLarge { limit: 1_000 }),
             "{err}"
         );
+    }
+
+    /// A reused buffer holds exactly the new object, whether it was longer or shorter before,
+    /// and a trailer that lies about the size changes nothing.
+    #[test]
+    fn a_reused_buffer_holds_exactly_the_new_object() {
+        let big: Vec<u8> = (0..300_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        let mut out = Vec::new();
+        inflate_into(&gz(&big), 1 << 30, &mut out).unwrap();
+        assert_eq!(out, big);
+        inflate_into(&gz(b"small"), 1 << 30, &mut out).unwrap();
+        assert_eq!(out, b"small");
+        let mut lying = gz(&big);
+        let at = lying.len() - 4;
+        lying[at..].copy_from_slice(&7u32.to_le_bytes());
+        let err = inflate_into(&lying, 1 << 30, &mut out).unwrap_err();
+        assert!(matches!(err, DecodeError::Gzip { .. }), "{err}");
+        let mut huge_claim = gz(b"tiny");
+        let at = huge_claim.len() - 4;
+        huge_claim[at..].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(inflate_into(&huge_claim, 1 << 30, &mut out).is_err());
+        inflate_into(&gz(&big), 1 << 30, &mut out).unwrap();
+        assert_eq!(out, big);
     }
 
     #[test]
