@@ -232,18 +232,19 @@ impl Mapper {
     }
 
     pub fn map(&mut self, event_source: &str, event_name: &str) -> Arc<Mapping> {
-        if !self
+        if let Some(mapping) = self
             .cache
             .get(event_source)
-            .is_some_and(|names| names.contains_key(event_name))
+            .and_then(|names| names.get(event_name))
         {
-            let mapping = map_event(&self.catalog, event_source, event_name);
-            self.cache
-                .entry(event_source.into())
-                .or_default()
-                .insert(event_name.into(), Arc::new(mapping));
+            return Arc::clone(mapping);
         }
-        Arc::clone(&self.cache[event_source][event_name])
+        let mapping = Arc::new(map_event(&self.catalog, event_source, event_name));
+        self.cache
+            .entry(event_source.into())
+            .or_default()
+            .insert(event_name.into(), Arc::clone(&mapping));
+        mapping
     }
 }
 
