@@ -4,12 +4,15 @@
 //!
 //! Workers on several threads check the same set, so it is sharded behind mutexes; the first copy
 //! processed wins (copies are identical, so which one does not matter). Each entry is a 128-bit
-//! hash of the ID and the event's day. Memory follows the events of the dedup horizon: entries
-//! older than a day before the watermark are dropped when the source's watermark advances (copies
-//! of an event are delivered within the same day's folders); without watermarks (flat folders,
-//! single files) every ID of the run is kept.
+//! hash of the account and the ID, kept under the hour of the event's `eventTime`: copies of an
+//! event carry the same `eventTime`, so only that hour's set is looked in. The sets being looked in
+//! are small (a trail's events of one hour, over 16 shards) and stay in cache, where one set of
+//! every remembered ID missed the cache on nearly every event. Memory follows the events of the
+//! dedup horizon: hours older than a day before the watermark are dropped whole when the source's
+//! watermark advances (copies of an event are delivered within the same day's folders); without
+//! watermarks (flat folders, single files) every ID of the run is kept.
 
-use foldhash::{HashMap, HashMapExt};
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Mutex;
 
@@ -20,8 +23,13 @@ const SHARDS: usize = 16;
 /// How long before the watermark an event ID is still remembered.
 const HORIZON: SignedDuration = SignedDuration::from_hours(26);
 
+const HOUR: i64 = 3600;
+
+/// One shard: event keys by the hour of their `eventTime` (seconds since the epoch / 3600).
+type Hours = HashMap<i64, HashSet<u128>>;
+
 pub struct SeenEvents {
-    shards: Vec<Mutex<HashMap<u128, i64>>>,
+    shards: Vec<Mutex<Hours>>,
     /// Two independently seeded hashers: the key is both halves.
     hashers: [foldhash::quality::RandomState; 2],
 }
@@ -44,15 +52,16 @@ impl SeenEvents {
             // A worker panicked holding the lock; counting the event is the safe side.
             return true;
         };
-        seen.insert(key, at.as_second()).is_none()
+        let hour = at.as_second().div_euclid(HOUR);
+        seen.entry(hour).or_default().insert(key)
     }
 
-    /// Forgets events older than the horizon before `watermark`.
+    /// Forgets the hours that ended before the horizon before `watermark`.
     pub fn expire(&self, watermark: Timestamp) {
         let oldest = (watermark - HORIZON).as_second();
         for shard in &self.shards {
             if let Ok(mut seen) = shard.lock() {
-                seen.retain(|_, at| *at >= oldest);
+                seen.retain(|hour, _| (hour + 1) * HOUR > oldest);
             }
         }
     }
@@ -60,7 +69,7 @@ impl SeenEvents {
     pub fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.lock().map_or(0, |s| s.len()))
+            .map(|s| s.lock().map_or(0, |s| s.values().map(HashSet::len).sum()))
             .sum()
     }
 
@@ -95,5 +104,6 @@ mod tests {
         assert!(seen.first_time("1", "e-2", t(30)));
         seen.expire(t(28));
         assert_eq!(seen.len(), 1);
+        assert!(!seen.first_time("1", "e-2", t(30)));
     }
 }
