@@ -89,7 +89,7 @@ fn mapper(c: &mut Criterion) {
                     continue;
                 };
                 let mapping = mapper.map(source, name);
-                if let Mapping::Actions(actions, _) = &*mapping {
+                if let Mapping::Actions(actions, ..) = &*mapping {
                     let event = EventResources::new(record);
                     for action in actions {
                         let types = mapper.resource_types(action);

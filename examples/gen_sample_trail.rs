@@ -18,6 +18,8 @@ use flate2::{Compression, GzBuilder};
 use serde_json::{Value, json};
 
 const ACCOUNT: &str = "111122223333";
+/// The data account whose KMS key encrypts the exports.
+const DATA_ACCOUNT: &str = "444455556666";
 const CLUSTER: &str = "shop-prod";
 const OIDC_ID: &str = "5E1C9A0B7D3F4E2A8B6C1D0E9F8A7B6C";
 /// A second cluster (staging) whose service accounts have the same names as production's.
@@ -182,8 +184,16 @@ impl Gen {
         });
         if let Some(code) = error {
             record["errorCode"] = Value::from(code);
-            record["errorMessage"] =
-                Value::from(format!("User is not authorized to perform {name}"));
+            // Denials carry IAM's wording; other failures the service's own.
+            record["errorMessage"] = Value::from(match code {
+                "NoSuchKey" => "The specified key does not exist.".to_owned(),
+                "ConditionalCheckFailedException" => "The conditional request failed".to_owned(),
+                "ThrottlingException" => "Rate exceeded".to_owned(),
+                "ExpiredTokenException" => {
+                    "The security token included in the request is expired".to_owned()
+                }
+                _ => format!("User is not authorized to perform {name}"),
+            });
         }
         self.events.push(Event {
             time: at,
@@ -353,16 +363,25 @@ impl Gen {
     }
 
     /// Chaining: `parent` calls sts:AssumeRole into `role`.
-    fn chain(&mut self, at: i64, parent: &As, role: &str) -> As {
+    /// `parent` assumes `role`, passing `tags` as session tags (transitive) when there are any.
+    fn chain(&mut self, at: i64, parent: &As, role: &str, tags: &[(&str, &str)]) -> As {
         let key = self.new_key();
         let session = format!("exporter-{}", self.rng.hex(8));
+        let mut request = json!({"roleArn": role_arn(role), "roleSessionName": session});
+        if !tags.is_empty() {
+            request["tags"] = tags
+                .iter()
+                .map(|(k, v)| json!({"key": k, "value": v}))
+                .collect();
+            request["transitiveTagKeys"] = tags.iter().map(|(k, _)| json!(k)).collect();
+        }
         self.call(
             at,
             PRIMARY,
             parent,
             "sts.amazonaws.com",
             "AssumeRole",
-            json!({"roleArn": role_arn(role), "roleSessionName": session}),
+            request,
             None,
             false,
         );
@@ -807,26 +826,60 @@ fn day(g: &mut Gen) {
         None,
         true,
     );
-    let writer = g.chain(t0 + 1810, &exporter, "reports-writer");
+    // A tagged chain (sts:TagSession on reports-writer), writes encrypted with a key of the
+    // data account (kms:GenerateDataKey on that key, whose own events go to that account's
+    // trail), and a copy into the archive bucket (s3:GetObject on the source object).
+    let writer = g.chain(
+        t0 + 1810,
+        &exporter,
+        "reports-writer",
+        &[("team", "batch"), ("cost-center", "cc-1042")],
+    );
     for i in 0..3 {
+        let mut object = s3_object("shop-exports", &format!("2026/11/01/part-{i}.parquet"));
+        object["x-amz-server-side-encryption"] = json!("aws:kms");
+        object["x-amz-server-side-encryption-aws-kms-key-id"] = json!(format!(
+            "arn:aws:kms:{PRIMARY}:{DATA_ACCOUNT}:key/7f3c2a91-5b6e-4d2f-9c1a-0e8b4d6f2a17"
+        ));
         g.call(
             t0 + 1820 + i * 60,
             PRIMARY,
             &writer,
             "s3.amazonaws.com",
             "PutObject",
-            s3_object("shop-exports", &format!("2026/11/01/part-{i}.parquet")),
+            object,
             None,
             true,
         );
     }
+    let mut copy = s3_object("shop-archive", "exports/2026/11/01/part-0.parquet");
+    copy["x-amz-copy-source"] = json!("shop-exports/2026/11/01/part-0.parquet");
+    g.call(
+        t0 + 2010,
+        PRIMARY,
+        &writer,
+        "s3.amazonaws.com",
+        "CopyObject",
+        copy,
+        None,
+        true,
+    );
     let t = g.truth(
         &sa("batch", "exporter", true),
         "pod-identity",
         Some("exporter"),
     );
-    t.actions
-        .extend(["s3:ListBucket", "sts:AssumeRole", "s3:PutObject"].map(String::from));
+    t.actions.extend(
+        [
+            "s3:ListBucket",
+            "sts:AssumeRole",
+            "sts:TagSession",
+            "s3:PutObject",
+            "kms:GenerateDataKey",
+            "s3:GetObject",
+        ]
+        .map(String::from),
+    );
     evidence(t, &["pod-identity-session-tags", "role-chain"]);
     g.truth(
         &sa("batch", "exporter", true),
@@ -940,6 +993,118 @@ fn day(g: &mut Gen) {
     let t = g.truth(&role_arn("invoice-pdf"), "role", Some("invoice-pdf"));
     t.actions
         .extend(["s3:GetObject", "lambda:InvokeFunction"].map(String::from));
+    evidence(t, &["role-session"]);
+
+    // ledger-writer: a role whose calls fail in every class (#29), and calls whose permission
+    // is not the action of the same name or is implied by the request (#19, #30).
+    let ledger = As::Session {
+        role: "ledger-writer".into(),
+        session: "ledger-1".into(),
+        key: g.new_key(),
+    };
+    let ledger_calls: [(&str, &str, Value, Option<&str>); 12] = [
+        // Failed after authorization: granted.
+        (
+            "s3.amazonaws.com",
+            "GetObject",
+            s3_object("shop-ledger", "2026/11/01/batch.json"),
+            Some("NoSuchKey"),
+        ),
+        (
+            "dynamodb.amazonaws.com",
+            "PutItem",
+            json!({"tableName": "ledger-entries"}),
+            Some("ConditionalCheckFailedException"),
+        ),
+        (
+            "kms.amazonaws.com",
+            "Decrypt",
+            json!({"keyId": format!("arn:aws:kms:{PRIMARY}:{ACCOUNT}:key/0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e")}),
+            Some("ThrottlingException"),
+        ),
+        // Credentials rejected: neither granted nor denied.
+        (
+            "secretsmanager.amazonaws.com",
+            "GetSecretValue",
+            json!({"secretId": "ledger/db"}),
+            Some("ExpiredTokenException"),
+        ),
+        // Operations whose permission has another name.
+        (
+            "sqs.amazonaws.com",
+            "SendMessageBatch",
+            json!({"queueUrl": format!("https://sqs.{PRIMARY}.amazonaws.com/{ACCOUNT}/ledger-events")}),
+            None,
+        ),
+        (
+            "bedrock.amazonaws.com",
+            "Converse",
+            json!({"modelId": "anthropic.claude-3-haiku-20240307-v1:0"}),
+            None,
+        ),
+        (
+            "s3.amazonaws.com",
+            "DeleteBucketCors",
+            json!({"bucketName": "shop-ledger"}),
+            None,
+        ),
+        (
+            "amazonmq.amazonaws.com",
+            "DescribeBroker",
+            json!({"brokerId": "b-1234abcd-56ef-78ab-90cd-ef1234567890"}),
+            None,
+        ),
+        // Permissions implied by the request: a role passed to a service, a Data API secret.
+        (
+            "ecs.amazonaws.com",
+            "RunTask",
+            json!({"cluster": "ledger", "taskDefinition": "ledger-reconcile:7", "overrides": {"taskRoleArn": role_arn("ledger-task")}}),
+            None,
+        ),
+        (
+            "sagemaker.amazonaws.com",
+            "CreateTrainingJob",
+            json!({"trainingJobName": "ledger-anomalies", "roleArn": role_arn("ledger-training")}),
+            None,
+        ),
+        (
+            "rds-data.amazonaws.com",
+            "ExecuteStatement",
+            json!({"resourceArn": format!("arn:aws:rds:{PRIMARY}:{ACCOUNT}:cluster:ledger"), "secretArn": format!("arn:aws:secretsmanager:{PRIMARY}:{ACCOUNT}:secret:ledger/reader-Xy12Ab"), "sql": "select 1"}),
+            None,
+        ),
+        ("sts.amazonaws.com", "GetCallerIdentity", json!(null), None),
+    ];
+    for (i, (source, name, params, error)) in ledger_calls.into_iter().enumerate() {
+        g.call(
+            t0 + 2600 + i as i64 * 30,
+            PRIMARY,
+            &ledger,
+            source,
+            name,
+            params,
+            error,
+            false,
+        );
+    }
+    let t = g.truth(&role_arn("ledger-writer"), "role", Some("ledger-writer"));
+    t.actions.extend(
+        [
+            "s3:GetObject",
+            "dynamodb:PutItem",
+            "kms:Decrypt",
+            "sqs:SendMessage",
+            "bedrock:InvokeModel",
+            "s3:PutBucketCORS",
+            "mq:DescribeBroker",
+            "ecs:RunTask",
+            "iam:PassRole",
+            "sagemaker:CreateTrainingJob",
+            "rds-data:ExecuteStatement",
+            "secretsmanager:GetSecretValue",
+        ]
+        .map(String::from),
+    );
     evidence(t, &["role-session"]);
 
     // A human user, in both regions.

@@ -6,7 +6,8 @@ WITH latest AS (SELECT MAX(day) AS day FROM usage WHERE day <> 'undated'),
 used AS (
     SELECT workload, role, action, resource, MAX(last_seen) AS last_seen, SUM(calls) AS calls
     FROM usage
-    WHERE error_code IS NULL
+    -- Calls that failed after authorization used their permission too.
+    WHERE error_code IS NULL OR error_class = 'failed'
     GROUP BY workload, role, action, resource
 )
 SELECT used.workload, used.role, used.action, used.resource, used.last_seen, used.calls

@@ -17,6 +17,7 @@ use crate::attribute::{self, ClusterNames};
 use crate::catalog::Catalog;
 use crate::decode::{self, DecodeLimits, Item, Record};
 use crate::dedup::SeenEvents;
+use crate::map::failure::{self, FailureClass};
 use crate::map::{Mapper, Mapping};
 use crate::settings::TimeWindow;
 use crate::source::{Listing, LogSource, ObjectRef, SourceError};
@@ -372,10 +373,17 @@ fn process<'a>(
     let (Some(source), Some(name)) = (&record.event_source, &record.event_name) else {
         return Err("record has no eventSource or eventName".to_owned());
     };
+    let failure = record.error_code.as_ref().map(|code| {
+        let class = failure::classify(source, code, record.error_message.as_deref());
+        (class, code.clone())
+    });
     // Every workload event counts for attribution coverage, whatever it maps to.
-    if record.error_code.is_none() && is_credential_exchange(source, name, &caller) {
-        // A successful AssumeRoleWithWebIdentity is authorised by the role's trust policy, not by
-        // any permission policy of the workload: it is attribution evidence, not usage.
+    if matches!(failure, None | Some((FailureClass::AfterAuthorization, _)))
+        && is_credential_exchange(source, name, &caller)
+    {
+        // An AssumeRoleWithWebIdentity that was not refused is authorised by the role's trust
+        // policy, not by any permission policy of the workload: it is attribution evidence, not
+        // usage.
         file.counts.no_permission += 1;
         file.event(caller, at);
         return Ok(());
@@ -384,21 +392,15 @@ fn process<'a>(
     let event_id = record.event_id.as_deref().and_then(EventId::parse);
     if config.calls_table {
         let call: Arc<str> = format!("{source}{CALL_SEPARATOR}{name}").into();
-        file.event(caller, at).call(
-            &call,
-            Arc::from(""),
-            record.error_code.clone(),
-            at,
-            region,
-            event_id,
-        );
+        file.event(caller, at)
+            .call(&call, Arc::from(""), failure, at, region, event_id);
         return Ok(());
     }
     let mapping = mapper.map(source, name);
     let calls = match &*mapping {
-        Mapping::Actions(actions, conditionals) => {
+        Mapping::Actions(actions, conditionals, implied) => {
             file.counts.mapped += 1;
-            Some(mapper.expand(record, actions, conditionals))
+            Some(mapper.expand(record, actions, conditionals, implied))
         }
         Mapping::NoPermission => {
             file.counts.no_permission += 1;
@@ -411,7 +413,7 @@ fn process<'a>(
     };
     let activity = file.event(caller, at);
     if let Some(calls) = calls {
-        activity.request(&calls, record.error_code.clone(), at, region, event_id);
+        activity.request(&calls, failure, at, region, event_id);
     }
     Ok(())
 }

@@ -28,7 +28,7 @@ fn every_workload_event_is_counted_once_in_coverage() {
     let events = &report["attribution"]["events"];
     assert_eq!(
         events,
-        &json!({"service_account": 83, "role": 19, "user": 4, "unattributed": 1})
+        &json!({"service_account": 84, "role": 31, "user": 4, "unattributed": 1})
     );
     let input = &report["input"];
     let not_workload: u64 = input["not_workload_activity"]
@@ -214,7 +214,7 @@ fn the_join_does_not_depend_on_file_order() {
     let interleaved = run_in(&shuffled);
     assert_eq!(forward, backward);
     assert_eq!(forward, interleaved);
-    assert_eq!(forward.0.as_array().unwrap().len(), 12);
+    assert_eq!(forward.0.as_array().unwrap().len(), 13);
 }
 
 #[test]

@@ -7,6 +7,8 @@ mod batch;
 mod catalog;
 mod diff;
 mod evidence;
+mod failed_calls;
+mod implied;
 mod real_data;
 mod recommend;
 mod s3;

@@ -108,6 +108,77 @@ fn every_real_record_is_read_and_eks_identities_are_attributed() {
         report["unmapped"],
         serde_json::json!([{"event_source": "s3.amazonaws.com", "event_name": "GetStorageLensDashboardDataInternal", "count": 4}])
     );
+    // #29: only authorization failures are denied. Throttling, not-found and limit errors came
+    // after IAM allowed the call: those calls are granted, with their error codes.
+    let mut denied_codes = std::collections::BTreeSet::new();
+    let mut failed_codes = std::collections::BTreeSet::new();
+    for w in report["workloads"].as_array().unwrap() {
+        for d in w["denied"].as_array().unwrap() {
+            denied_codes.extend(
+                d["error_codes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c.as_str().unwrap().to_owned()),
+            );
+        }
+        for u in w["usage"].as_array().unwrap() {
+            failed_codes.extend(
+                u["error_codes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c.as_str().unwrap().to_owned()),
+            );
+        }
+        assert_eq!(w["unauthenticated"], serde_json::json!([]), "{}", w["id"]);
+    }
+    assert_eq!(
+        denied_codes.into_iter().collect::<Vec<_>>(),
+        ["AccessDenied", "Client.UnauthorizedOperation"]
+    );
+    for code in [
+        "ThrottlingException",
+        "NoSuchBucketPolicy",
+        "Client.VcpuLimitExceeded",
+        "Client.InvalidRouteTableID.NotFound",
+    ] {
+        assert!(
+            failed_codes.contains(code),
+            "{code} not granted: {failed_codes:?}"
+        );
+    }
+    // iam:PassRole names the passed role's ARN (or, for an instance profile, whose role the
+    // event does not show, the roles of its account), and says which member implied it.
+    let passes: Vec<(&str, &str)> = bert["usage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["action"] == "iam:PassRole")
+        .map(|u| {
+            (
+                u["resource"].as_str().unwrap(),
+                u["implied_by"][0].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        passes,
+        [
+            (
+                "arn:aws:iam::123837392027:role/*",
+                "ec2:RunInstances iamInstanceProfile"
+            ),
+            (
+                "arn:aws:iam::123837392027:role/stratus-red-team-backdoor-f-lambda",
+                "lambda:CreateFunction role"
+            ),
+            (
+                "arn:aws:iam::123837392027:role/stratus-red-team-olc-lambda-xhfgzaowxc",
+                "lambda:CreateFunction role"
+            ),
+        ]
+    );
     // No vended session token from the real events leaks.
     assert!(!text.contains("IQoJb3JpZ2luX2Vj"));
 }

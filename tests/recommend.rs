@@ -109,7 +109,7 @@ fn json_contract_fields() {
     assert_eq!(report["schema"], "iamtrim.recommendation/v1");
     assert_eq!(report["window"]["start"], "2026-11-01T06:00:15Z");
     assert_eq!(report["input"]["files"], 20);
-    assert_eq!(report["input"]["records"], 111);
+    assert_eq!(report["input"]["records"], 124);
     assert_eq!(report["input"]["skipped"], serde_json::json!([]));
     let ignored = report["input"]["ignored"].as_array().unwrap();
     assert_eq!(ignored.len(), 5, "the sample trail's five digest files");
@@ -259,14 +259,17 @@ fn text_format_has_one_block_per_workload() {
         "text",
     ]);
     assert_eq!(run.code, 0);
-    assert_eq!(run.stdout.matches("\n== ").count(), 12, "{}", run.stdout);
+    assert_eq!(run.stdout.matches("\n== ").count(), 13, "{}", run.stdout);
     assert!(
         run.stdout
             .contains("== eks/shop-prod/checkout/frontend (pod-identity, account 111122223333)")
     );
-    assert!(run.stdout.contains("denied (not granted in the policy):"));
+    assert!(
+        run.stdout
+            .contains("denied by authorization (not granted in the policy):")
+    );
     assert!(run.stdout.contains(
-        "   attributed by: pod-identity-session-tags (1 sessions, 2 events), role-chain (1 sessions, 3 events)\n"
+        "   attributed by: pod-identity-session-tags (1 sessions, 2 events), role-chain (1 sessions, 4 events)\n"
     ), "{}", run.stdout);
     assert!(
         run.stdout.contains(
@@ -274,11 +277,11 @@ fn text_format_has_one_block_per_workload() {
         )
     );
     assert!(run.stdout.contains(
-        "\nAttribution: 78 events to service accounts, 23 to roles, 4 to users, 2 unattributed (at role level)\n"
+        "\nAttribution: 79 events to service accounts, 35 to roles, 4 to users, 2 unattributed (at role level)\n"
     ), "{}", run.stdout);
     assert!(
         run.stderr
-            .contains("iamtrim: 20 files, 111 records, 12 workloads, 0 skipped, 5 ignored in "),
+            .contains("iamtrim: 20 files, 124 records, 13 workloads, 0 skipped, 5 ignored in "),
         "{}",
         run.stderr
     );
@@ -312,6 +315,7 @@ fn out_dir_gets_one_valid_policy_file_per_workload() {
             "eks/shop-prod/checkout/frontend.json".to_owned(),
             "roles/111122223333/analytics-jobs.json".to_owned(),
             "roles/111122223333/invoice-pdf.json".to_owned(),
+            "roles/111122223333/ledger-writer.json".to_owned(),
             "roles/111122223333/shop-prod-node.json".to_owned(),
             "users/111122223333/alice.json".to_owned(),
         ]

@@ -132,9 +132,25 @@ fn parliament_finds_nothing(dir: &std::path::Path) {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    let findings = String::from_utf8_lossy(&lint.stdout);
+    // Parliament 1.6.4 splits an ARN at every ':', so a Bedrock model ID with a version
+    // (`anthropic.claude-3-haiku-20240307-v1:0`, the form AWS gives them) matches none of its
+    // formats: that one finding is Parliament's, not the policy's.
+    let raw = String::from_utf8_lossy(&lint.stdout);
+    let findings: String = raw
+        .lines()
+        .filter(|line| {
+            let finding: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+            !(finding["issue"] == "RESOURCE_MISMATCH"
+                && finding["detail"]
+                    .as_array()
+                    .is_some_and(|d| d.iter().all(|x| x["action"] == "bedrock:InvokeModel")))
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    // Parliament exits 1 when it reports anything, the known finding included.
+    let ran = lint.status.success() || (lint.status.code() == Some(1) && !raw.trim().is_empty());
     assert!(
-        lint.status.success() && findings.trim().is_empty(),
+        ran && findings.trim().is_empty(),
         "parliament findings:\n{findings}\n{}",
         String::from_utf8_lossy(&lint.stderr)
     );
@@ -155,7 +171,7 @@ fn sample_policies_pass_the_parliament_linter() {
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
         .count();
-    assert_eq!(files, 12);
+    assert_eq!(files, 13);
     parliament_finds_nothing(&out);
 }
 

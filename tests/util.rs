@@ -441,3 +441,33 @@ pub fn python_tool(module: &str, install: &str) -> bool {
     }
     ok
 }
+
+/// Where `.ci/run` installs the Node packages the tests use (`IAMTRIM_NODE_MODULES`, else
+/// `~/.cache/iamtrim-node/node_modules`), if `package` is there and `node` runs; without them
+/// the calling test is skipped with a notice, unless `IAMTRIM_REQUIRE_TOOLS` is set.
+pub fn node_tool(package: &str) -> Option<PathBuf> {
+    let modules = std::env::var_os("IAMTRIM_NODE_MODULES")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|h| PathBuf::from(h).join(".cache/iamtrim-node/node_modules"))
+        })?;
+    let node = Command::new("node")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if node && modules.join(package).join("package.json").is_file() {
+        return Some(modules);
+    }
+    assert!(
+        std::env::var_os("IAMTRIM_REQUIRE_TOOLS").is_none(),
+        "node package {package} is required (IAMTRIM_REQUIRE_TOOLS): npm install --prefix {} {package}",
+        modules.parent().unwrap_or(&modules).display()
+    );
+    eprintln!(
+        "NOTICE: node package {package} not in {}; skipping",
+        modules.display()
+    );
+    None
+}

@@ -10,15 +10,18 @@ use jiff::Timestamp;
 
 use super::{CallKey, Outcome, Usage};
 use crate::attribute::{Caller, NotWorkload, Vending, VendingKind};
+use crate::map::failure::FailureClass;
 use crate::map::memo::Calls;
 
-/// (action, resource, errorCode) of one caller's call; the error code borrowed from the file's
-/// buffer.
-type CallRef<'a> = (Arc<str>, Arc<str>, Option<Cow<'a, str>>);
+/// How a call failed, if it did: its class and its errorCode, borrowed from the file's buffer.
+pub type Failure<'a> = Option<(FailureClass, Cow<'a, str>)>;
+
+/// (action, resource, implied_by, failure) of one caller's call.
+type CallRef<'a> = (Arc<str>, Arc<str>, Option<Arc<str>>, Failure<'a>);
 
 /// A request's calls (the same `Arc` for every event of the same request: see
-/// [`crate::map::memo`]) by address, with the errorCode borrowed from the file's buffer.
-type RequestRef<'a> = (usize, Option<Cow<'a, str>>);
+/// [`crate::map::memo`]) by address, with how the event failed, if it did.
+type RequestRef<'a> = (usize, Failure<'a>);
 
 /// One caller's events in one file, while the file's buffer is alive.
 #[derive(Default)]
@@ -36,7 +39,7 @@ impl<'a> CallerActivity<'a> {
     pub fn request(
         &mut self,
         calls: &Calls,
-        error: Option<Cow<'a, str>>,
+        error: Failure<'a>,
         at: Timestamp,
         region: u64,
         event: Option<super::EventId>,
@@ -55,9 +58,14 @@ impl<'a> CallerActivity<'a> {
     /// The calls of every request, merged into the per-call map.
     fn spread_requests(&mut self) {
         for ((_, error), (calls, usage)) in self.requests.drain() {
-            for (action, resource) in calls.iter() {
+            for (action, resource, implied_by) in calls.iter() {
                 self.calls
-                    .entry((Arc::clone(action), Arc::clone(resource), error.clone()))
+                    .entry((
+                        Arc::clone(action),
+                        Arc::clone(resource),
+                        implied_by.clone(),
+                        error.clone(),
+                    ))
                     .and_modify(|u| u.merge(&usage))
                     .or_insert(usage);
             }
@@ -68,14 +76,14 @@ impl<'a> CallerActivity<'a> {
         &mut self,
         action: &Arc<str>,
         resource: Arc<str>,
-        error: Option<Cow<'a, str>>,
+        error: Failure<'a>,
         at: Timestamp,
         region: u64,
         event: Option<super::EventId>,
     ) {
         let once = Usage::once_in(at, region, event);
         self.calls
-            .entry((Arc::clone(action), resource, error))
+            .entry((Arc::clone(action), resource, None, error))
             .and_modify(|u| u.merge(&once))
             .or_insert(once);
     }
@@ -253,14 +261,13 @@ impl<'a> FileAggregate<'a> {
                 let calls = activity
                     .calls
                     .into_iter()
-                    .map(|((action, resource, error), usage)| {
-                        let outcome = match error {
-                            None => Outcome::Allowed,
-                            Some(code) => Outcome::Denied(code.into_owned().into_boxed_str()),
-                        };
+                    .map(|((action, resource, implied_by, error), usage)| {
+                        let outcome =
+                            Outcome::new(error.as_ref().map(|(class, code)| (*class, &**code)));
                         let key = CallKey {
                             action,
                             resource,
+                            implied_by,
                             outcome,
                         };
                         (key, usage)
@@ -350,11 +357,11 @@ mod tests {
         let mut out: Vec<_> = activity
             .calls
             .into_iter()
-            .map(|((a, r, e), u)| {
+            .map(|((a, r, _, e), u)| {
                 (
                     a.to_string(),
                     r.to_string(),
-                    e.map(|e| e.into_owned()),
+                    e.map(|(_, e)| e.into_owned()),
                     u.count,
                 )
             })
@@ -370,12 +377,20 @@ mod tests {
         let t = |s| Timestamp::from_second(s).unwrap();
         let arc = |s: &str| -> Arc<str> { Arc::from(s) };
         let get: Calls = vec![
-            (arc("s3:GetObject"), arc("arn:aws:s3:::b/k")),
-            (arc("kms:Decrypt"), arc("arn:aws:kms:us-east-1:1:key/k")),
-            (arc("kms:Decrypt"), arc("arn:aws:kms:us-east-1:1:key/k")),
+            (arc("s3:GetObject"), arc("arn:aws:s3:::b/k"), None),
+            (
+                arc("kms:Decrypt"),
+                arc("arn:aws:kms:us-east-1:1:key/k"),
+                None,
+            ),
+            (
+                arc("kms:Decrypt"),
+                arc("arn:aws:kms:us-east-1:1:key/k"),
+                None,
+            ),
         ]
         .into();
-        let put: Calls = vec![(arc("s3:PutObject"), arc("arn:aws:s3:::b/k"))].into();
+        let put: Calls = vec![(arc("s3:PutObject"), arc("arn:aws:s3:::b/k"), None)].into();
         let events = [
             (&get, None, 10),
             (&put, None, 11),
@@ -385,9 +400,9 @@ mod tests {
         let mut by_request = CallerActivity::default();
         let mut by_call = CallerActivity::default();
         for (request, error, at) in events {
-            let error = error.map(Cow::Borrowed);
+            let error = error.map(|e| (FailureClass::Authorization, Cow::Borrowed(e)));
             by_request.request(request, error.clone(), t(at), 1, None);
-            for (action, resource) in request.iter() {
+            for (action, resource, _) in request.iter() {
                 by_call.call(action, Arc::clone(resource), error.clone(), t(at), 1, None);
             }
         }

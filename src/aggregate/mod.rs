@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
+use crate::map::failure::FailureClass;
+
 pub use batch::{
     Activity, FileAggregate, FileBatch, FileProblem, ObjectFingerprint, ProblemLog, sha256_hex,
 };
@@ -21,12 +23,63 @@ pub use sessions::{
     sorted_calls, timestamp,
 };
 
-/// Whether the call succeeded; a failed call is never a grant.
+/// Whether the call succeeded, and if not, what its `errorCode` says about the permission
+/// ([`crate::map::failure`]): only a call denied by authorization is never a grant.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Outcome {
     Allowed,
-    /// The call failed with this `errorCode`.
+    /// Failed after IAM allowed it (not found, conflict, throttled ...): the permission was used.
+    Failed(Box<str>),
+    /// Denied by authorization: never a grant, listed as denied.
     Denied(Box<str>),
+    /// The credentials were rejected before authorization: neither granted nor denied.
+    Unauthenticated(Box<str>),
+}
+
+impl Outcome {
+    /// The outcome of a call that failed with `code` of `class`, or succeeded.
+    pub fn new(failure: Option<(FailureClass, &str)>) -> Outcome {
+        match failure {
+            None => Outcome::Allowed,
+            Some((FailureClass::AfterAuthorization, code)) => Outcome::Failed(code.into()),
+            Some((FailureClass::Authorization, code)) => Outcome::Denied(code.into()),
+            Some((FailureClass::Authentication, code)) => Outcome::Unauthenticated(code.into()),
+        }
+    }
+
+    /// From stored columns: the class when it was stored, else the code's class by the table
+    /// alone, for calls to `source` (stores and call tables written before classes were kept).
+    pub fn stored(code: Option<&str>, class: Option<&str>, source: &str) -> Outcome {
+        Outcome::new(code.map(|code| {
+            let class = class
+                .and_then(FailureClass::parse)
+                .unwrap_or_else(|| crate::map::failure::classify(source, code, None));
+            (class, code)
+        }))
+    }
+
+    /// Whether the call used its permission: it succeeded or failed after authorization.
+    pub fn used(&self) -> bool {
+        matches!(self, Outcome::Allowed | Outcome::Failed(_))
+    }
+
+    pub fn error_code(&self) -> Option<&str> {
+        match self {
+            Outcome::Allowed => None,
+            Outcome::Failed(code) | Outcome::Denied(code) | Outcome::Unauthenticated(code) => {
+                Some(code)
+            }
+        }
+    }
+
+    pub fn class(&self) -> Option<FailureClass> {
+        match self {
+            Outcome::Allowed => None,
+            Outcome::Failed(_) => Some(FailureClass::AfterAuthorization),
+            Outcome::Denied(_) => Some(FailureClass::Authorization),
+            Outcome::Unauthenticated(_) => Some(FailureClass::Authentication),
+        }
+    }
 }
 
 /// One (action, resource, outcome): what a workload's usage is keyed by.
@@ -34,6 +87,9 @@ pub enum Outcome {
 pub struct CallKey {
     pub action: Arc<str>,
     pub resource: Arc<str>,
+    /// The call and request member this permission is implied by (`map::implied`), None for a
+    /// call's own action.
+    pub implied_by: Option<Arc<str>>,
     pub outcome: Outcome,
 }
 

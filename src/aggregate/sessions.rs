@@ -725,6 +725,7 @@ mod tests {
         let call = CallKey {
             action: Arc::from(action),
             resource: "*".into(),
+            implied_by: None,
             outcome: Outcome::Allowed,
         };
         let activity = Activity {

@@ -7,6 +7,7 @@
 //! format (gzipped or not). Lookups are case-insensitive, as IAM's are, and return the catalog's
 //! spelling.
 
+pub mod operations;
 mod prefix;
 pub mod update;
 
@@ -54,6 +55,10 @@ pub struct Service {
     pub actions: BTreeMap<String, Action>,
     pub resource_types: BTreeMap<String, String>,
     pub condition_keys: Vec<String>,
+    /// Operation → the actions AWS's service reference says authorize it (`prefix:Action`),
+    /// where it publishes them (`iamtrim catalog update`; the embedded copy has none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub operations: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -143,6 +148,16 @@ impl Catalog {
         self.index
             .get(&action.to_ascii_lowercase())
             .map(String::as_str)
+    }
+
+    /// The actions the service reference publishes for `prefix`'s `operation`, as the catalog
+    /// spells them; None when it publishes none or names an action the catalog lacks.
+    pub fn authorized_actions(&self, prefix: &str, operation: &str) -> Option<Vec<&str>> {
+        let actions = self.services.get(prefix)?.operations.get(operation)?;
+        if actions.is_empty() {
+            return None;
+        }
+        actions.iter().map(|a| self.action(a)).collect()
     }
 
     pub fn action_count(&self) -> usize {

@@ -55,6 +55,25 @@ struct ServiceReference {
     resources: Vec<ReferenceResource>,
     #[serde(default)]
     condition_keys: Vec<Named>,
+    /// Operation → the actions that authorize it, for services that publish the mapping:
+    /// https://docs.aws.amazon.com/service-authorization/latest/reference/service-reference.html
+    #[serde(default)]
+    operations: Vec<ReferenceOperation>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ReferenceOperation {
+    name: String,
+    #[serde(default)]
+    authorized_actions: Vec<AuthorizedAction>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AuthorizedAction {
+    name: String,
+    service: String,
 }
 
 #[derive(Deserialize)]
@@ -193,11 +212,25 @@ fn service(prefix: &str, reference: ServiceReference) -> Service {
         .map(|c| c.name)
         .collect();
     condition_keys.sort();
+    let operations = reference
+        .operations
+        .into_iter()
+        .filter(|o| !o.authorized_actions.is_empty())
+        .map(|o| {
+            let actions = o
+                .authorized_actions
+                .into_iter()
+                .map(|a| format!("{}:{}", a.service, a.name))
+                .collect();
+            (o.name, actions)
+        })
+        .collect();
     Service {
         name: prefix.to_owned(),
         actions,
         resource_types,
         condition_keys,
+        operations,
     }
 }
 

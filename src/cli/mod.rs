@@ -50,11 +50,11 @@ pub struct CatalogArgs {
     pub action: Option<CatalogAction>,
 
     /// A catalog file to inspect instead of the one in use (refreshed cache, else embedded).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", global = true)]
     pub catalog: Option<PathBuf>,
 
     /// Print JSON instead of text.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub json: bool,
 }
 
@@ -68,5 +68,12 @@ pub enum CatalogAction {
         /// Where to write it [default: ~/.cache/iamtrim/catalog.json.gz, used when present].
         #[arg(long, value_name = "PATH")]
         out: Option<PathBuf>,
+    },
+    /// How every operation of every AWS API maps to IAM actions: per service, the operations
+    /// each rule resolves and those left unmapped (offline; docs/MAPPING.md).
+    Coverage {
+        /// List every unmapped operation by name.
+        #[arg(long)]
+        unmapped: bool,
     },
 }

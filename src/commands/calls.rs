@@ -101,10 +101,7 @@ fn frame(finished: &[(WorkloadKey, crate::aggregate::Workload)]) -> anyhow::Resu
                     .action
                     .split_once(CALL_SEPARATOR)
                     .unwrap_or((&call.action, ""));
-                let error = match &call.outcome {
-                    CallOutcome::Allowed => None,
-                    CallOutcome::Denied(code) => Some(code.to_string()),
-                };
+                let error = call.outcome.error_code().map(str::to_owned);
                 rows.push((
                     who.clone(),
                     role.clone(),
@@ -254,7 +251,7 @@ pub fn workloads_from_table(
             entry.roles.insert(role.clone());
         }
         let actions = match &*mapper.map(&event_source, &event_name) {
-            Mapping::Actions(actions, _) => {
+            Mapping::Actions(actions, ..) => {
                 input.mapped += count;
                 actions.clone()
             }
@@ -274,10 +271,14 @@ pub fn workloads_from_table(
             let key = CallKey {
                 action,
                 resource: "*".into(),
-                outcome: match nonempty(error.get(i)) {
-                    None => CallOutcome::Allowed,
-                    Some(code) => CallOutcome::Denied(code.into_boxed_str()),
-                },
+                implied_by: None,
+                // The call table keeps the code only (Spark and Athena compute the same
+                // table): its class comes from the code's row of the table.
+                outcome: CallOutcome::stored(
+                    nonempty(error.get(i)).as_deref(),
+                    None,
+                    &event_source,
+                ),
             };
             let mut maps = vec![&mut entry.calls];
             match &role {
@@ -304,7 +305,7 @@ pub fn workloads_from_table(
         };
     }
     input.source_notes.push(format!(
-        "read from the call table {}: it names no resources, so every permission is granted on \"*\" (action level); recommend from the logs or the usage store for resource-level policies",
+        "read from the call table {}: it names no resources, so every permission is granted on \"*\" (action level), and it has no request members, so permissions a request implies (iam:PassRole, KMS keys, copy sources, session tags) are missing; recommend from the logs or the usage store for complete, resource-level policies",
         path.display()
     ));
     // In the order `Aggregator::finish` gives: by workload id.

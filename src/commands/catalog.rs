@@ -25,6 +25,19 @@ pub fn run(args: &CatalogArgs) -> anyhow::Result<Outcome> {
     }
     let catalog =
         Catalog::resolve(args.catalog.as_deref()).context("cannot load the IAM catalog")?;
+    if let Some(CatalogAction::Coverage { unmapped }) = &args.action {
+        let coverage = crate::map::coverage::coverage(&catalog);
+        let text = if args.json {
+            format!("{}\n", serde_json::to_string_pretty(&coverage)?)
+        } else {
+            crate::map::coverage::text(&coverage, *unmapped)
+        };
+        std::io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .context("cannot write to stdout")?;
+        return Ok(Outcome::Clean);
+    }
     let resource_types: usize = catalog
         .services
         .values()

@@ -30,6 +30,9 @@ pub struct Record<'a> {
     pub aws_region: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "text")]
     pub error_code: Option<Cow<'a, str>>,
+    /// Read only to classify a failed call (`map::failure`); never copied into any output.
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub error_message: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "text", rename = "eventID")]
     pub event_id: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "text")]

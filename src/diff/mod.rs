@@ -142,17 +142,27 @@ pub fn diff_role(
     let (mut granted, mut not_granted, mut undecided) = (Vec::new(), Vec::new(), Vec::new());
     let mut denied: BTreeMap<(String, String), (u64, BTreeSet<String>)> = BTreeMap::new();
     let mut used_actions = BTreeSet::new();
+    // A call that failed after authorization used its permission like a successful one; a
+    // call whose credentials were rejected says nothing either way.
+    let mut used: BTreeMap<(&str, &str), u64> = BTreeMap::new();
     for (call, stats) in &calls {
-        if let Outcome::Denied(code) = &call.outcome {
-            let entry = denied
-                .entry((call.action.to_string(), call.resource.to_string()))
-                .or_default();
-            entry.0 += stats.count;
-            entry.1.insert(code.to_string());
-            continue;
+        match &call.outcome {
+            Outcome::Denied(code) => {
+                let entry = denied
+                    .entry((call.action.to_string(), call.resource.to_string()))
+                    .or_default();
+                entry.0 += stats.count;
+                entry.1.insert(code.to_string());
+            }
+            Outcome::Unauthenticated(_) => {}
+            Outcome::Allowed | Outcome::Failed(_) => {
+                *used.entry((&call.action, &call.resource)).or_default() += stats.count;
+            }
         }
-        used_actions.insert(call.action.to_string());
-        let decision = evaluate(&identity, boundary.as_ref(), &call.action, &call.resource);
+    }
+    for ((action, resource), count) in used {
+        used_actions.insert(action.to_owned());
+        let decision = evaluate(&identity, boundary.as_ref(), action, resource);
         let (policy, sid, condition_keys) = match &decision {
             Decision::Allowed { policy, sid }
             | Decision::ExplicitDeny { policy, sid }
@@ -167,9 +177,9 @@ pub fn diff_role(
             Decision::NotGranted => (None, None, Vec::new()),
         };
         let row = UsedCall {
-            action: call.action.to_string(),
-            resource: call.resource.to_string(),
-            count: stats.count,
+            action: action.to_owned(),
+            resource: resource.to_owned(),
+            count,
             decision: decision.as_str(),
             policy,
             sid,
@@ -235,7 +245,7 @@ pub fn diff_role(
     let proposed = synthesize(
         calls
             .iter()
-            .filter(|(c, _)| c.outcome == Outcome::Allowed)
+            .filter(|(c, _)| c.outcome.used())
             .map(|(c, u)| (&*c.action, &*c.resource, u.regions)),
         synth,
     );

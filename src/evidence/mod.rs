@@ -178,6 +178,9 @@ pub fn write_pack(dir: &Path, pack: PackInput<'_>) -> anyhow::Result<Manifest> {
                     last_seen: u.last_seen.clone(),
                     regions: u.regions.iter().map(|r| (*r).to_owned()).collect(),
                     sample_event_ids: u.sample_event_ids.clone(),
+                    failed_calls: u.failed_calls,
+                    error_codes: u.error_codes.clone(),
+                    implied_by: u.implied_by.clone(),
                 })
                 .collect(),
             generalizations: w
@@ -191,16 +194,8 @@ pub fn write_pack(dir: &Path, pack: PackInput<'_>) -> anyhow::Result<Manifest> {
                     to: g.to.clone(),
                 })
                 .collect(),
-            denied: w
-                .denied
-                .iter()
-                .map(|d| DeniedCalls {
-                    action: d.action.clone(),
-                    resource: d.resource.clone(),
-                    calls: d.count,
-                    error_codes: d.error_codes.clone(),
-                })
-                .collect(),
+            denied: denied_calls(&w.denied),
+            unauthenticated: denied_calls(&w.unauthenticated),
             findings: w
                 .findings
                 .iter()
@@ -518,4 +513,16 @@ pub fn archive(dir: &Path) -> anyhow::Result<PathBuf> {
         .and_then(|gz| gz.finish())
         .with_context(|| format!("cannot write {}", target.display()))?;
     Ok(target)
+}
+
+fn denied_calls(calls: &[crate::report::Denied]) -> Vec<DeniedCalls> {
+    calls
+        .iter()
+        .map(|d| DeniedCalls {
+            action: d.action.clone(),
+            resource: d.resource.clone(),
+            calls: d.count,
+            error_codes: d.error_codes.clone(),
+        })
+        .collect()
 }

@@ -195,7 +195,11 @@ pub struct WorkloadEvidence {
     pub permissions: Vec<Permission>,
     /// How observed resources were widened into the policy's (docs/SYNTHESIS.md).
     pub generalizations: Vec<Generalization>,
+    /// Calls a policy refused: never granted.
     pub denied: Vec<DeniedCalls>,
+    /// Calls whose credentials were rejected before authorization: neither granted nor denied.
+    #[serde(default)]
+    pub unauthenticated: Vec<DeniedCalls>,
     pub findings: Vec<Finding>,
     /// The diff of each of its roles, when current policies were compared: files in the pack.
     pub diffs: Vec<String>,
@@ -213,6 +217,16 @@ pub struct Permission {
     /// eventIDs of the first and the last call: find them in CloudTrail event history or the
     /// trail's logs.
     pub sample_event_ids: Vec<String>,
+    /// Of `calls`, those that failed after IAM allowed them: the permission was used.
+    #[serde(default)]
+    pub failed_calls: u64,
+    /// Their error codes.
+    #[serde(default)]
+    pub error_codes: Vec<String>,
+    /// The calls and request members that imply the permission (`prefix:Operation member`),
+    /// when it is not a call's own action.
+    #[serde(default)]
+    pub implied_by: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -132,15 +132,15 @@ pub fn markdown(r: &Recommendation, m: &Manifest) -> String {
                 "| {} | {} | {} | {} | {} | {} |",
                 u.action,
                 md_cell(&u.resource),
-                u.count,
+                calls_cell(u),
                 u.first_seen,
                 u.last_seen,
                 u.sample_event_ids.join(" ")
             );
         }
-        if !w.denied.is_empty() {
-            let _ = writeln!(out, "\nDenied (never granted):\n");
-            for d in &w.denied {
+        for (calls, heading) in failed_lists(w) {
+            let _ = writeln!(out, "\n{heading}:\n");
+            for d in calls {
                 let _ = writeln!(
                     out,
                     "- {} on {}: {} calls ({})",
@@ -479,16 +479,16 @@ pub fn html(r: &Recommendation, m: &Manifest) -> String {
                 "<tr><td><code>{}</code></td><td><code>{}</code></td><td class=\"n\">{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
                 esc(&u.action),
                 esc(&u.resource),
-                u.count,
+                esc(&calls_cell(u)),
                 esc(&u.first_seen),
                 esc(&u.last_seen),
                 esc(&u.sample_event_ids.join(" "))
             );
         }
         let _ = writeln!(out, "</tbody></table>");
-        if !w.denied.is_empty() {
-            let _ = writeln!(out, "<p>Denied (never granted):</p><ul>");
-            for d in &w.denied {
+        for (calls, heading) in failed_lists(w) {
+            let _ = writeln!(out, "<p>{heading}:</p><ul>");
+            for d in calls {
                 let _ = writeln!(
                     out,
                     "<li><code>{}</code> on <code>{}</code>: {} calls ({})</li>",
@@ -537,4 +537,38 @@ pub fn html(r: &Recommendation, m: &Manifest) -> String {
     }
     out.push_str("</body></html>\n");
     out
+}
+
+/// A usage row's calls, with those that failed after authorization named.
+fn calls_cell(u: &crate::report::UsageRow) -> String {
+    let mut cell = u.count.to_string();
+    if u.failed_calls > 0 {
+        cell.push_str(&format!(
+            " ({} failed after authorization: {})",
+            u.failed_calls,
+            u.error_codes.join(", ")
+        ));
+    }
+    if !u.implied_by.is_empty() {
+        cell.push_str(&format!(" (implied by {})", u.implied_by.join(", ")));
+    }
+    cell
+}
+
+/// A workload's failed calls that are not grants, each list with its heading.
+fn failed_lists(
+    w: &crate::report::WorkloadReport,
+) -> impl Iterator<Item = (&[crate::report::Denied], &'static str)> {
+    [
+        (
+            w.denied.as_slice(),
+            "Denied by authorization (never granted)",
+        ),
+        (
+            w.unauthenticated.as_slice(),
+            "Credentials rejected before authorization (neither granted nor denied)",
+        ),
+    ]
+    .into_iter()
+    .filter(|(calls, _)| !calls.is_empty())
 }

@@ -3,8 +3,9 @@
 //! - S3 object calls made on a specific version (`versionId` in the request) are authorised by the
 //!   `*Version` action instead of the plain one:
 //!   https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html
-//! - Calls that hand a role to a service also need `iam:PassRole` on that role:
-//!   https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html
+//!
+//! Permissions a request implies on other resources (`iam:PassRole` on a role it hands over, a
+//! KMS key, a copy source) are `implied`'s.
 //!
 //! Rules are looked up once per (eventSource, eventName) by the mapper; only records of events that
 //! have a rule pay for looking into `requestParameters`, and only for top-level key presence.
@@ -82,87 +83,6 @@ const RULES: &[RuleRow] = &[
         &["versionId"],
         Some("s3:DeleteObjectTagging"),
         "s3:DeleteObjectVersionTagging",
-    ),
-    // iam:PassRole, by the request field that names the role in each API.
-    ("lambda", "CreateFunction", &["role"], None, "iam:PassRole"),
-    (
-        "lambda",
-        "UpdateFunctionConfiguration",
-        &["role"],
-        None,
-        "iam:PassRole",
-    ),
-    (
-        "ec2",
-        "RunInstances",
-        &["iamInstanceProfile"],
-        None,
-        "iam:PassRole",
-    ),
-    (
-        "ec2",
-        "AssociateIamInstanceProfile",
-        &["iamInstanceProfile"],
-        None,
-        "iam:PassRole",
-    ),
-    (
-        "ecs",
-        "RegisterTaskDefinition",
-        &["taskRoleArn", "executionRoleArn"],
-        None,
-        "iam:PassRole",
-    ),
-    ("eks", "CreateCluster", &["roleArn"], None, "iam:PassRole"),
-    (
-        "eks",
-        "CreateNodegroup",
-        &["nodeRole"],
-        None,
-        "iam:PassRole",
-    ),
-    (
-        "states",
-        "CreateStateMachine",
-        &["roleArn"],
-        None,
-        "iam:PassRole",
-    ),
-    (
-        "states",
-        "UpdateStateMachine",
-        &["roleArn"],
-        None,
-        "iam:PassRole",
-    ),
-    (
-        "cloudformation",
-        "CreateStack",
-        &["roleARN"],
-        None,
-        "iam:PassRole",
-    ),
-    (
-        "cloudformation",
-        "UpdateStack",
-        &["roleARN"],
-        None,
-        "iam:PassRole",
-    ),
-    ("glue", "CreateJob", &["role"], None, "iam:PassRole"),
-    (
-        "codebuild",
-        "CreateProject",
-        &["serviceRole"],
-        None,
-        "iam:PassRole",
-    ),
-    (
-        "ssm",
-        "SendCommand",
-        &["serviceRoleArn"],
-        None,
-        "iam:PassRole",
     ),
 ];
 
@@ -283,37 +203,6 @@ mod tests {
                 r#"{"versionId":null}"#
             ),
             ["s3:DeleteObject"]
-        );
-    }
-
-    #[test]
-    fn pass_role() {
-        assert_eq!(
-            run(
-                "lambda",
-                "CreateFunction",
-                &["lambda:CreateFunction"],
-                r#"{"functionName":"f","role":"arn:aws:iam::1:role/r"}"#
-            ),
-            ["lambda:CreateFunction", "iam:PassRole"]
-        );
-        assert_eq!(
-            run(
-                "lambda",
-                "UpdateFunctionConfiguration",
-                &["lambda:UpdateFunctionConfiguration"],
-                r#"{"timeout":3}"#
-            ),
-            ["lambda:UpdateFunctionConfiguration"]
-        );
-        assert_eq!(
-            run(
-                "ec2",
-                "RunInstances",
-                &["ec2:RunInstances"],
-                r#"{"iamInstanceProfile":{"arn":"arn:aws:iam::1:instance-profile/p"}}"#
-            ),
-            ["ec2:RunInstances", "iam:PassRole"]
         );
     }
 }

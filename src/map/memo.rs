@@ -16,8 +16,12 @@ use foldhash::{HashMap, HashMapExt};
 
 use crate::decode::Record;
 
-/// (action, resource) pairs of one request.
-pub type Calls = Arc<[(Arc<str>, Arc<str>)]>;
+/// (action, resource, implied_by) of one request: `implied_by` names the call and request
+/// member a permission is implied by ([`super::implied`]), None for the call's own actions.
+pub type Call = (Arc<str>, Arc<str>, Option<Arc<str>>);
+
+/// The calls of one request.
+pub type Calls = Arc<[Call]>;
 
 /// Requests remembered per worker before the memo starts over.
 pub const CAPACITY: usize = 16_384;
@@ -45,7 +49,7 @@ impl Expansions {
     pub fn get_or_insert_with(
         &mut self,
         record: &Record<'_>,
-        expand: impl FnOnce() -> Vec<(Arc<str>, Arc<str>)>,
+        expand: impl FnOnce() -> Vec<Call>,
     ) -> Calls {
         let key = self.key(record);
         if let Some(calls) = self.map.get(&key) {

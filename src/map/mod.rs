@@ -1,24 +1,41 @@
 //! Map: CloudTrail event → the IAM actions the call needed.
 //!
-//! `eventName` is not the IAM action: S3 `ListObjectsV2` is authorised by `s3:ListBucket`, Lambda
-//! logs API-version suffixes (`GetFunction20150331v2`), KMS `ReEncrypt` needs two actions, and
-//! `sts:GetCallerIdentity` needs none. The override table below lists such events; everything else
-//! maps to `<prefix>:<eventName>` with the version suffix stripped.
+//! `eventName` is not always the IAM action: S3 `ListObjectsV2` is authorised by `s3:ListBucket`,
+//! Lambda logs API-version suffixes (`GetFunction20150331v2`), KMS `ReEncrypt` needs two actions,
+//! and `sts:GetCallerIdentity` needs none. Every (eventSource, eventName) is resolved by the first
+//! of these rules that applies, and the rule is kept ([`Rule`], docs/MAPPING.md):
 //!
-//! Every action is checked against the IAM catalog and spelled as the catalog spells it; an event
-//! whose action is not in the catalog is `Unmapped` (reported with counts), never invented.
+//! 1. the actions AWS's service reference publishes for the operation (a catalog refreshed by
+//!    `iamtrim catalog update`);
+//! 2. the catalog action of the same name, after stripping CloudTrail's version suffixes (a
+//!    documented "needs no permission" comes first: `sts:GetCallerIdentity` is a catalog action,
+//!    but no policy can deny the call);
+//! 3. a documented rule (`data/operation-rules.tsv`: S3's configuration family, batch and
+//!    transaction variants, renamed APIs, calls that need no permission), each with its page;
+//!    API Gateway's management API, authorised by HTTP-verb actions;
+//! 4. an operation the API model marks as not signed with SigV4 needs no IAM permission;
+//! 5. otherwise `Unmapped`: reported with counts, never guessed.
+//!
+//! The service comes from the operations index (botocore's models): the API at the eventSource
+//! that has the operation, and its IAM prefix. Permissions a request implies beyond its own
+//! actions (a role to pass, a KMS key, a copy source) are added per request ([`implied`]).
+//! Every action is checked against the IAM catalog and spelled as the catalog spells it.
 //!
 //! Mapping is per (eventSource, eventName) and pure, so a [`Mapper`] memoises it: the hot path does
 //! two hash lookups per record and no allocation. What a request then comes to (its actions after
 //! the conditional rules, and their resources) is memoised per distinct request ([`memo`]).
 
 use foldhash::{HashMap, HashMapExt};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
+use crate::catalog::operations::{Api, Operations};
 use crate::catalog::{Catalog, service_prefix};
 use crate::decode::Record;
 
 mod conditional;
+pub mod coverage;
+pub mod failure;
+pub mod implied;
 
 pub mod memo;
 pub mod resources;
@@ -29,91 +46,128 @@ pub use resources::{EventResources, ResourceType};
 /// What an event needed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mapping {
-    /// The actions, plus rules that adjust them per request (see `conditional`).
-    Actions(Vec<Arc<str>>, Vec<Conditional>),
+    /// The actions, plus rules that adjust them per request (`conditional`) and the permissions
+    /// a request can imply beyond them (`implied`).
+    Actions(Vec<Arc<str>>, Vec<Conditional>, Vec<implied::Implied>),
     /// The call needs no IAM permission (e.g. `sts:GetCallerIdentity`).
     NoPermission,
     /// iamtrim cannot tell which action authorised the call; reported, never guessed.
     Unmapped,
 }
 
-/// (prefix, eventName) → actions, for events whose IAM action is not `prefix:eventName`.
-/// An empty list means no permission is needed.
-const OVERRIDES: &[(&str, &str, &[&str])] = &[
-    // S3: https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html
-    ("s3", "ListObjects", &["s3:ListBucket"]),
-    ("s3", "ListObjectsV2", &["s3:ListBucket"]),
-    ("s3", "ListObjectVersions", &["s3:ListBucketVersions"]),
-    ("s3", "HeadObject", &["s3:GetObject"]),
-    ("s3", "HeadBucket", &["s3:ListBucket"]),
-    ("s3", "ListBuckets", &["s3:ListAllMyBuckets"]),
-    ("s3", "CopyObject", &["s3:GetObject", "s3:PutObject"]),
-    ("s3", "CreateMultipartUpload", &["s3:PutObject"]),
-    ("s3", "UploadPart", &["s3:PutObject"]),
-    ("s3", "UploadPartCopy", &["s3:GetObject", "s3:PutObject"]),
-    ("s3", "CompleteMultipartUpload", &["s3:PutObject"]),
-    ("s3", "DeleteObjects", &["s3:DeleteObject"]),
-    ("s3", "GetBucketCors", &["s3:GetBucketCORS"]),
-    (
-        "s3",
-        "GetBucketEncryption",
-        &["s3:GetEncryptionConfiguration"],
-    ),
-    (
-        "s3",
-        "GetBucketLifecycle",
-        &["s3:GetLifecycleConfiguration"],
-    ),
-    (
-        "s3",
-        "GetBucketLifecycleConfiguration",
-        &["s3:GetLifecycleConfiguration"],
-    ),
-    (
-        "s3",
-        "PutBucketLifecycle",
-        &["s3:PutLifecycleConfiguration"],
-    ),
-    (
-        "s3",
-        "DeleteBucketLifecycle",
-        &["s3:PutLifecycleConfiguration"],
-    ),
-    (
-        "s3",
-        "GetBucketReplication",
-        &["s3:GetReplicationConfiguration"],
-    ),
-    // KMS: https://docs.aws.amazon.com/kms/latest/developerguide/kms-api-permissions-reference.html
-    (
-        "kms",
-        "ReEncrypt",
-        &["kms:ReEncryptFrom", "kms:ReEncryptTo"],
-    ),
-    // Lambda: https://docs.aws.amazon.com/lambda/latest/dg/logging-using-cloudtrail.html
-    ("lambda", "Invoke", &["lambda:InvokeFunction"]),
-    // STS: https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
-    ("sts", "GetCallerIdentity", &[]),
-    // Console sign-in events are not authorised by IAM policies.
-    ("signin", "ConsoleLogin", &[]),
-];
+/// Which rule resolved an operation (docs/MAPPING.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Rule {
+    /// The service reference's `AuthorizedActions` for the operation.
+    AuthorizedActions,
+    /// The catalog action of the same name.
+    SameName,
+    /// A documented rule of `data/operation-rules.tsv`, by its class.
+    Documented(&'static str),
+    /// API Gateway's management API: HTTP-verb actions.
+    ApiGatewayVerb,
+    /// The API model marks the operation as not signed with SigV4.
+    Unsigned,
+    /// No rule applies.
+    Unmapped,
+}
 
-/// Lambda and a few older APIs log the API version: `GetFunction20150331v2` → `GetFunction`.
-fn strip_version_suffix(name: &str) -> &str {
-    let bytes = name.as_bytes();
-    let mut end = bytes.len();
-    if end >= 2 && bytes[end - 2] == b'v' && bytes[end - 1].is_ascii_digit() {
-        end -= 2;
-    }
-    if end > 8 && bytes[end - 8..end].iter().all(u8::is_ascii_digit) && bytes[end - 8] == b'2' {
-        &name[..end - 8]
-    } else {
-        name
+impl Rule {
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::AuthorizedActions => "authorized-actions",
+            Rule::SameName => "same-name",
+            Rule::Documented(class) => class,
+            Rule::ApiGatewayVerb => "apigateway-verb",
+            Rule::Unsigned => "unsigned",
+            Rule::Unmapped => "unmapped",
+        }
     }
 }
 
+/// One documented rule: (prefix, operation) → actions ('-' for none), its class and its page.
+pub struct DocumentedRule {
+    pub prefix: &'static str,
+    pub operation: &'static str,
+    pub actions: Vec<&'static str>,
+    pub class: &'static str,
+    pub documentation: &'static str,
+}
+
+/// The rows of one of the `data/*.tsv` tables: `#` lines are comments, fields are tab-separated,
+/// and a missing field reads as empty.
+pub(crate) fn table_rows(table: &'static str) -> impl Iterator<Item = [&'static str; 7]> {
+    table
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .map(|line| {
+            let mut fields = [""; 7];
+            for (slot, field) in fields.iter_mut().zip(line.split('\t')) {
+                *slot = field;
+            }
+            fields
+        })
+}
+
+static DOCUMENTED: LazyLock<Vec<DocumentedRule>> = LazyLock::new(|| {
+    table_rows(include_str!("data/operation-rules.tsv"))
+        .map(
+            |[prefix, operation, actions, class, documentation, ..]| DocumentedRule {
+                prefix,
+                operation,
+                actions: match actions {
+                    "-" => Vec::new(),
+                    list => list.split(' ').collect(),
+                },
+                class,
+                documentation,
+            },
+        )
+        .collect()
+});
+
+/// The documented rules, in file order.
+pub fn documented_rules() -> &'static [DocumentedRule] {
+    &DOCUMENTED
+}
+
+fn documented(prefix: &str, operation: &str) -> Option<&'static DocumentedRule> {
+    DOCUMENTED
+        .iter()
+        .find(|r| r.prefix == prefix && r.operation == operation)
+}
+
+/// The operation name without the version suffixes CloudTrail adds: Lambda's
+/// `GetFunction20150331v2`, `CreateFunction20150331`, CloudFront's `CreateDistribution2020_05_31`.
+pub fn strip_version_suffix(name: &str) -> &str {
+    let bytes = name.as_bytes();
+    let mut end = bytes.len();
+    // `v2`, `v3` ... after a date
+    if end >= 2 && bytes[end - 2] == b'v' && bytes[end - 1].is_ascii_digit() {
+        end -= 2;
+    }
+    let digits = |range: std::ops::Range<usize>| bytes[range].iter().all(u8::is_ascii_digit);
+    if end > 8 && bytes[end - 8] == b'2' && digits(end - 8..end) {
+        return &name[..end - 8];
+    }
+    // CloudFront: `2014_01_31`
+    let end = bytes.len();
+    if end > 10
+        && bytes[end - 10] == b'2'
+        && digits(end - 10..end - 6)
+        && bytes[end - 6] == b'_'
+        && digits(end - 5..end - 3)
+        && bytes[end - 3] == b'_'
+        && digits(end - 2..end)
+    {
+        return &name[..end - 10];
+    }
+    name
+}
+
 /// API Gateway's management API (`apigateway.amazonaws.com`) is authorised by HTTP-verb actions
-/// on resource paths, not by operation names:
+/// on resource paths, not by operation names (the operations index has each operation's method;
+/// this verb table is for names it does not know):
 /// https://docs.aws.amazon.com/apigateway/latest/developerguide/security_iam_service-with-iam.html
 fn apigateway_verb(name: &str) -> Option<&'static str> {
     [
@@ -132,38 +186,94 @@ fn apigateway_verb(name: &str) -> Option<&'static str> {
     .map(|(_, verb)| *verb)
 }
 
+/// The operation an (eventSource, eventName) names: the API of the index that has it (with the
+/// version suffix stripped if the name itself is no operation), and the name.
+pub fn operation_of<'a>(
+    event_source: &str,
+    event_name: &'a str,
+) -> (Option<&'static Api>, &'a str) {
+    let index = Operations::embedded();
+    if let Some(api) = index.find(event_source, event_name) {
+        return (Some(api), event_name);
+    }
+    let stripped = strip_version_suffix(event_name);
+    (index.find(event_source, stripped), stripped)
+}
+
 /// The mapping of one (eventSource, eventName) pair.
 pub fn map_event(catalog: &Catalog, event_source: &str, event_name: &str) -> Mapping {
-    let Some(prefix) = service_prefix(event_source) else {
-        return Mapping::Unmapped;
+    resolve(catalog, event_source, event_name).0
+}
+
+/// The mapping of one (eventSource, eventName) pair and the rule that decided it.
+pub fn resolve(catalog: &Catalog, event_source: &str, event_name: &str) -> (Mapping, Rule) {
+    let (api, name) = operation_of(event_source, event_name);
+    let prefix = match api.and_then(|a| a.prefix.as_deref()) {
+        Some(prefix) => prefix,
+        None => match service_prefix(event_source) {
+            Some(prefix) => prefix,
+            None => return (Mapping::Unmapped, Rule::Unmapped),
+        },
     };
-    let name = strip_version_suffix(event_name);
+    resolve_operation(catalog, prefix, api, name)
+}
+
+/// The mapping of `prefix`'s `name` (an operation of `api`, when the index knows it).
+pub fn resolve_operation(
+    catalog: &Catalog,
+    prefix: &str,
+    api: Option<&Api>,
+    name: &str,
+) -> (Mapping, Rule) {
     if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Mapping::Unmapped;
+        return (Mapping::Unmapped, Rule::Unmapped);
     }
-    let candidates: Vec<String> = if prefix == "apigateway" {
-        match apigateway_verb(name) {
-            Some(verb) => vec![format!("apigateway:{verb}")],
-            None => return Mapping::Unmapped,
-        }
-    } else {
-        match OVERRIDES
+    let actions = |list: &[&str], rule: Rule| -> (Mapping, Rule) {
+        let checked: Option<Vec<Arc<str>>> = list
             .iter()
-            .find(|(p, n, _)| *p == prefix && *n == name)
-        {
-            Some((_, _, [])) => return Mapping::NoPermission,
-            Some((_, _, actions)) => actions.iter().map(|a| (*a).to_owned()).collect(),
-            None => vec![format!("{prefix}:{name}")],
+            .map(|action| catalog.action(action).map(Arc::from))
+            .collect();
+        match checked {
+            Some(actions) => (
+                Mapping::Actions(
+                    actions,
+                    conditional::rules_for(catalog, prefix, name),
+                    implied::rules_for(catalog, prefix, name, api),
+                ),
+                rule,
+            ),
+            None => (Mapping::Unmapped, Rule::Unmapped),
         }
     };
-    let checked: Option<Vec<Arc<str>>> = candidates
-        .iter()
-        .map(|action| catalog.action(action).map(Arc::from))
-        .collect();
-    match checked {
-        Some(actions) => Mapping::Actions(actions, conditional::rules_for(catalog, prefix, name)),
-        None => Mapping::Unmapped,
+    if let Some(list) = catalog.authorized_actions(prefix, name) {
+        return actions(&list, Rule::AuthorizedActions);
     }
+    if prefix == "apigateway" {
+        // The model's HTTP method where the index has it, else the operation's verb.
+        let method = api
+            .and_then(|a| a.http_methods.get(name))
+            .map(String::as_str);
+        return match method.or_else(|| apigateway_verb(name)) {
+            Some(verb) => actions(&[&format!("apigateway:{verb}")], Rule::ApiGatewayVerb),
+            None => (Mapping::Unmapped, Rule::Unmapped),
+        };
+    }
+    let documented = documented(prefix, name);
+    // A documented "needs no permission" wins over an action of the same name: the catalog
+    // lists `sts:GetCallerIdentity`, but no policy can deny the call.
+    if let Some(rule) = documented.filter(|r| r.actions.is_empty()) {
+        return (Mapping::NoPermission, Rule::Documented(rule.class));
+    }
+    if let Some(action) = catalog.action(&format!("{prefix}:{name}")) {
+        return actions(&[action], Rule::SameName);
+    }
+    if let Some(rule) = documented {
+        return actions(&rule.actions, Rule::Documented(rule.class));
+    }
+    if api.is_some_and(|a| a.unsigned.contains(name)) {
+        return (Mapping::NoPermission, Rule::Unsigned);
+    }
+    (Mapping::Unmapped, Rule::Unmapped)
 }
 
 /// Memoises [`map_event`] per (eventSource, eventName); one per worker thread.
@@ -185,13 +295,14 @@ impl Mapper {
         }
     }
 
-    /// The (action, resource) calls of `record`, whose event maps to `actions` with the
-    /// `conditionals` rules: computed once per distinct request ([`memo`]).
+    /// The (action, resource, implied_by) calls of `record`, whose event maps to `actions` with
+    /// the `conditionals` and `implied` rules: computed once per distinct request ([`memo`]).
     pub fn expand(
         &mut self,
         record: &Record<'_>,
         actions: &[Arc<str>],
         conditionals: &[Conditional],
+        implied: &[implied::Implied],
     ) -> memo::Calls {
         let Self {
             catalog,
@@ -207,20 +318,26 @@ impl Mapper {
                 adjusted = conditional::apply(actions, conditionals, record.request_parameters);
                 adjusted.as_slice()
             };
+            let added = implied::apply(implied, record);
             let star: Arc<str> = Arc::from("*");
             let mut resources: Option<EventResources<'_>> = None;
             let mut calls = Vec::new();
-            for action in actions {
+            let own = actions.iter().map(|a| (a, None));
+            let joining = added.with_call.iter().map(|(a, origin)| (a, Some(origin)));
+            for (action, origin) in own.chain(joining) {
                 let types = types_of(catalog, resource_types, action);
                 if types.is_empty() {
-                    calls.push((Arc::clone(action), Arc::clone(&star)));
+                    calls.push((Arc::clone(action), Arc::clone(&star), origin.cloned()));
                     continue;
                 }
                 let event = resources.get_or_insert_with(|| EventResources::new(record));
                 let service = action.split(':').next().unwrap_or_default();
                 for resource in event.resolve(service, &types) {
-                    calls.push((Arc::clone(action), Arc::from(resource)));
+                    calls.push((Arc::clone(action), Arc::from(resource), origin.cloned()));
                 }
+            }
+            for (action, resource, origin) in added.calls {
+                calls.push((action, resource, Some(origin)));
             }
             calls
         })
@@ -298,7 +415,7 @@ mod tests {
 
     fn actions(source: &str, name: &str) -> Vec<String> {
         match map(source, name) {
-            Mapping::Actions(a, _) => a.iter().map(ToString::to_string).collect(),
+            Mapping::Actions(a, ..) => a.iter().map(ToString::to_string).collect(),
             other => panic!("{source} {name}: {other:?}"),
         }
     }
@@ -309,10 +426,7 @@ mod tests {
             actions("s3.amazonaws.com", "ListObjectsV2"),
             ["s3:ListBucket"]
         );
-        assert_eq!(
-            actions("s3.amazonaws.com", "CopyObject"),
-            ["s3:GetObject", "s3:PutObject"]
-        );
+        assert_eq!(actions("s3.amazonaws.com", "CopyObject"), ["s3:PutObject"]);
         assert_eq!(
             actions("monitoring.amazonaws.com", "PutMetricData"),
             ["cloudwatch:PutMetricData"]
@@ -382,10 +496,14 @@ mod tests {
             let want = match expected {
                 "-" => Mapping::NoPermission,
                 "?" => Mapping::Unmapped,
-                list => Mapping::Actions(list.split(' ').map(Arc::from).collect(), Vec::new()),
+                list => Mapping::Actions(
+                    list.split(' ').map(Arc::from).collect(),
+                    Vec::new(),
+                    Vec::new(),
+                ),
             };
             let same = match (&got, &want) {
-                (Mapping::Actions(a, _), Mapping::Actions(b, _)) => a == b,
+                (Mapping::Actions(a, ..), Mapping::Actions(b, ..)) => a == b,
                 _ => got == want,
             };
             if !same {
@@ -394,7 +512,29 @@ mod tests {
                 ));
             }
         }
-        assert!(rows >= 150, "{rows} cases");
+        assert!(rows >= 500, "{rows} cases");
+        let sources: std::collections::BTreeSet<&str> = table
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .filter_map(|l| l.split('\t').next())
+            .collect();
+        assert!(sources.len() >= 80, "{} event sources", sources.len());
+        // Every rule class is exercised by some documented case.
+        let seen: std::collections::BTreeSet<&str> = table
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                resolve(&CATALOG, f[0], f[1]).1.name()
+            })
+            .collect();
+        for rule in documented_rules().iter().map(|r| r.class).chain([
+            "same-name",
+            "apigateway-verb",
+            "unsigned",
+        ]) {
+            assert!(seen.contains(rule), "no documented case resolves by {rule}");
+        }
         assert!(
             failures.is_empty(),
             "{} of {rows} cases differ:\n{}",

@@ -145,6 +145,8 @@ struct Params<'a> {
     #[serde(borrow)]
     queue_url: Text<'a>,
     #[serde(borrow)]
+    queue_name: Text<'a>,
+    #[serde(borrow)]
     topic_arn: Text<'a>,
     #[serde(borrow)]
     target_arn: Text<'a>,
@@ -190,6 +192,9 @@ struct Params<'a> {
     work_group: Text<'a>,
     #[serde(borrow)]
     model_id: Text<'a>,
+    /// The RDS and Redshift Data APIs name their cluster by ARN.
+    #[serde(borrow)]
+    resource_arn: Text<'a>,
 }
 
 /// What one event says about the resources of its call, read once per record.
@@ -262,6 +267,7 @@ impl<'a> EventResources<'a> {
             &params.state_machine_arn,
             &params.name,
             &params.model_id,
+            &params.resource_arn,
         ] {
             if let Some(value) = &text.0
                 && value.starts_with("arn:")
@@ -291,7 +297,8 @@ impl<'a> EventResources<'a> {
             "ObjectName" => plain(&p.key),
             "TableName" => plain(&p.table_name),
             "IndexName" => plain(&p.index_name),
-            "QueueName" => self.queue_url_part(2),
+            // `queueName` names the queue CreateQueue creates.
+            "QueueName" => self.queue_url_part(2).or_else(|| plain(&p.queue_name)),
             "KeyId" => p
                 .key_id
                 .0

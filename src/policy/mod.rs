@@ -74,3 +74,16 @@ pub fn string_list(value: Option<&Value>) -> Vec<String> {
         _ => Vec::new(),
     }
 }
+
+/// A naive IAM evaluator over Allow statements, the reference model of the property tests: is
+/// (action, resource) allowed?
+#[cfg(test)]
+pub(crate) fn naive_allows(policy: &PolicyDocument, action: &str, resource: &str) -> bool {
+    use arn::wildcard_match;
+    policy.statements.iter().any(|s| {
+        s.actions
+            .iter()
+            .any(|a| wildcard_match(&a.to_ascii_lowercase(), &action.to_ascii_lowercase()))
+            && s.resources.iter().any(|r| wildcard_match(r, resource))
+    })
+}

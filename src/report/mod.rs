@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::aggregate::{Coverage, Mechanism, Outcome, Tally, Workload, WorkloadKey};
+use crate::aggregate::{Coverage, Mechanism, Outcome, Tally, Usage, Workload, WorkloadKey};
 use crate::policy::PolicyDocument;
 use crate::settings::TimeWindow;
 use crate::stats::InputStats;
@@ -127,7 +127,11 @@ pub struct WorkloadReport {
     pub policy_parts: Vec<PolicyDocument>,
     /// Every generalisation rule applied to reach `policy` (docs/SYNTHESIS.md).
     pub generalizations: Vec<Generalization>,
+    /// Calls a policy refused: never granted.
     pub denied: Vec<Denied>,
+    /// Calls whose credentials were rejected before any policy was evaluated (expired or
+    /// invalid tokens, bad signatures): neither granted nor denied.
+    pub unauthenticated: Vec<Denied>,
     pub usage: Vec<UsageRow>,
 }
 
@@ -151,6 +155,15 @@ pub struct UsageRow {
     /// The eventIDs of the first and the last call (one when they are the same call): look
     /// them up in CloudTrail to see the calls themselves.
     pub sample_event_ids: Vec<String>,
+    /// Of `count`, the calls that failed after IAM allowed them (not found, conflict,
+    /// throttled ...): they used the permission all the same.
+    pub failed_calls: u64,
+    /// The error codes of those calls.
+    pub error_codes: Vec<String>,
+    /// Where the permission is implied by a request (`prefix:Operation member`, e.g.
+    /// `s3:PutObject x-amz-server-side-encryption-aws-kms-key-id`) rather than being the call's
+    /// own action; empty for a call's own action.
+    pub implied_by: Vec<String>,
     #[serde(skip)]
     pub region_mask: u64,
 }
@@ -319,6 +332,15 @@ pub fn build(
     }
 }
 
+/// One (action, resource)'s calls that used their permission, merged across outcomes and
+/// origins.
+struct UsedCall<'a> {
+    stats: Usage,
+    failed_calls: u64,
+    codes: BTreeSet<&'a str>,
+    implied_by: BTreeSet<&'a str>,
+}
+
 fn workload_report(
     key: &WorkloadKey,
     mut workload: Workload,
@@ -349,29 +371,72 @@ fn workload_report(
     };
     let mut calls: Vec<_> = std::mem::take(&mut workload.calls).into_iter().collect();
     calls.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut usage = Vec::new();
+    // Calls that used their permission: successful ones and those that failed after
+    // authorization, one row per (action, resource).
+    let mut used: BTreeMap<(&str, &str), UsedCall<'_>> = BTreeMap::new();
     let mut denied: BTreeMap<(String, String), (u64, BTreeSet<String>)> = BTreeMap::new();
+    let mut unauthenticated: BTreeMap<(String, String), (u64, BTreeSet<String>)> = BTreeMap::new();
     for (call, stats) in &calls {
-        match &call.outcome {
-            Outcome::Allowed => usage.push(UsageRow {
-                action: call.action.to_string(),
-                resource: call.resource.to_string(),
-                count: stats.count,
-                first_seen: stats.first_seen.to_string(),
-                last_seen: stats.last_seen.to_string(),
-                regions: crate::policy::regions::names(stats.regions),
-                sample_event_ids: sample_event_ids(stats),
-                region_mask: stats.regions,
-            }),
-            Outcome::Denied(code) => {
-                let entry = denied
+        let failed = match &call.outcome {
+            Outcome::Allowed => None,
+            Outcome::Failed(code) => Some(&**code),
+            Outcome::Denied(code) | Outcome::Unauthenticated(code) => {
+                let list = if matches!(call.outcome, Outcome::Denied(_)) {
+                    &mut denied
+                } else {
+                    &mut unauthenticated
+                };
+                let entry = list
                     .entry((call.action.to_string(), call.resource.to_string()))
                     .or_default();
                 entry.0 += stats.count;
                 entry.1.insert(code.to_string());
+                continue;
             }
+        };
+        let entry = used
+            .entry((&*call.action, &*call.resource))
+            .or_insert_with(|| UsedCall {
+                stats: Usage { count: 0, ..*stats },
+                failed_calls: 0,
+                codes: BTreeSet::new(),
+                implied_by: BTreeSet::new(),
+            });
+        entry.stats.merge(stats);
+        if let Some(origin) = &call.implied_by {
+            entry.implied_by.insert(origin);
+        }
+        if let Some(code) = failed {
+            entry.failed_calls += stats.count;
+            entry.codes.insert(code);
         }
     }
+    let usage: Vec<UsageRow> = used
+        .into_iter()
+        .map(
+            |(
+                (action, resource),
+                UsedCall {
+                    stats,
+                    failed_calls,
+                    codes,
+                    implied_by,
+                },
+            )| UsageRow {
+                action: action.to_owned(),
+                resource: resource.to_owned(),
+                count: stats.count,
+                first_seen: stats.first_seen.to_string(),
+                last_seen: stats.last_seen.to_string(),
+                regions: crate::policy::regions::names(stats.regions),
+                sample_event_ids: sample_event_ids(&stats),
+                failed_calls,
+                error_codes: codes.into_iter().map(str::to_owned).collect(),
+                implied_by: implied_by.into_iter().map(str::to_owned).collect(),
+                region_mask: stats.regions,
+            },
+        )
+        .collect();
     let synthesis = synthesize(
         usage
             .iter()
@@ -390,6 +455,23 @@ fn workload_report(
                 synthesis.size.limit_kind,
                 synthesis.size.limit,
                 synthesis.parts.len()
+            ),
+            subjects: Vec::new(),
+        });
+    }
+    let rejected: u64 = unauthenticated.values().map(|(count, _)| count).sum();
+    if rejected > 0 {
+        let codes: BTreeSet<&str> = unauthenticated
+            .values()
+            .flat_map(|(_, codes)| codes.iter().map(String::as_str))
+            .collect();
+        findings.push(findings::Finding {
+            kind: "unauthenticated-calls",
+            message: format!(
+                "{rejected} calls were rejected before authorization ({}): their credentials were \
+                 expired or not valid, so they say nothing about permissions and are neither \
+                 granted nor denied; check how the workload refreshes its credentials",
+                codes.into_iter().collect::<Vec<_>>().join(", ")
             ),
             subjects: Vec::new(),
         });
@@ -440,17 +522,23 @@ fn workload_report(
         policy_size: synthesis.size,
         policy_parts: synthesis.parts,
         generalizations: synthesis.generalizations,
-        denied: denied
-            .into_iter()
-            .map(|((action, resource), (count, codes))| Denied {
-                action,
-                resource,
-                count,
-                error_codes: codes.into_iter().collect(),
-            })
-            .collect(),
+        denied: failed_calls(denied),
+        unauthenticated: failed_calls(unauthenticated),
         usage,
     }
+}
+
+/// Failed calls grouped by (action, resource), with their counts and error codes.
+fn failed_calls(calls: BTreeMap<(String, String), (u64, BTreeSet<String>)>) -> Vec<Denied> {
+    calls
+        .into_iter()
+        .map(|((action, resource), (count, codes))| Denied {
+            action,
+            resource,
+            count,
+            error_codes: codes.into_iter().collect(),
+        })
+        .collect()
 }
 
 /// The recommendation as JSON with sorted keys and a trailing newline.
@@ -460,4 +548,92 @@ pub fn to_json(recommendation: &Recommendation) -> String {
     let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use jiff::Timestamp;
+
+    use super::*;
+    use crate::aggregate::CallKey;
+    use crate::synth::SynthConfig;
+
+    use crate::policy::naive_allows as allows;
+
+    fn arb_call() -> impl proptest::strategy::Strategy<Value = (CallKey, u64)> {
+        use proptest::prelude::*;
+        let action = prop_oneof![
+            Just(("s3:GetObject", "arn:aws:s3:::ledger/a.json")),
+            Just(("s3:PutObject", "arn:aws:s3:::ledger/b.json")),
+            Just((
+                "dynamodb:PutItem",
+                "arn:aws:dynamodb:eu-west-1:111122223333:table/t"
+            )),
+            Just(("sqs:SendMessage", "arn:aws:sqs:eu-west-1:111122223333:q")),
+            Just(("ec2:DescribeInstances", "*")),
+        ];
+        let outcome = prop_oneof![
+            Just(Outcome::Allowed),
+            Just(Outcome::Failed("NoSuchKey".into())),
+            Just(Outcome::Failed("ThrottlingException".into())),
+            Just(Outcome::Denied("AccessDenied".into())),
+            Just(Outcome::Unauthenticated("ExpiredToken".into())),
+        ];
+        (action, outcome, 1u64..4).prop_map(|((action, resource), outcome, count)| {
+            (
+                CallKey {
+                    action: Arc::from(action),
+                    resource: Arc::from(resource),
+                    implied_by: None,
+                    outcome,
+                },
+                count,
+            )
+        })
+    }
+
+    proptest::proptest! {
+        /// Every call that used its permission (it succeeded, or failed after authorization) is
+        /// allowed by the workload's policy, and its calls are all counted in its usage row; an
+        /// action seen only in calls denied by authorization or rejected before it is granted
+        /// nowhere.
+        #[test]
+        fn every_call_not_refused_is_allowed(
+            calls in proptest::collection::vec(arb_call(), 0..25),
+        ) {
+            let at = Timestamp::from_second(1_800_000_000).unwrap();
+            let mut workload = Workload::default();
+            for (key, count) in &calls {
+                let usage = crate::aggregate::Usage { count: *count, ..crate::aggregate::Usage::once(at) };
+                workload
+                    .calls
+                    .entry(key.clone())
+                    .and_modify(|u| u.merge(&usage))
+                    .or_insert(usage);
+            }
+            let key = WorkloadKey::Role("arn:aws:iam::111122223333:role/ledger".into());
+            let report = workload_report(&key, workload, &[], SynthConfig::default());
+            let used = |action: &str| calls.iter().any(|(k, _)| &*k.action == action && k.outcome.used());
+            for (call, _) in &calls {
+                let allowed = report
+                    .policy
+                    .as_ref()
+                    .is_some_and(|p| allows(p, &call.action, &call.resource));
+                if call.outcome.used() {
+                    proptest::prop_assert!(allowed, "{call:?} is not allowed");
+                    let row = report.usage.iter().find(|u| *u.action == *call.action).unwrap();
+                    let total: u64 = calls
+                        .iter()
+                        .filter(|(k, _)| k.action == call.action && k.outcome.used())
+                        .map(|(_, n)| n)
+                        .sum();
+                    proptest::prop_assert_eq!(row.count, total);
+                } else if !used(&call.action) {
+                    proptest::prop_assert!(!allowed, "{call:?} is allowed");
+                }
+            }
+        }
+    }
 }

@@ -61,16 +61,47 @@ pub fn render(r: &Recommendation) -> String {
             let _ = writeln!(out, "   used:");
             for u in &w.usage {
                 let what = format!("{} on {}", u.action, u.resource);
+                // A permission seen only in calls that failed after authorization is still
+                // granted; say so, a reviewer would otherwise wonder why.
+                let mut errors = if u.failed_calls == 0 {
+                    String::new()
+                } else if u.failed_calls == u.count {
+                    format!(
+                        "  (only failed calls, after authorization: {})",
+                        u.error_codes.join(", ")
+                    )
+                } else {
+                    format!(
+                        "  ({} failed after authorization: {})",
+                        u.failed_calls,
+                        u.error_codes.join(", ")
+                    )
+                };
+                if !u.implied_by.is_empty() {
+                    errors.push_str(&format!("  (implied by {})", u.implied_by.join(", ")));
+                }
                 let _ = writeln!(
                     out,
-                    "     {what:<width$}  {:>6} calls  {} .. {}",
+                    "     {what:<width$}  {:>6} calls  {} .. {}{errors}",
                     u.count, u.first_seen, u.last_seen
                 );
             }
         }
-        if !w.denied.is_empty() {
-            let _ = writeln!(out, "   denied (not granted in the policy):");
-            for d in &w.denied {
+        for (calls, heading) in [
+            (
+                &w.denied,
+                "denied by authorization (not granted in the policy)",
+            ),
+            (
+                &w.unauthenticated,
+                "credentials rejected before authorization (neither granted nor denied)",
+            ),
+        ] {
+            if calls.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "   {heading}:");
+            for d in calls {
                 let _ = writeln!(
                     out,
                     "     {} on {}  {} calls  ({})",
@@ -107,7 +138,7 @@ pub fn render(r: &Recommendation) -> String {
             None => {
                 let _ = writeln!(
                     out,
-                    "   policy: none (no successful call needed a permission)"
+                    "   policy: none (no call that used a permission needed one)"
                 );
             }
         }

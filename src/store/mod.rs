@@ -506,16 +506,23 @@ pub fn sql_context(
         let lazy = if paths.is_empty() {
             empty.lazy()
         } else {
-            let scans = paths
-                .iter()
-                .map(|p| {
+            // The empty frame first, concatenated diagonally: a column added since a day was
+            // written (`usage.error_class`) reads as null there, and the schema is always whole.
+            let scans = std::iter::once(Ok(empty.lazy()))
+                .chain(paths.iter().map(|p| {
                     LazyFrame::scan_parquet(
                         PlRefPath::new(p.display().to_string()),
                         ScanArgsParquet::default(),
                     )
-                })
+                }))
                 .collect::<PolarsResult<Vec<_>>>()?;
-            concat(scans, UnionArgs::default())?
+            concat(
+                scans,
+                UnionArgs {
+                    diagonal: true,
+                    ..UnionArgs::default()
+                },
+            )?
         };
         context.register(name, lazy);
     }

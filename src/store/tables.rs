@@ -53,6 +53,8 @@ struct UsageColumns {
     action: Vec<String>,
     resource: Vec<String>,
     error_code: Vec<Option<String>>,
+    error_class: Vec<Option<String>>,
+    implied_by: Vec<Option<String>>,
     count: Vec<u64>,
     first_seen: Vec<String>,
     last_seen: Vec<String>,
@@ -72,6 +74,8 @@ impl UsageColumns {
         self.action.push(call.action);
         self.resource.push(call.resource);
         self.error_code.push(call.error_code);
+        self.error_class.push(call.error_class);
+        self.implied_by.push(call.implied_by);
         self.count.push(call.count);
         self.first_seen.push(call.first_seen);
         self.last_seen.push(call.last_seen);
@@ -95,6 +99,8 @@ impl UsageColumns {
                 Column::new("action".into(), self.action),
                 Column::new("resource".into(), self.resource),
                 Column::new("error_code".into(), self.error_code),
+                Column::new("error_class".into(), self.error_class),
+                Column::new("implied_by".into(), self.implied_by),
                 Column::new("calls".into(), self.count),
                 Column::new("first_seen".into(), self.first_seen),
                 Column::new("last_seen".into(), self.last_seen),
@@ -348,10 +354,12 @@ pub fn add_frames(
         strings(usage, "service_account")?,
         strings(usage, "role")?,
     );
-    let (action, resource, error_code, first, last) = (
+    let (action, resource, error_code, error_class, implied_by, first, last) = (
         strings(usage, "action")?,
         strings(usage, "resource")?,
         strings(usage, "error_code")?,
+        strings(usage, "error_class")?,
+        strings(usage, "implied_by")?,
         strings(usage, "first_seen")?,
         strings(usage, "last_seen")?,
     );
@@ -365,6 +373,8 @@ pub fn add_frames(
             action: action.get(i).unwrap_or_default().to_owned(),
             resource: resource.get(i).unwrap_or_default().to_owned(),
             error_code: error_code.get(i).map(str::to_owned),
+            error_class: error_class.get(i).map(str::to_owned),
+            implied_by: implied_by.get(i).map(str::to_owned),
             count: count.get(i).unwrap_or_default(),
             first_seen: first.get(i).unwrap_or_default().to_owned(),
             last_seen: last.get(i).unwrap_or_default().to_owned(),

@@ -287,16 +287,7 @@ mod tests {
         );
     }
 
-    /// A naive IAM evaluator over Allow statements: is (action, resource) allowed?
-    fn allows(policy: &PolicyDocument, action: &str, resource: &str) -> bool {
-        use crate::policy::arn::wildcard_match;
-        policy.statements.iter().any(|s| {
-            s.actions
-                .iter()
-                .any(|a| wildcard_match(&a.to_ascii_lowercase(), &action.to_ascii_lowercase()))
-                && s.resources.iter().any(|r| wildcard_match(r, resource))
-        })
-    }
+    use crate::policy::naive_allows as allows;
 
     fn arb_grant() -> impl proptest::strategy::Strategy<Value = (String, String)> {
         use proptest::prelude::*;

@@ -139,6 +139,13 @@ pub struct StoredCall {
     pub action: String,
     pub resource: String,
     pub error_code: Option<String>,
+    /// The call and request member the permission is implied by (`map::implied`).
+    #[serde(default)]
+    pub implied_by: Option<String>,
+    /// `failed`, `denied` or `unauthenticated` ([`crate::map::failure::FailureClass`]); absent
+    /// in what was stored before classes were kept, when the code alone decides.
+    #[serde(default)]
+    pub error_class: Option<String>,
     pub count: u64,
     pub first_seen: String,
     pub last_seen: String,
@@ -154,10 +161,9 @@ impl StoredCall {
         Self {
             action: key.action.to_string(),
             resource: key.resource.to_string(),
-            error_code: match &key.outcome {
-                Outcome::Allowed => None,
-                Outcome::Denied(code) => Some(code.to_string()),
-            },
+            error_code: key.outcome.error_code().map(str::to_owned),
+            implied_by: key.implied_by.as_deref().map(str::to_owned),
+            error_class: key.outcome.class().map(|c| c.as_str().to_owned()),
             count: usage.count,
             first_seen: usage.first_seen.to_string(),
             last_seen: usage.last_seen.to_string(),
@@ -171,10 +177,10 @@ impl StoredCall {
         let key = CallKey {
             action: self.action.into(),
             resource: std::sync::Arc::from(self.resource),
-            outcome: match self.error_code {
-                None => Outcome::Allowed,
-                Some(code) => Outcome::Denied(code.into_boxed_str()),
-            },
+            implied_by: self.implied_by.map(std::sync::Arc::from),
+            // Days stored before classes were kept name the action, not the eventSource: only
+            // the table's rows for every service apply to them.
+            outcome: Outcome::stored(self.error_code.as_deref(), self.error_class.as_deref(), "*"),
         };
         let usage = Usage {
             count: self.count,

@@ -1,0 +1,144 @@
+//! The operations index: every operation of every AWS API, from botocore's service models.
+//!
+//! `scripts/update-operations.py` pins a botocore release (Apache-2.0, on PyPI) and writes
+//! `data/operations.json.gz`: per API, the CloudTrail eventSource hosts its events carry, its IAM
+//! service prefix (and how that was found), its operations, the operations that are not signed
+//! with SigV4, and the input members that hold a role to pass or a KMS key. Mapping reads it to
+//! know which service an (eventSource, eventName) belongs to; `iamtrim catalog coverage` reads it
+//! to resolve every operation there is.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::LazyLock;
+
+use serde::Deserialize;
+
+static EMBEDDED: &[u8] = include_bytes!("data/operations.json.gz");
+
+static INDEX: LazyLock<Operations> = LazyLock::new(|| {
+    let json = crate::decode::inflate_if_gzip(EMBEDDED.to_vec(), Default::default())
+        .expect("the embedded operations index inflates");
+    let file: IndexFile =
+        serde_json::from_slice(&json).expect("the embedded operations index is valid");
+    Operations::new(file)
+});
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IndexFile {
+    source: String,
+    version: String,
+    services: Vec<Api>,
+}
+
+/// One API (a botocore service model).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Api {
+    /// botocore's name for it (`s3control`, `bedrock-runtime`).
+    pub service: String,
+    pub service_id: String,
+    /// CloudTrail eventSource hosts its events carry.
+    pub event_sources: Vec<String>,
+    /// The IAM service prefix, when the IAM catalog has one for it.
+    pub prefix: Option<String>,
+    /// How the prefix was found: the model field, or the documentation of an override.
+    pub prefix_from: Option<String>,
+    pub operations: BTreeSet<String>,
+    /// Operations not signed with SigV4 (`authtype: none`, bearer tokens): no IAM policy
+    /// authorizes them.
+    pub unsigned: BTreeSet<String>,
+    /// Operations the model marks deprecated (reported apart in the coverage).
+    pub deprecated: BTreeSet<String>,
+    /// API Gateway's management operations → their HTTP method.
+    pub http_methods: BTreeMap<String, String>,
+    /// Operation → paths of input members that hold a role passed to the service. A path ends
+    /// in `~` when a plain name there also names an IAM role.
+    pub role_members: BTreeMap<String, Vec<String>>,
+    /// Operation → paths of input members that name a KMS key the service uses.
+    pub kms_members: BTreeMap<String, Vec<String>>,
+}
+
+/// The index, with its APIs by eventSource host.
+pub struct Operations {
+    pub source: String,
+    pub version: String,
+    pub apis: Vec<Api>,
+    by_host: HashMap<String, Vec<usize>>,
+}
+
+impl Operations {
+    /// The index compiled into the binary.
+    pub fn embedded() -> &'static Operations {
+        &INDEX
+    }
+
+    fn new(file: IndexFile) -> Self {
+        let mut by_host: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, api) in file.services.iter().enumerate() {
+            for host in &api.event_sources {
+                by_host.entry(host.clone()).or_default().push(i);
+            }
+        }
+        Self {
+            source: file.source,
+            version: file.version,
+            apis: file.services,
+            by_host,
+        }
+    }
+
+    /// The APIs whose events carry `event_source`.
+    pub fn at(&self, event_source: &str) -> impl Iterator<Item = &Api> {
+        self.by_host
+            .get(event_source)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.apis[i])
+    }
+
+    /// The API at `event_source` that has `operation`, if any: the one an event of that name
+    /// belongs to.
+    pub fn find(&self, event_source: &str, operation: &str) -> Option<&Api> {
+        self.at(event_source)
+            .find(|api| api.operations.contains(operation))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_index_knows_every_api_by_its_event_source() {
+        let index = Operations::embedded();
+        assert!(index.apis.len() > 400, "{}", index.apis.len());
+        let find = |host: &str, op: &str| index.find(host, op).map(|a| a.service.as_str());
+        assert_eq!(find("s3.amazonaws.com", "GetObject"), Some("s3"));
+        assert_eq!(
+            find("s3.amazonaws.com", "GetAccessPoint"),
+            Some("s3control")
+        );
+        assert_eq!(
+            find("ecr.amazonaws.com", "GetAuthorizationToken"),
+            Some("ecr")
+        );
+        assert_eq!(find("amazonmq.amazonaws.com", "CreateBroker"), Some("mq"));
+        assert_eq!(
+            find("bedrock.amazonaws.com", "Converse"),
+            Some("bedrock-runtime")
+        );
+        let runtime = index.find("bedrock.amazonaws.com", "Converse").unwrap();
+        assert_eq!(runtime.prefix.as_deref(), Some("bedrock"));
+        // Role members come from the input shapes.
+        let ecs = index.find("ecs.amazonaws.com", "RunTask").unwrap();
+        assert!(ecs.role_members["RunTask"].contains(&"overrides.taskRoleArn~".to_owned()));
+        let s3 = index.find("s3.amazonaws.com", "PutObject").unwrap();
+        assert_eq!(
+            s3.kms_members["PutObject"],
+            ["x-amz-server-side-encryption-aws-kms-key-id"]
+        );
+        // STS assumes roles, it does not pass them.
+        let sts = index.find("sts.amazonaws.com", "AssumeRole").unwrap();
+        assert!(sts.role_members.is_empty());
+    }
+}
