@@ -986,3 +986,80 @@ fn each_run_writes_an_evidence_pack_of_its_window() {
     assert_eq!(manifest["integrity"]["log_files_verified"], 20);
     assert_eq!(manifest["configuration"]["diff"], true);
 }
+
+/// #31: the store never loses what it ingested. A day before `source.since` is not listed (so
+/// not marked ingested): the run says its window is empty and exits 2, and a wider `since`
+/// reads the day later. A `since` inside the day keeps every record of the day's objects.
+/// Either way the store's recommendation is `recommend` over the same window of raw logs.
+#[test]
+fn since_prunes_listing_and_never_drops_ingested_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let write_config = |since: &str| {
+        let path = config(dir.path(), &sample_trail(), &sample_context());
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("since = \"2026-01-01\"", &format!("since = \"{since}\""));
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    // `since` after the trail's only day: nothing listed, nothing marked, and the run says so.
+    let r = run(&write_config("2026-11-15"), &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("warning: the window holds no usage: the store holds no day"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("0 new objects (0 records)"),
+        "{}",
+        r.stderr
+    );
+
+    // A `since` in the middle of the day: the day is listed, and every record of its objects
+    // is kept, those before `since` too.
+    let r = run(&write_config("2026-11-01T06:30:00Z"), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("20 new objects (124 records)"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("(0 records in 0 days outside the window)"),
+        "{}",
+        r.stderr
+    );
+    let mut from_store: Value =
+        serde_json::from_slice(&read(&dir.path().join("out/recommendation.json"))).unwrap();
+    let facts = root().join("fixtures/sample-context");
+    let context: Vec<String> = vec![
+        "--iam-snapshot".into(),
+        facts.join("iam.json").display().to_string(),
+        "--pod-identity-associations".into(),
+        facts
+            .join("pod-identity-associations.json")
+            .display()
+            .to_string(),
+    ];
+    let context: Vec<&str> = context.iter().map(String::as_str).collect();
+    let mut direct = recommend(&[&sample_trail()], &context).json();
+    from_store["window"] = Value::Null;
+    direct["window"] = Value::Null;
+    assert_same_reports(&from_store, &direct);
+
+    // Widening `since` afterwards reads nothing again and changes nothing.
+    let r = run(&write_config("2026-10-01"), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("0 new objects (0 records)"),
+        "{}",
+        r.stderr
+    );
+    let mut again: Value =
+        serde_json::from_slice(&read(&dir.path().join("out/recommendation.json"))).unwrap();
+    again["window"] = Value::Null;
+    assert_same_reports(&again, &direct);
+}

@@ -51,7 +51,13 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
     // Objects are recorded with their hashes, for evidence packs (SHA-256 costs little beside
     // inflating).
     ingest_config.hash_objects = true;
-    let source = recommend::open_source_with(&rec, ingest_config.window, config.output.evidence)
+    // The store keeps every record of every object it reads: the window applies when a report
+    // reads the store (the latest `window_days` days), never when records enter it. `since` only
+    // prunes which days are listed, so a day it leaves out is not marked ingested and a wider
+    // `since` reads it later (#31).
+    let listing = ingest_config.window;
+    ingest_config.window = TimeWindow::default();
+    let source = recommend::open_source_with(&rec, listing, config.output.evidence)
         .context("cannot open the trail")?;
     let mut lookups = recommend::lookups(&rec, ingest_config.clusters.clone())?;
     ingest_config.clusters = lookups.clusters.clone();
@@ -65,7 +71,19 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
         .import_state(store.state()?)
         .map_err(anyhow::Error::msg)
         .context("the usage store's join state is damaged")?;
-    let ran = ingest_new(&*source, &ingest_config, &mut store, &mut aggregator, &log)?;
+    // A day's margin before `since`: a day folder holds events up to a few hours older.
+    let first_listed = listing
+        .start
+        .and_then(|at| at.checked_sub(jiff::SignedDuration::from_hours(24)).ok())
+        .map(|at| at.strftime("%Y-%m-%d").to_string());
+    let ran = ingest_new(
+        &*source,
+        &ingest_config,
+        first_listed.as_deref(),
+        &mut store,
+        &mut aggregator,
+        &log,
+    )?;
     drop(aggregator);
 
     // The recommendation comes from the store alone.
@@ -186,7 +204,21 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
         .diffs
         .as_ref()
         .is_some_and(|d| d.iter().any(|d| d.drift));
-    let incomplete = ran.incomplete() || input.incomplete() || diff_problems;
+    // A window without a single record is no recommendation: an unattended job must not read it
+    // as "nothing to change" (#31). Exit 2, like incomplete input, and say why.
+    let empty_window = input.records == 0;
+    if empty_window {
+        log.warn(&format!(
+            "warning: the window holds no usage: {}",
+            match &range {
+                None => "the store holds no day of the trail (is `source.since` after every day \
+                         of it? days before it are not listed)"
+                    .to_owned(),
+                Some((first, last)) => format!("no records in {first}..{last}"),
+            }
+        ));
+    }
+    let incomplete = ran.incomplete() || input.incomplete() || diff_problems || empty_window;
     let outcome = if incomplete {
         Outcome::Incomplete
     } else if drift || integrity_failed {
@@ -196,6 +228,8 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
     };
     let manifest = store.manifest();
     let stored_objects: u64 = manifest.days.values().map(|d| d.object_count).sum();
+    let outside: Vec<&String> = manifest.days.keys().filter(|d| !days.contains(d)).collect();
+    let records_outside = store.records_of(outside.iter().copied())?;
     let (first, last) = range.unwrap_or_default();
     log.event(
         "summary",
@@ -209,6 +243,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
             "listing_failures": ran.listing_failures.len(),
             "store_days": manifest.days.len(),
             "store_objects": stored_objects,
+            "records_outside_window": records_outside,
             "window_first_day": first,
             "window_last_day": last,
             "workloads": recommendation.workloads.len(),
@@ -220,7 +255,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
         }),
         || {
             format!(
-                "iamtrim run: {} new objects ({} records) in {} days, {} already in the store, {} unread; store holds {} days, {} objects; {} workloads over {first}..{last}; {} skipped input problems in the window; wrote {} in {:.2}s",
+                "iamtrim run: {} new objects ({} records) in {} days, {} already in the store, {} unread; store holds {} days, {} objects ({} records in {} days outside the window); {} workloads over {first}..{last}; {} skipped input problems in the window; wrote {} in {:.2}s",
                 ran.new_objects,
                 ran.new_records,
                 ran.days_committed,
@@ -228,6 +263,8 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
                 ran.unread.len(),
                 manifest.days.len(),
                 stored_objects,
+                records_outside,
+                outside.len(),
                 recommendation.workloads.len(),
                 input.skipped.len() as u64 + input.skipped_not_listed,
                 config.output.dir.display(),
@@ -403,10 +440,12 @@ fn day_of(location: &str) -> String {
         .map_or_else(|| UNDATED.to_owned(), |d| d.to_string())
 }
 
-/// Lists the source and ingests every object the store does not hold, day by day.
+/// Lists the source and ingests every object the store does not hold, day by day; objects of
+/// delivery days before `first_day` are not listed (undated ones always are).
 fn ingest_new(
     source: &dyn LogSource,
     config: &IngestConfig,
+    first_day: Option<&str>,
     store: &mut Store,
     aggregator: &mut Aggregator,
     log: &Log,
@@ -424,12 +463,15 @@ fn ingest_new(
                     }
                 }
             };
+            let before_since =
+                |day: &str| day != UNDATED && first_day.is_some_and(|first| day < first);
             let result = source.list(&mut |listing| match listing {
-                Listing::Object(object) => groups
-                    .entry(day_of(&object.location))
-                    .or_default()
-                    .objects
-                    .push(object),
+                Listing::Object(object) => {
+                    let day = day_of(&object.location);
+                    if !before_since(&day) {
+                        groups.entry(day).or_default().objects.push(object);
+                    }
+                }
                 Listing::Ignored { location, reason } => groups
                     .entry(day_of(&location))
                     .or_default()

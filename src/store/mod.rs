@@ -286,6 +286,22 @@ impl Store {
         }
     }
 
+    /// The records read into `days` (absent days count nothing).
+    pub fn records_of<'d>(
+        &self,
+        days: impl IntoIterator<Item = &'d String>,
+    ) -> anyhow::Result<u64> {
+        let mut records = 0;
+        for day in days {
+            if let Some(files) = self.manifest.days.get(day) {
+                let mut input = InputStats::default();
+                read_input(&self.root.join(&files.input))?.add_to(&mut input);
+                records += input.records;
+            }
+        }
+        Ok(records)
+    }
+
     /// Settled activity and input counters of `days`.
     pub fn read_days<'d>(
         &self,
