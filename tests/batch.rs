@@ -1063,3 +1063,186 @@ fn since_prunes_listing_and_never_drops_ingested_records() {
     again["window"] = Value::Null;
     assert_same_reports(&again, &direct);
 }
+
+/// The day folders of a generated trail, oldest first.
+fn day_folders(trail: &Path) -> Vec<PathBuf> {
+    let mut days: Vec<PathBuf> = walkdir::WalkDir::new(trail)
+        .min_depth(1)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_dir() && e.depth() >= 7)
+        .map(|e| e.path().to_owned())
+        .collect();
+    days.sort();
+    days
+}
+
+/// #31, the conformance property: for generated sequences of runs over a growing trail (days
+/// arriving a few at a time, an object delivered twice, `source.since` and `report.window_days`
+/// changed between runs), once the whole trail is in and a run covers it, the store's
+/// recommendation equals `recommend` on the raw logs.
+#[test]
+fn run_sequences_conform_to_recommend_on_the_raw_logs() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("trail");
+    // 4 days of 300 records in 3 objects each, 8 workloads.
+    generate_trail(4 * 300, 100, 300, 8, &trail).unwrap();
+    let days = day_folders(&trail);
+    assert_eq!(days.len(), 4, "{days:?}");
+    let day_name = |d: &Path| {
+        let parts: Vec<String> = d
+            .components()
+            .rev()
+            .take(3)
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        format!("{}-{}-{}", parts[2], parts[1], parts[0])
+    };
+    let mut direct = recommend(&[&trail], &[]).json();
+    direct["window"] = Value::Null;
+    let relative: Vec<PathBuf> = days
+        .iter()
+        .map(|d| d.strip_prefix(&trail).unwrap().to_owned())
+        .collect();
+    // A step: how many days are in after it, `since` (0: before the trail, 1: the second day,
+    // 2: inside the last day in), `window_days` (90 or 2), and whether an object arrives twice.
+    let step = (1usize..=4, 0u8..3, prop::bool::ANY, prop::bool::ANY);
+    let mut runner = TestRunner::new(Config {
+        cases: 8,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let longest = std::cell::Cell::new(0);
+    runner
+        .run(&prop::collection::vec(step, 1..=4), |plan| {
+            let case = tempfile::tempdir().unwrap();
+            let growing = case.path().join("trail");
+            let mut visible = 0;
+            let write_config = |since: &str, window: u32| {
+                let path = config(
+                    case.path(),
+                    &growing,
+                    &format!("[report]\nwindow_days = {window}\n"),
+                );
+                let text = std::fs::read_to_string(&path)
+                    .unwrap()
+                    .replace("since = \"2026-01-01\"", &format!("since = \"{since}\""));
+                std::fs::write(&path, text).unwrap();
+                path
+            };
+            for (i, (arrived, since, short_window, twice)) in plan.iter().enumerate() {
+                // Days arrive in order, a few at a time.
+                while visible < (*arrived).min(days.len()) {
+                    let to = growing.join(&relative[visible]);
+                    std::fs::create_dir_all(&to).unwrap();
+                    let mut files: Vec<_> = std::fs::read_dir(&days[visible])
+                        .unwrap()
+                        .map(|f| f.unwrap().path())
+                        .collect();
+                    files.sort();
+                    for file in &files {
+                        std::fs::copy(file, to.join(file.file_name().unwrap())).unwrap();
+                    }
+                    if *twice {
+                        // The same object delivered twice, under a second name.
+                        let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
+                        std::fs::copy(&files[0], to.join(format!("again-{name}"))).unwrap();
+                    }
+                    visible += 1;
+                }
+                let since = match since {
+                    0 => "2026-01-01".to_owned(),
+                    1 => day_name(&days[1]),
+                    _ => format!("{}T06:00:00Z", day_name(&days[visible - 1])),
+                };
+                let r = run(
+                    &write_config(&since, if *short_window { 2 } else { 90 }),
+                    &[],
+                );
+                prop_assert!(r.code == 0 || r.code == 2, "step {i}: {}", r.stderr);
+            }
+            // The rest of the trail arrives, and a run covers all of it.
+            for (day, rel) in days.iter().zip(&relative).skip(visible) {
+                let to = growing.join(rel);
+                std::fs::create_dir_all(&to).unwrap();
+                for file in std::fs::read_dir(day).unwrap() {
+                    let file = file.unwrap().path();
+                    std::fs::copy(&file, to.join(file.file_name().unwrap())).unwrap();
+                }
+            }
+            let r = run(&write_config("2026-01-01", 90), &[]);
+            prop_assert_eq!(r.code, 0, "{}", r.stderr);
+            let mut from_store: Value =
+                serde_json::from_slice(&read(&case.path().join("out/recommendation.json")))
+                    .unwrap();
+            from_store["window"] = Value::Null;
+            // The duplicate deliveries are counted once, by both.
+            from_store["input"] = Value::Null;
+            let mut expected = direct.clone();
+            expected["input"] = Value::Null;
+            prop_assert_eq!(&from_store["workloads"], &expected["workloads"]);
+            prop_assert_eq!(&from_store["unmapped"], &expected["unmapped"]);
+            longest.set(longest.get().max(plan.len() + 1));
+            Ok(())
+        })
+        .unwrap();
+    eprintln!(
+        "conformance: 8 generated run sequences, the longest {} runs",
+        longest.get()
+    );
+}
+
+/// #31, the repair: `--reingest` re-reads the whole trail into a new store and swaps it in when
+/// the run succeeds; a rebuild that fails leaves the old store untouched.
+#[test]
+fn reingest_rebuilds_the_store_and_swaps_it_in_only_on_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &sample_trail(), &sample_context());
+    let first = run(&config, &[]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let outputs = read(&dir.path().join("out/recommendation.json"));
+
+    let rebuilt = run(&config, &["--reingest"]);
+    assert_eq!(rebuilt.code, 0, "{}", rebuilt.stderr);
+    assert!(
+        rebuilt
+            .stderr
+            .contains("20 new objects (124 records) in 1 days, 0 already"),
+        "{}",
+        rebuilt.stderr
+    );
+    assert!(
+        rebuilt.stderr.contains("reingested: "),
+        "{}",
+        rebuilt.stderr
+    );
+    assert_eq!(read(&dir.path().join("out/recommendation.json")), outputs);
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["iamtrim.toml", "out", "store"]);
+    // The rebuilt store answers the next run: nothing new.
+    let next = run(&config, &[]);
+    assert!(
+        next.stderr
+            .contains("0 new objects (0 records) in 0 days, 20 already"),
+        "{}",
+        next.stderr
+    );
+
+    // A rebuild that cannot read its trail fails, and the store it would have replaced stays.
+    let manifest = read(&dir.path().join("store/MANIFEST.json"));
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(&sample_trail().display().to_string(), "/nonexistent/trail"),
+    )
+    .unwrap();
+    let failed = run(&config, &["--reingest"]);
+    assert_eq!(failed.code, 2, "{}", failed.stderr);
+    assert_eq!(read(&dir.path().join("store/MANIFEST.json")), manifest);
+}

@@ -16,6 +16,12 @@ pub struct RunArgs {
     /// object per line for a log pipeline.
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
+
+    /// Re-read every day of the trail (from `source.since`) into a new store and replace the old
+    /// one with it when the run succeeds: the repair for stores written by earlier versions. The
+    /// old store stays as it was until then, and is kept locked.
+    #[arg(long)]
+    pub reingest: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -46,7 +46,21 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
     };
     let started = Instant::now();
     let rec = config.recommend_args();
-    let mut store = Store::open(&config.store.path).context("cannot open the usage store")?;
+    // With --reingest the run fills a new store beside the old one (held locked meanwhile) and
+    // swaps them once it succeeded; a failed rebuild leaves the old store as it was.
+    let (rebuild, _held) = if args.reingest {
+        let held = Store::open(&config.store.path).context("cannot open the usage store")?;
+        let rebuild = reingest_path(&config.store.path);
+        if rebuild.exists() {
+            std::fs::remove_dir_all(&rebuild)
+                .with_context(|| format!("cannot clear {}", rebuild.display()))?;
+        }
+        (Some(rebuild), Some(held))
+    } else {
+        (None, None)
+    };
+    let mut store = Store::open(rebuild.as_deref().unwrap_or(&config.store.path))
+        .context("cannot open the usage store")?;
     let mut ingest_config = recommend::settings(&rec)?;
     // Objects are recorded with their hashes, for evidence packs (SHA-256 costs little beside
     // inflating).
@@ -230,6 +244,24 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let stored_objects: u64 = manifest.days.values().map(|d| d.object_count).sum();
     let outside: Vec<&String> = manifest.days.keys().filter(|d| !days.contains(d)).collect();
     let records_outside = store.records_of(outside.iter().copied())?;
+    // Last: everything read from the rebuilt store has been read.
+    // A rebuild that could not read everything is not swapped in: the old store stays.
+    if let Some(rebuild) = &rebuild {
+        if ran.incomplete() {
+            log.warn(&format!(
+                "warning: not reingested: the rebuild could not read every object or listing; \
+                 {} is unchanged and the rebuild is left in {}",
+                config.store.path.display(),
+                rebuild.display()
+            ));
+        } else {
+            swap_in(rebuild, &config.store.path)?;
+            log.warn(&format!(
+                "reingested: {} replaces the store it was rebuilt from",
+                config.store.path.display()
+            ));
+        }
+    }
     let (first, last) = range.unwrap_or_default();
     log.event(
         "summary",
@@ -715,4 +747,28 @@ impl Log {
             let _ = writeln!(stderr, "{message}");
         }
     }
+}
+
+/// Where `--reingest` builds the new store: beside the old one.
+fn reingest_path(store: &Path) -> std::path::PathBuf {
+    let name = store
+        .file_name()
+        .map_or_else(|| "store".into(), |n| n.to_string_lossy().into_owned());
+    store.with_file_name(format!("{name}.reingest"))
+}
+
+/// Replaces the store at `store` with the one rebuilt at `rebuild`: the old one is moved aside,
+/// the new one renamed into place, then the old one removed. Both renames are within one folder.
+fn swap_in(rebuild: &Path, store: &Path) -> anyhow::Result<()> {
+    let aside = reingest_path(store).with_extension("replaced");
+    if aside.exists() {
+        std::fs::remove_dir_all(&aside)
+            .with_context(|| format!("cannot clear {}", aside.display()))?;
+    }
+    std::fs::rename(store, &aside)
+        .with_context(|| format!("cannot move {} aside", store.display()))?;
+    std::fs::rename(rebuild, store)
+        .with_context(|| format!("cannot move {} to {}", rebuild.display(), store.display()))?;
+    std::fs::remove_dir_all(&aside)
+        .with_context(|| format!("cannot remove the replaced store {}", aside.display()))
 }
