@@ -183,45 +183,54 @@ fn implied_permissions_are_granted_on_the_resources_that_imply_them() {
 
 /// An independent evaluator allows every request IAM checks for these calls under the
 /// recommended policy, and denies them under the policy without the implied permissions.
+/// Each request's result under `policies`, from @cloud-copilot/iam-simulate: `<result> <action>
+/// <resource>` lines.
+fn simulate(
+    modules: &std::path::Path,
+    policies: Vec<Value>,
+    requests: &[(&str, &str)],
+) -> Vec<String> {
+    let input = json!({
+        "principal": format!("arn:aws:iam::{ACCOUNT}:role/under-test"),
+        "account": ACCOUNT,
+        "policies": policies,
+        "requests": requests.iter().map(|(a, r)| json!({"action": a, "resource": r})).collect::<Vec<_>>(),
+    });
+    let mut child = Command::new("node")
+        .arg(root().join("tests/support/iam_simulate.mjs"))
+        .env("IAMTRIM_NODE_MODULES", modules)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
 #[test]
 fn an_independent_evaluator_allows_every_request_iam_checks() {
     let Some(modules) = node_tool("@cloud-copilot/iam-simulate") else {
         return;
     };
     let report = recommend(&[&sample_trail()], &SAMPLE_CONTEXT).json();
-    let simulate = |policies: Vec<Value>, requests: &[(&str, &str)]| -> Vec<String> {
-        let input = json!({
-            "principal": format!("arn:aws:iam::{ACCOUNT}:role/under-test"),
-            "account": ACCOUNT,
-            "policies": policies,
-            "requests": requests.iter().map(|(a, r)| json!({"action": a, "resource": r})).collect::<Vec<_>>(),
-        });
-        let mut child = Command::new("node")
-            .arg(root().join("tests/support/iam_simulate.mjs"))
-            .env("IAMTRIM_NODE_MODULES", &modules)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("node");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.to_string().as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(str::to_owned)
-            .collect()
-    };
+    let simulate =
+        |policies: Vec<Value>, requests: &[(&str, &str)]| simulate(&modules, policies, requests);
     let mut checked = 0;
     for id in [
         "eks/shop-prod/batch/exporter",
@@ -361,4 +370,14 @@ fn request_headers_and_members_imply_their_permissions() {
             ),
         ]
     );
+    // The independent evaluator allows each of these requests under the recommended policy.
+    if let Some(modules) = node_tool("@cloud-copilot/iam-simulate") {
+        let w = workload(&report, "arn:aws:iam::111122223333:user/ci");
+        let requests: Vec<(&str, &str)> = got.iter().map(|(a, r, _)| (*a, *r)).collect();
+        let lines = simulate(&modules, vec![w["policy"].clone()], &requests);
+        assert_eq!(lines.len(), requests.len());
+        for line in lines {
+            assert!(line.starts_with("Allowed "), "{line}");
+        }
+    }
 }
