@@ -148,7 +148,7 @@ pub fn for_each_record<'a>(
     // serde_json checks every string it borrows is UTF-8 unless told the whole input is: one
     // check of the object is much cheaper than one per string. Invalid UTF-8 is not dropped
     // here: the object is then read as bytes, and serde_json reports it where it occurs.
-    let text = std::str::from_utf8(json).ok();
+    let text = std::str::from_utf8(json).ok(); // deliberate: invalid UTF-8 is read as bytes
     let walk = |sink: &mut Sink<'_, 'a>| match text {
         Some(text) => walk(json, start, sink, &|| serde_json::de::StrRead::new(text)),
         None => walk(json, start, sink, &|| serde_json::de::SliceRead::new(json)),
