@@ -19,6 +19,12 @@ fn update_builds_a_catalog_from_the_service_reference() {
         ],
         "Resources": [{"Name": "object", "ARNFormats": ["arn:${Partition}:s3:::${BucketName}/${ObjectName}"]}],
         "ConditionKeys": [{"Name": "s3:prefix", "Types": ["String"]}],
+        "Operations": [
+            {"Name": "GetObjectAttributes",
+             "AuthorizedActions": [{"Name": "GetObject", "Service": "s3"}],
+             "SDK": [{"Name": "s3", "Method": "get_object_attributes", "Package": "Boto3"}]},
+            {"Name": "ListBuckets", "SDK": [{"Name": "s3", "Method": "list_buckets", "Package": "Boto3"}]}
+        ],
         "Version": "v1.4"
     });
     let list = json!([{"service": "s3", "url": format!("{base}/v1/s3/s3.json")}]);
@@ -89,6 +95,7 @@ fn update_builds_a_catalog_from_the_service_reference() {
     let records = json!({"Records": [
         user_event("ann", "s3.amazonaws.com", "ListBuckets", "2026-11-01T10:00:00Z"),
         user_event("ann", "sqs.amazonaws.com", "SendMessage", "2026-11-01T10:00:00Z"),
+        user_event("ann", "s3.amazonaws.com", "GetObjectAttributes", "2026-11-01T10:00:01Z"),
     ]});
     write(&trail.join("t.json"), records.to_string().as_bytes());
     let report = recommend(&[&trail], &["--catalog", out_arg]).json();
@@ -97,8 +104,15 @@ fn update_builds_a_catalog_from_the_service_reference() {
             workload(&report, "arn:aws:iam::111122223333:user/ann"),
             "usage"
         ),
-        ["s3:ListAllMyBuckets"]
+        ["s3:GetObject", "s3:ListAllMyBuckets"]
     );
+    // GetObjectAttributes is no action of that catalog: the service reference's
+    // AuthorizedActions for the operation map it, and the coverage counts that rule.
+    let coverage: Value = serde_json::from_str(
+        &iamtrim(&["catalog", "coverage", "--json", "--catalog", out_arg]).stdout,
+    )
+    .unwrap();
+    assert_eq!(coverage["services"]["s3"]["rules"]["authorized-actions"], 1);
     assert_eq!(
         report["unmapped"],
         json!([{"event_source": "sqs.amazonaws.com", "event_name": "SendMessage", "count": 1}])
