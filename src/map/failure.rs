@@ -15,6 +15,7 @@
 //! failure, because services wrap denials in their own codes (`ValidationException`,
 //! `Client.InvalidParameterValue` ...).
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 /// What a failed call says about its permission.
@@ -96,7 +97,30 @@ impl ClassRow {
     }
 }
 
-static ROWS: LazyLock<Vec<ClassRow>> = LazyLock::new(|| rows().collect());
+/// The table indexed for the per-event lookup: exact codes by scope, then the few patterns.
+struct Index {
+    exact: HashMap<&'static str, HashMap<&'static str, FailureClass>>,
+    patterns: Vec<ClassRow>,
+}
+
+static INDEX: LazyLock<Index> = LazyLock::new(|| {
+    let mut index = Index {
+        exact: HashMap::new(),
+        patterns: Vec::new(),
+    };
+    for row in rows() {
+        if row.is_pattern() {
+            index.patterns.push(row);
+        } else {
+            index
+                .exact
+                .entry(row.scope)
+                .or_default()
+                .insert(row.code, row.class);
+        }
+    }
+    index
+});
 
 /// The table's rows, in file order.
 pub fn rows() -> impl Iterator<Item = ClassRow> {
@@ -119,20 +143,24 @@ pub fn classify(source: &str, code: &str, message: Option<&str>) -> FailureClass
         .strip_prefix("Client.")
         .or_else(|| code.strip_prefix("Server."))
         .unwrap_or(code);
-    // The event source's own rows first, then everyone's; exact codes before patterns.
+    // The event source's own rows first, then everyone's; exact codes before patterns. Two
+    // hash lookups per scope for the usual code; the patterns are a handful.
+    let index = &*INDEX;
     let by_code = [source, "*"]
-        .iter()
-        .flat_map(|scope| {
-            [false, true].into_iter().flat_map(move |pattern| {
-                ROWS.iter().filter(move |row| {
-                    row.scope == *scope
-                        && row.is_pattern() == pattern
-                        && (row.matches(code) || row.matches(bare))
+        .into_iter()
+        .find_map(|scope| {
+            let exact = index.exact.get(scope);
+            exact
+                .and_then(|codes| codes.get(code).or_else(|| codes.get(bare)))
+                .copied()
+                .or_else(|| {
+                    index
+                        .patterns
+                        .iter()
+                        .find(|row| row.scope == scope && (row.matches(code) || row.matches(bare)))
+                        .map(|row| row.class)
                 })
-            })
         })
-        .map(|row| row.class)
-        .next()
         .unwrap_or(FailureClass::AfterAuthorization);
     if by_code == FailureClass::Authentication {
         return by_code;
