@@ -1245,4 +1245,15 @@ fn reingest_rebuilds_the_store_and_swaps_it_in_only_on_success() {
     let failed = run(&config, &["--reingest"]);
     assert_eq!(failed.code, 2, "{}", failed.stderr);
     assert_eq!(read(&dir.path().join("store/MANIFEST.json")), manifest);
+
+    // Nor is a rebuild that read nothing: `since` after every day of the trail.
+    std::fs::write(
+        &config,
+        text.replace("since = \"2026-01-01\"", "since = \"2026-11-15\""),
+    )
+    .unwrap();
+    let empty = run(&config, &["--reingest"]);
+    assert_eq!(empty.code, 2, "{}", empty.stderr);
+    assert!(empty.stderr.contains("not reingested"), "{}", empty.stderr);
+    assert_eq!(read(&dir.path().join("store/MANIFEST.json")), manifest);
 }

@@ -245,12 +245,13 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let outside: Vec<&String> = manifest.days.keys().filter(|d| !days.contains(d)).collect();
     let records_outside = store.records_of(outside.iter().copied())?;
     // Last: everything read from the rebuilt store has been read.
-    // A rebuild that could not read everything is not swapped in: the old store stays.
+    // A rebuild that could not read everything, or read nothing for the window, is not swapped
+    // in: the old store stays.
     if let Some(rebuild) = &rebuild {
-        if ran.incomplete() {
+        if ran.incomplete() || empty_window {
             log.warn(&format!(
-                "warning: not reingested: the rebuild could not read every object or listing; \
-                 {} is unchanged and the rebuild is left in {}",
+                "warning: not reingested: the rebuild could not read every object or listing, \
+                 or its window holds no usage; {} is unchanged and the rebuild is left in {}",
                 config.store.path.display(),
                 rebuild.display()
             ));
