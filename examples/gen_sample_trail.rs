@@ -1209,7 +1209,7 @@ fn write_trail(g: &mut Gen, out: &Path) -> std::io::Result<usize> {
         };
         digested.entry((region, digest_end)).or_default().push((
             format!("{folder}/{name}"),
-            iamtrim::aggregate::sha256_hex(&content),
+            iamtrim::hash::sha256_hex(&content),
         ));
     }
     // Digest files, as CloudTrail writes them when log file validation is on: each lists its
@@ -1284,7 +1284,7 @@ fn write_trail(g: &mut Gen, out: &Path) -> std::io::Result<usize> {
         );
         previous.insert(
             region,
-            (object, iamtrim::aggregate::sha256_hex(&content), signature),
+            (object, iamtrim::hash::sha256_hex(&content), signature),
         );
     }
     Ok(count)

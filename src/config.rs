@@ -259,7 +259,7 @@ impl Config {
         }
         if let Some(uri) = &self.output.s3 {
             anyhow::ensure!(
-                crate::source::s3::parse_uri(uri).is_some(),
+                crate::aws::parse_s3_uri(uri).is_some(),
                 "output.s3: {uri:?} is not an s3://bucket[/prefix] URI"
             );
         }

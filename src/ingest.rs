@@ -17,6 +17,7 @@ use crate::attribute::{self, ClusterNames};
 use crate::catalog::Catalog;
 use crate::decode::{self, DecodeLimits, Item, Record};
 use crate::dedup::SeenEvents;
+use crate::errors::error_chain;
 use crate::map::failure::{self, FailureClass};
 use crate::map::{Mapper, Mapping};
 use crate::settings::TimeWindow;
@@ -247,11 +248,11 @@ pub fn read_object(
     let mut fingerprint = None;
     let body = body.inspect(|bytes| {
         if config.hash_objects {
-            fingerprint = Some(crate::aggregate::ObjectFingerprint {
+            fingerprint = Some(crate::hash::ObjectFingerprint {
                 location: object.location.clone(),
                 size: bytes.len() as u64,
                 etag: object.etag.clone(),
-                sha256: crate::aggregate::sha256_hex(bytes),
+                sha256: crate::hash::sha256_hex(bytes),
                 content_sha256: None,
             });
         }
@@ -268,7 +269,7 @@ fn parse_object(
     object: &ObjectRef,
     body: Result<Vec<u8>, SourceError>,
     json: &mut Vec<u8>,
-    fingerprint: &mut Option<crate::aggregate::ObjectFingerprint>,
+    fingerprint: &mut Option<crate::hash::ObjectFingerprint>,
 ) -> FileBatch {
     let location = object.location.clone();
     let failed = |reason: String| {
@@ -292,7 +293,7 @@ fn parse_object(
     }
     let json: &[u8] = json;
     if let Some(fingerprint) = fingerprint {
-        fingerprint.content_sha256 = Some(crate::aggregate::sha256_hex(json));
+        fingerprint.content_sha256 = Some(crate::hash::sha256_hex(json));
     }
 
     let mut file = FileAggregate::default();
@@ -424,18 +425,3 @@ fn is_credential_exchange(source: &str, name: &str, caller: &attribute::Caller<'
         && matches!(caller, attribute::Caller::ServiceAccount(_))
 }
 
-/// `error: cause: cause`, the way a person reads an error chain on one line.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        // Some errors (the AWS SDK's among them) repeat their cause in their own message.
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}

@@ -15,6 +15,7 @@
 
 pub mod aggregate;
 pub mod attribute;
+pub mod aws;
 pub mod catalog;
 pub mod cli;
 pub mod commands;
@@ -22,8 +23,10 @@ pub mod config;
 pub mod decode;
 pub mod dedup;
 pub mod diff;
+pub mod errors;
 pub mod evidence;
 pub mod exit;
+pub mod hash;
 pub mod ingest;
 pub mod lookup;
 pub mod map;

@@ -29,7 +29,7 @@ pub struct InputStats {
     /// Objects that could not be fetched (listed in `skipped` too).
     pub unread: Vec<String>,
     /// Every object read, with its hashes, when ingest hashed them (evidence packs).
-    pub objects: Vec<crate::aggregate::ObjectFingerprint>,
+    pub objects: Vec<crate::hash::ObjectFingerprint>,
 }
 
 impl InputStats {

@@ -15,7 +15,7 @@ use jiff::Timestamp;
 use crate::map::failure::FailureClass;
 
 pub use batch::{
-    Activity, FileAggregate, FileBatch, FileProblem, ObjectFingerprint, ProblemLog, sha256_hex,
+    Activity, FileAggregate, FileBatch, FileProblem, ProblemLog,
 };
 pub use sessions::{
     Aggregator, Coverage, Evidence, JoinContext, JoinState, Mechanism, Settled, StoredBinding,

@@ -121,7 +121,7 @@ impl Catalog {
         let json =
             inflate_if_gzip(bytes, DecodeLimits::default()).map_err(|e| decode(Box::new(e)))?;
         let file: CatalogFile = serde_json::from_slice(&json).map_err(|e| decode(Box::new(e)))?;
-        let sha256 = crate::aggregate::sha256_hex(&json);
+        let sha256 = crate::hash::sha256_hex(&json);
         let index = file
             .services
             .iter()

@@ -52,10 +52,10 @@ pub fn run(args: &EvidenceArgs, quiet: bool) -> anyhow::Result<Outcome> {
         Some(source) => crate::evidence::digest::read_listed(&**source, &input.ignored),
         None => Vec::new(),
     };
-    let keys = crate::evidence::signature::keys_for(
+    let keys = crate::evidence::digest::keys_for(
         &digests,
         key_file,
-        &crate::lookup::aws::AwsOptions {
+        &crate::aws::AwsOptions {
             profile: args.profile.clone(),
             region: args.region.clone(),
             endpoint_url: None,

@@ -17,7 +17,7 @@ use crate::diff::{RawPolicies, RoleDiff, RoleUsage};
 use crate::exit::Outcome;
 use crate::ingest::{IngestConfig, ingest};
 use crate::lookup::Lookups;
-use crate::lookup::aws::AwsOptions;
+use crate::aws::AwsOptions;
 use crate::policy::render::PolicyFormat;
 use crate::report::{self, WorkloadFilter};
 use crate::settings::TimeWindow;

@@ -200,7 +200,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
     }
     let uploaded = match &config.output.s3 {
         Some(uri) => {
-            let options = crate::lookup::aws::AwsOptions {
+            let options = crate::aws::AwsOptions {
                 profile: rec.profile.clone(),
                 region: rec.region.clone(),
                 endpoint_url: rec.endpoint_url.clone(),
@@ -327,7 +327,7 @@ fn write_run_evidence(
     let mut input = input.clone();
     for day in days {
         for row in store.objects(day)? {
-            input.objects.push(crate::aggregate::ObjectFingerprint {
+            input.objects.push(crate::hash::ObjectFingerprint {
                 location: row.location,
                 size: row.size.unwrap_or_default(),
                 etag: row.etag,
@@ -344,10 +344,10 @@ fn write_run_evidence(
         .as_deref()
         .map(crate::evidence::signature::PublicKeys::read)
         .transpose()?;
-    let keys = crate::evidence::signature::keys_for(
+    let keys = crate::evidence::digest::keys_for(
         &digests,
         key_file,
-        &crate::lookup::aws::AwsOptions {
+        &crate::aws::AwsOptions {
             profile: rec.profile.clone(),
             region: rec.region.clone(),
             endpoint_url: None,
@@ -595,7 +595,7 @@ fn ingest_day(
     let stats = ingest(&day_source, config, aggregator, &Silent)
         .with_context(|| format!("cannot read day {day}"))?;
     let settled = aggregator.take_settled();
-    let hashes: HashMap<&str, &crate::aggregate::ObjectFingerprint> = stats
+    let hashes: HashMap<&str, &crate::hash::ObjectFingerprint> = stats
         .objects
         .iter()
         .map(|f| (f.location.as_str(), f))

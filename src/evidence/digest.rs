@@ -7,11 +7,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::model::{DigestCheck, Integrity};
 use super::signature::{self, Keys};
-use crate::aggregate::{ObjectFingerprint, sha256_hex};
+use crate::aws::AwsOptions;
+use crate::hash::{ObjectFingerprint, sha256_hex};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -72,10 +74,10 @@ pub fn read_listed(
             let (content, metadata) = match source.fetch_with_metadata(&object) {
                 Ok((bytes, metadata)) => (
                     crate::decode::inflate_if_gzip(bytes, crate::decode::DecodeLimits::default())
-                        .map_err(|e| crate::ingest::error_chain(&e)),
+                        .map_err(|e| crate::errors::error_chain(&e)),
                     metadata,
                 ),
-                Err(e) => (Err(crate::ingest::error_chain(&e)), None),
+                Err(e) => (Err(crate::errors::error_chain(&e)), None),
             };
             Digest {
                 location: i.location.clone(),
@@ -347,6 +349,66 @@ pub fn check(inputs: &[ObjectFingerprint], digests: &[Digest], keys: &Keys) -> I
         log_files_not_covered: not_covered,
         log_files_missing: missing,
         signatures,
+    }
+}
+
+/// The public keys to check `digests` with: `file` when given (a saved
+/// `aws cloudtrail list-public-keys` output, read before the run so a bad one stops it early),
+/// else from `cloudtrail:ListPublicKeys` in each region the signed digests come from, for the
+/// time they cover; keys the API does not give are reported as unavailable with the reason.
+pub fn keys_for(
+    digests: &[Digest],
+    file: Option<signature::PublicKeys>,
+    aws: &AwsOptions,
+) -> Keys {
+    let signed: Vec<&Digest> = digests
+        .iter()
+        .filter(|d| {
+            d.metadata
+                .as_ref()
+                .is_some_and(|m| m.contains_key("signature"))
+        })
+        .collect();
+    if let Some(file) = file {
+        return Keys::Loaded(file);
+    }
+    if signed.is_empty() {
+        return Keys::NotNeeded;
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Times {
+        digest_start_time: Option<String>,
+        digest_end_time: Option<String>,
+    }
+    let mut regions = BTreeSet::new();
+    let mut start: Option<Timestamp> = None;
+    let mut end: Option<Timestamp> = None;
+    for digest in &signed {
+        if let Some(region) = signature::digest_region(&digest.location) {
+            regions.insert(region.to_owned());
+        }
+        let Some(times) = digest
+            .content
+            .as_ref()
+            .ok()
+            .and_then(|c| serde_json::from_slice::<Times>(c).ok())
+        else {
+            continue;
+        };
+        let parse = |t: &Option<String>| t.as_deref().and_then(|t| t.parse::<Timestamp>().ok());
+        if let Some(t) = parse(&times.digest_start_time).or(parse(&times.digest_end_time)) {
+            start = Some(start.map_or(t, |s| s.min(t)));
+        }
+        if let Some(t) = parse(&times.digest_end_time) {
+            end = Some(end.map_or(t, |e| e.max(t)));
+        }
+    }
+    let keys = signature::fetch(aws, &regions, start, end);
+    if keys.is_empty() && !keys.failures.is_empty() {
+        Keys::Unavailable(keys.failures.join("; "))
+    } else {
+        Keys::Loaded(keys)
     }
 }
 

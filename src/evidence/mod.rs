@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::aggregate::sha256_hex;
+use crate::hash::sha256_hex;
 use crate::diff::RawPolicies;
 use crate::report::{Recommendation, WorkloadReport};
 use model::{

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::ObjectFingerprint;
+use crate::hash::ObjectFingerprint;
 
 pub const FORMAT: &str = "iamtrim.evidence/v1";
 

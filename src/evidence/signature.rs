@@ -19,8 +19,8 @@ use base64::Engine;
 use jiff::Timestamp;
 use serde::Deserialize;
 
-use crate::aggregate::sha256_hex;
-use crate::lookup::aws::AwsOptions;
+use crate::hash::sha256_hex;
+use crate::aws::AwsOptions;
 
 /// The algorithm CloudTrail signs digests with (the only one the AWS CLI checks).
 pub const ALGORITHM: &str = "SHA256withRSA";
@@ -34,7 +34,7 @@ pub struct PublicKeys {
     pub failures: Vec<String>,
 }
 
-/// What [`keys_for`] could get.
+/// What `digest::keys_for` could get.
 #[derive(Debug)]
 pub enum Keys {
     /// No digest carries a signature (files on disk): nothing to check against.
@@ -139,70 +139,11 @@ pub fn digest_region(location: &str) -> Option<&str> {
     parts.next().filter(|r| !r.is_empty())
 }
 
-/// The public keys to check `digests` with: `file` when given (a saved
-/// `aws cloudtrail list-public-keys` output, read before the run so a bad one stops it early),
-/// else from `cloudtrail:ListPublicKeys` in each region the signed digests come from, for the
-/// time they cover; keys the API does not give are reported as unavailable with the reason.
-pub fn keys_for(
-    digests: &[super::digest::Digest],
-    file: Option<PublicKeys>,
-    aws: &AwsOptions,
-) -> Keys {
-    let signed: Vec<&super::digest::Digest> = digests
-        .iter()
-        .filter(|d| {
-            d.metadata
-                .as_ref()
-                .is_some_and(|m| m.contains_key("signature"))
-        })
-        .collect();
-    if let Some(file) = file {
-        return Keys::Loaded(file);
-    }
-    if signed.is_empty() {
-        return Keys::NotNeeded;
-    }
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Times {
-        digest_start_time: Option<String>,
-        digest_end_time: Option<String>,
-    }
-    let mut regions = BTreeSet::new();
-    let mut start: Option<Timestamp> = None;
-    let mut end: Option<Timestamp> = None;
-    for digest in &signed {
-        if let Some(region) = digest_region(&digest.location) {
-            regions.insert(region.to_owned());
-        }
-        let Some(times) = digest
-            .content
-            .as_ref()
-            .ok()
-            .and_then(|c| serde_json::from_slice::<Times>(c).ok())
-        else {
-            continue;
-        };
-        let parse = |t: &Option<String>| t.as_deref().and_then(|t| t.parse::<Timestamp>().ok());
-        if let Some(t) = parse(&times.digest_start_time).or(parse(&times.digest_end_time)) {
-            start = Some(start.map_or(t, |s| s.min(t)));
-        }
-        if let Some(t) = parse(&times.digest_end_time) {
-            end = Some(end.map_or(t, |e| e.max(t)));
-        }
-    }
-    let keys = fetch(aws, &regions, start, end);
-    if keys.is_empty() && !keys.failures.is_empty() {
-        Keys::Unavailable(keys.failures.join("; "))
-    } else {
-        Keys::Loaded(keys)
-    }
-}
 
 /// Asks `cloudtrail:ListPublicKeys` in each region for the keys valid between `start` and `end`;
 /// a region that does not answer is recorded in `failures`. `AWS_ENDPOINT_URL_CLOUDTRAIL`
 /// points it at a stand-in.
-fn fetch(
+pub(super) fn fetch(
     aws: &AwsOptions,
     regions: &BTreeSet<String>,
     start: Option<Timestamp>,
@@ -215,10 +156,7 @@ fn fetch(
         ),
         ..PublicKeys::default()
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::aws::runtime() {
         Ok(runtime) => runtime,
         Err(e) => {
             keys.failures
@@ -235,7 +173,14 @@ fn fetch(
             region: Some(region.clone()),
             endpoint_url: None,
         };
-        let config = crate::lookup::aws::load_config(&runtime, &options);
+        let config = match crate::aws::load_config(&options) {
+            Ok(config) => config,
+            Err(e) => {
+                keys.failures
+                    .push(format!("cannot start the AWS client: {e}"));
+                return keys;
+            }
+        };
         let client = aws_sdk_cloudtrail::Client::new(&config);
         let mut token: Option<String> = None;
         loop {
@@ -252,7 +197,7 @@ fn fetch(
                 Err(e) => {
                     keys.failures.push(format!(
                         "cloudtrail:ListPublicKeys in {region}: {}",
-                        crate::ingest::error_chain(&e)
+                        crate::errors::error_chain(&e)
                     ));
                     break;
                 }

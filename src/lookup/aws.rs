@@ -1,27 +1,20 @@
 //! The EKS and IAM reads behind `--aws`, through the AWS SDK with the standard credential chain
 //! (`--profile`, `--region`, `AWS_*` variables, `AWS_ENDPOINT_URL_EKS` / `_IAM` for stand-ins).
 //!
-//! The rest of iamtrim is synchronous; a small current-thread tokio runtime lives here and is
+//! The rest of iamtrim is synchronous; the process's tokio runtime (`crate::aws::runtime`) is
 //! driven with `block_on`. Every failure becomes a warning line naming the call and its cause.
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::SdkConfig;
 use serde_json::Value;
 
 use super::policy_document;
 use crate::attribute::PodIdentityAssociation;
+use crate::aws::AwsOptions;
 use crate::diff::RawPolicies;
-
-/// `--profile`, `--region` and `--endpoint-url`, the AWS CLI's own names.
-#[derive(Debug, Clone, Default)]
-pub struct AwsOptions {
-    pub profile: Option<String>,
-    pub region: Option<String>,
-    pub endpoint_url: Option<String>,
-}
 
 /// A loaded SDK configuration and the runtime its clients run on.
 pub struct Session {
-    runtime: tokio::runtime::Runtime,
+    runtime: &'static tokio::runtime::Runtime,
     config: SdkConfig,
 }
 
@@ -35,28 +28,10 @@ pub struct EksContext {
     pub warnings: Vec<String>,
 }
 
-/// The SDK configuration for `options`: the standard credential chain and region resolution,
-/// overridden by `--profile`, `--region` and `--endpoint-url`.
-pub fn load_config(runtime: &tokio::runtime::Runtime, options: &AwsOptions) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(profile) = &options.profile {
-        loader = loader.profile_name(profile);
-    }
-    if let Some(region) = &options.region {
-        loader = loader.region(Region::new(region.clone()));
-    }
-    if let Some(url) = &options.endpoint_url {
-        loader = loader.endpoint_url(url);
-    }
-    runtime.block_on(loader.load())
-}
-
 impl Session {
     pub fn new(options: &AwsOptions) -> std::io::Result<Self> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let config = load_config(&runtime, options);
+        let runtime = crate::aws::runtime()?;
+        let config = crate::aws::load_config(options)?;
         Ok(Self { runtime, config })
     }
 
@@ -354,5 +329,5 @@ pub struct LookupFailure {
 
 /// `call: error: cause: cause`, on one line, without the SDK's debug dump.
 fn warning(call: &str, err: &(dyn std::error::Error + 'static)) -> String {
-    format!("{call}: {}", crate::ingest::error_chain(err))
+    format!("{call}: {}", crate::errors::error_chain(err))
 }

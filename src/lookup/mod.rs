@@ -18,7 +18,16 @@ use crate::attribute::{
     Associations, ClusterNames, PodIdentityAssociation, TrustIndex,
     context::{role_key, trust_answer},
 };
-use crate::report::ContextSummary;
+
+/// Where cluster names, associations and trust policies came from, and what failed.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct ContextSummary {
+    pub cluster_names: u64,
+    pub pod_identity_associations: u64,
+    pub trust_policies: u64,
+    pub sources: Vec<String>,
+    pub warnings: Vec<String>,
+}
 
 /// Everything looked up before the trail is read, plus how to read trust policies after.
 #[derive(Default)]
@@ -75,7 +84,7 @@ impl Lookups {
 
     /// Asks the EKS API for cluster names and Pod Identity associations, and keeps the session
     /// for trust-policy reads after the trail is read.
-    pub fn add_aws(&mut self, options: &aws::AwsOptions) {
+    pub fn add_aws(&mut self, options: &crate::aws::AwsOptions) {
         let session = match aws::Session::new(options) {
             Ok(session) => session,
             Err(err) => {

@@ -124,7 +124,7 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
 
 /// The table's rows, in file order.
 pub fn rows() -> impl Iterator<Item = ClassRow> {
-    super::table_rows(TABLE).map(|[scope, code, class, documentation, ..]| ClassRow {
+    super::table::rows(TABLE).map(|[scope, code, class, documentation, ..]| ClassRow {
         scope,
         code,
         class: match class {

@@ -48,7 +48,7 @@ pub struct ImpliedRow {
 }
 
 static ROWS: LazyLock<Vec<ImpliedRow>> = LazyLock::new(|| {
-    super::table_rows(include_str!("data/implied.tsv"))
+    super::table::rows(include_str!("data/implied.tsv"))
         .map(
             |[
                 prefix,

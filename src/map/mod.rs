@@ -39,6 +39,7 @@ pub mod implied;
 
 pub mod memo;
 pub mod resources;
+mod table;
 
 pub use conditional::{Conditional, apply as apply_conditionals};
 pub use resources::{EventResources, ResourceType};
@@ -94,23 +95,8 @@ pub struct DocumentedRule {
     pub documentation: &'static str,
 }
 
-/// The rows of one of the `data/*.tsv` tables: `#` lines are comments, fields are tab-separated,
-/// and a missing field reads as empty.
-pub(crate) fn table_rows(table: &'static str) -> impl Iterator<Item = [&'static str; 7]> {
-    table
-        .lines()
-        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
-        .map(|line| {
-            let mut fields = [""; 7];
-            for (slot, field) in fields.iter_mut().zip(line.split('\t')) {
-                *slot = field;
-            }
-            fields
-        })
-}
-
 static DOCUMENTED: LazyLock<Vec<DocumentedRule>> = LazyLock::new(|| {
-    table_rows(include_str!("data/operation-rules.tsv"))
+    table::rows(include_str!("data/operation-rules.tsv"))
         .map(
             |[prefix, operation, actions, class, documentation, ..]| DocumentedRule {
                 prefix,

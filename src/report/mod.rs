@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::aggregate::{Coverage, Mechanism, Outcome, Tally, Usage, Workload, WorkloadKey};
+use crate::lookup::ContextSummary;
 use crate::policy::PolicyDocument;
 use crate::settings::TimeWindow;
 use crate::stats::InputStats;
@@ -66,16 +67,6 @@ impl From<Tally> for EvidenceTally {
             events: t.events,
         }
     }
-}
-
-/// Where cluster names, associations and trust policies came from, and what failed.
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct ContextSummary {
-    pub cluster_names: u64,
-    pub pod_identity_associations: u64,
-    pub trust_policies: u64,
-    pub sources: Vec<String>,
-    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]

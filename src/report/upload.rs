@@ -7,7 +7,7 @@ use anyhow::Context;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 
-use crate::lookup::aws::{AwsOptions, load_config};
+use crate::aws::AwsOptions;
 
 /// Uploads every file under `dir` to `uri` (`s3://bucket/prefix`), keys as relative paths, then
 /// removes the objects under `<prefix>policies/` that this run did not write (policies of
@@ -18,22 +18,15 @@ pub fn upload_dir(
     options: &AwsOptions,
     path_style: bool,
 ) -> anyhow::Result<usize> {
-    let (bucket, prefix) = crate::source::s3::parse_uri(uri)
+    let (bucket, prefix) = crate::aws::parse_s3_uri(uri)
         .with_context(|| format!("{uri} is not an s3://bucket[/prefix] URI"))?;
     let prefix = if prefix.is_empty() || prefix.ends_with('/') {
         prefix
     } else {
         format!("{prefix}/")
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let config = load_config(&runtime, options);
-    let client = Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(path_style || options.endpoint_url.is_some())
-            .build(),
-    );
+    let runtime = crate::aws::runtime()?;
+    let client: Client = crate::aws::s3_client(options, path_style)?;
     let mut files: Vec<_> = walkdir::WalkDir::new(dir)
         .into_iter()
         .filter_entry(|e| !e.file_name().to_string_lossy().starts_with('.'))
@@ -68,7 +61,7 @@ pub fn upload_dir(
                 .body(ByteStream::from(body))
                 .send()
                 .await
-                .map_err(|e| anyhow::anyhow!(crate::ingest::error_chain(&e)))
+                .map_err(|e| anyhow::anyhow!(crate::errors::error_chain(&e)))
                 .with_context(|| format!("cannot write s3://{bucket}/{key} (iamtrim needs s3:PutObject there)"))?;
             written.insert(key);
         }
@@ -83,7 +76,7 @@ pub fn upload_dir(
                 .set_continuation_token(token.take())
                 .send()
                 .await
-                .map_err(|e| anyhow::anyhow!(crate::ingest::error_chain(&e)))
+                .map_err(|e| anyhow::anyhow!(crate::errors::error_chain(&e)))
                 .with_context(|| format!("cannot list s3://{bucket}/{policies} (iamtrim needs s3:ListBucket)"))?;
             stale.extend(
                 page.contents()
@@ -104,7 +97,7 @@ pub fn upload_dir(
                 .key(&key)
                 .send()
                 .await
-                .map_err(|e| anyhow::anyhow!(crate::ingest::error_chain(&e)))
+                .map_err(|e| anyhow::anyhow!(crate::errors::error_chain(&e)))
                 .with_context(|| format!("cannot remove the stale s3://{bucket}/{key} (iamtrim needs s3:DeleteObject there)"))?;
         }
         anyhow::Ok(())

@@ -18,7 +18,7 @@ use aws_sdk_cloudtrail::primitives::DateTime;
 use jiff::{SignedDuration, Timestamp};
 
 use super::{Listing, LogSource, ObjectRef, SourceError};
-use crate::lookup::aws::AwsOptions;
+use crate::aws::AwsOptions;
 use crate::settings::TimeWindow;
 
 pub const URI: &str = "cloudtrail:lookup";
@@ -32,7 +32,7 @@ pub const LIMITS: &str = "CloudTrail LookupEvents returns management events of t
 const MIN_INTERVAL: Duration = Duration::from_millis(500);
 
 pub struct LookupEventsSource {
-    runtime: tokio::runtime::Runtime,
+    runtime: &'static tokio::runtime::Runtime,
     client: Client,
     window: TimeWindow,
     pages: Mutex<HashMap<String, Vec<u8>>>,
@@ -40,15 +40,12 @@ pub struct LookupEventsSource {
 
 impl LookupEventsSource {
     pub fn new(options: &AwsOptions, window: TimeWindow) -> Result<Self, SourceError> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .map_err(|source| SourceError::Io {
-                location: URI.to_owned(),
-                source,
-            })?;
-        let config = crate::lookup::aws::load_config(&runtime, options);
+        let io = |source| SourceError::Io {
+            location: URI.to_owned(),
+            source,
+        };
+        let runtime = crate::aws::runtime().map_err(io)?;
+        let config = crate::aws::load_config(options).map_err(io)?;
         Ok(Self {
             client: Client::new(&config),
             runtime,
@@ -88,7 +85,7 @@ impl LookupEventsSource {
                     location: URI.to_owned(),
                     message: format!(
                         "cannot look up events: {} (iamtrim needs cloudtrail:LookupEvents)",
-                        crate::ingest::error_chain(&err)
+                        crate::errors::error_chain(&err)
                     ),
                 })?;
             let events: Vec<&str> = output

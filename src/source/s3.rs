@@ -19,7 +19,7 @@ use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
 use super::{KeyKind, Listing, LogSource, ObjectRef, SourceError, classify_key};
-use crate::lookup::aws::AwsOptions;
+use crate::aws::{AwsOptions, parse_s3_uri as parse_uri};
 use crate::settings::TimeWindow;
 
 /// How many times a GetObject whose body breaks off is tried.
@@ -34,7 +34,7 @@ struct Listed {
 }
 
 pub struct S3Source {
-    runtime: tokio::runtime::Runtime,
+    runtime: &'static tokio::runtime::Runtime,
     client: Client,
     bucket: String,
     prefix: String,
@@ -43,13 +43,6 @@ pub struct S3Source {
     /// List the digest files under `CloudTrail-Digest/` (for evidence packs) instead of
     /// reporting each such prefix once as ignored.
     digests: bool,
-}
-
-/// `s3://bucket/prefix` → (bucket, prefix).
-pub fn parse_uri(uri: &str) -> Option<(String, String)> {
-    let rest = uri.strip_prefix("s3://")?;
-    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-    (!bucket.is_empty()).then(|| (bucket.to_owned(), prefix.to_owned()))
 }
 
 impl S3Source {
@@ -64,20 +57,14 @@ impl S3Source {
             location: uri.to_owned(),
             message: "not an s3://bucket[/prefix] URI".to_owned(),
         })?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|source| SourceError::Io {
-                location: uri.to_owned(),
-                source,
-            })?;
-        let config = crate::lookup::aws::load_config(&runtime, options);
-        let s3_config = aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(path_style || options.endpoint_url.is_some())
-            .build();
+        let io = |source| SourceError::Io {
+            location: uri.to_owned(),
+            source,
+        };
+        let runtime = crate::aws::runtime().map_err(io)?;
+        let client = crate::aws::s3_client(options, path_style).map_err(io)?;
         Ok(Self {
-            client: Client::from_conf(s3_config),
+            client,
             runtime,
             bucket,
             prefix,
@@ -120,7 +107,7 @@ impl S3Source {
                 location: self.location(prefix),
                 message: format!(
                     "cannot list: {}{}",
-                    crate::ingest::error_chain(&err),
+                    crate::errors::error_chain(&err),
                     if err.to_string().contains("AccessDenied")
                         || format!("{err:?}").contains("AccessDenied")
                     {
@@ -290,7 +277,7 @@ impl S3Source {
                         location: location.clone(),
                         message: format!(
                             "cannot fetch: {}{}",
-                            crate::ingest::error_chain(&err),
+                            crate::errors::error_chain(&err),
                             if detail.contains("AccessDenied") {
                                 " (iamtrim needs s3:GetObject, and kms:Decrypt for SSE-KMS objects)"
                             } else {
@@ -306,7 +293,7 @@ impl S3Source {
             match response.body.collect().await {
                 Ok(body) => return Ok((body.into_bytes().to_vec(), metadata)),
                 // The connection broke off mid-body: fetch again.
-                Err(err) => last = crate::ingest::error_chain(&err),
+                Err(err) => last = crate::errors::error_chain(&err),
             }
         }
         Err(SourceError::Remote {
