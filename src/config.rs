@@ -7,8 +7,13 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Deserialize;
 
-use crate::cli::recommend::{PolicyFormatArg, RecommendArgs, SizeLimitArg};
-use crate::settings::{ClusterArg, TimeArg};
+use crate::aws::AwsOptions;
+use crate::policy::render::PolicyFormat;
+use crate::settings::ClusterArg;
+use crate::settings::Options;
+use crate::settings::run::{RunOptions, RunOutput};
+use crate::synth::SizeLimit;
+use crate::window::TimeArg;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -71,12 +76,12 @@ pub struct ContextSection {
     pub aws: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportSection {
-    /// Days of usage a recommendation covers, ending with the store's latest day.
-    #[serde(default = "default_window")]
-    pub window_days: u32,
+    /// Days of usage a recommendation covers, ending with the store's latest day
+    /// [default: 90].
+    pub window_days: Option<u32>,
     #[serde(default)]
     pub roles: Vec<String>,
     #[serde(default)]
@@ -88,53 +93,15 @@ pub struct ReportSection {
     pub policy: Option<PathBuf>,
 }
 
-impl Default for ReportSection {
-    fn default() -> Self {
-        Self {
-            window_days: default_window(),
-            roles: Vec::new(),
-            workloads: Vec::new(),
-            diff: false,
-            policy: None,
-        }
-    }
-}
-
-fn default_window() -> u32 {
-    90
-}
-
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicySection {
-    #[serde(default = "default_max_objects")]
-    pub max_objects: usize,
+    /// [default: 3]
+    pub max_objects: Option<usize>,
     #[serde(default)]
     pub condition_requested_region: bool,
-    #[serde(default)]
-    pub size_limit: SizeLimit,
-}
-
-impl Default for PolicySection {
-    fn default() -> Self {
-        Self {
-            max_objects: default_max_objects(),
-            condition_requested_region: false,
-            size_limit: SizeLimit::Managed,
-        }
-    }
-}
-
-fn default_max_objects() -> usize {
-    3
-}
-
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SizeLimit {
-    #[default]
-    Managed,
-    Inline,
+    /// `managed` or `inline` [default: managed].
+    pub size_limit: Option<SizeLimit>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -152,17 +119,8 @@ pub struct OutputSection {
     /// `aws cloudtrail list-public-keys` prints them; without it they are asked of
     /// cloudtrail:ListPublicKeys.
     pub evidence_public_keys: Option<PathBuf>,
-    #[serde(default)]
-    pub policy_format: PolicyFormat,
-}
-
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PolicyFormat {
-    #[default]
-    Json,
-    Terraform,
-    Cloudformation,
+    /// `json`, `terraform` or `cloudformation` [default: json].
+    pub policy_format: Option<PolicyFormat>,
 }
 
 impl Config {
@@ -200,8 +158,7 @@ impl Config {
             join(p);
         }
         for trail in &mut self.source.trails {
-            let is_uri = trail.starts_with("s3://") || trail == crate::source::lookup_events::URI;
-            if !is_uri && Path::new(trail).is_relative() {
+            if !crate::source::is_remote(trail) && Path::new(trail).is_relative() {
                 *trail = base.join(&*trail).display().to_string();
             }
         }
@@ -222,7 +179,7 @@ impl Config {
             "source.trails: the batch job reads log files (s3:// or folders); LookupEvents pages have no stable name to remember them by"
         );
         anyhow::ensure!(
-            self.report.window_days >= 1,
+            self.report.window_days != Some(0),
             "report.window_days must be at least 1"
         );
         if let Some(since) = &self.source.since {
@@ -267,7 +224,7 @@ impl Config {
             .source
             .trails
             .iter()
-            .filter(|t| t.starts_with("s3://") || *t == crate::source::lookup_events::URI)
+            .filter(|t| crate::source::is_remote(t))
             .count();
         anyhow::ensure!(
             remote == 0 || self.source.trails.len() == 1,
@@ -276,24 +233,16 @@ impl Config {
         Ok(())
     }
 
-    /// The window ingest reads: `source.since`, else the report window plus a day.
-    pub fn since(&self) -> TimeArg {
-        self.source
-            .since
-            .as_deref()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(TimeArg::Ago(
-                jiff::Span::new().hours(24 * (i64::from(self.report.window_days) + 1)),
-            ))
-    }
-
-    /// The same settings as `iamtrim recommend` flags, so the batch job runs the same pipeline.
-    pub fn recommend_args(&self) -> RecommendArgs {
-        RecommendArgs {
-            since: Some(self.since()),
-            trail_account: self.source.accounts.clone(),
-            trail_region: self.source.regions.clone(),
-            cluster: self
+    /// The settings this file gives, as [`Options`] for every command and [`RunOptions`] for
+    /// the batch job alone; [`crate::settings::run::RunSettings::resolve`] fills the rest.
+    pub fn options(&self) -> (Options, RunOptions) {
+        let options = Options {
+            trails: self.source.trails.iter().map(PathBuf::from).collect(),
+            since: self.source.since.as_deref().and_then(|s| s.parse().ok()),
+            since_label: self.source.since.clone(),
+            accounts: self.source.accounts.clone(),
+            regions: self.source.regions.clone(),
+            clusters: self
                 .clusters
                 .iter()
                 .map(|c| ClusterArg {
@@ -303,29 +252,35 @@ impl Config {
                 .collect(),
             pod_identity_associations: self.context.pod_identity_associations.clone(),
             iam_snapshot: self.context.iam_snapshot.clone(),
-            aws: self.context.aws,
-            profile: self.source.profile.clone(),
-            region: self.source.region.clone(),
-            endpoint_url: self.source.endpoint_url.clone(),
+            aws_lookups: self.context.aws,
+            aws: AwsOptions {
+                profile: self.source.profile.clone(),
+                region: self.source.region.clone(),
+                endpoint_url: self.source.endpoint_url.clone(),
+            },
             s3_path_style: self.source.s3_path_style,
             diff: self.report.diff,
             policy: self.report.policy.clone(),
-            role: self.report.roles.clone(),
-            workload: self.report.workloads.clone(),
-            policy_format: match self.output.policy_format {
-                PolicyFormat::Json => PolicyFormatArg::Json,
-                PolicyFormat::Terraform => PolicyFormatArg::Terraform,
-                PolicyFormat::Cloudformation => PolicyFormatArg::CloudFormation,
-            },
+            roles: self.report.roles.clone(),
+            workloads: self.report.workloads.clone(),
+            policy_format: self.output.policy_format,
             max_objects: self.policy.max_objects,
             condition_requested_region: self.policy.condition_requested_region,
-            size_limit: match self.policy.size_limit {
-                SizeLimit::Managed => SizeLimitArg::Managed,
-                SizeLimit::Inline => SizeLimitArg::Inline,
-            },
+            size_limit: self.policy.size_limit,
             fetch_concurrency: self.source.fetch_concurrency,
             threads: self.source.threads,
-            ..RecommendArgs::for_trails(self.source.trails.iter().map(PathBuf::from).collect())
-        }
+            ..Options::default()
+        };
+        let run = RunOptions {
+            store: self.store.path.clone(),
+            window_days: self.report.window_days,
+            output: RunOutput {
+                dir: self.output.dir.clone(),
+                s3: self.output.s3.clone(),
+                evidence: self.output.evidence,
+                evidence_public_keys: self.output.evidence_public_keys.clone(),
+            },
+        };
+        (options, run)
     }
 }

@@ -24,6 +24,19 @@ impl Outcome {
     }
 }
 
+impl Outcome {
+    /// The one ladder: incomplete input (or an error-like result) wins over a finding.
+    pub fn of(incomplete: bool, finding: bool) -> Outcome {
+        if incomplete {
+            Self::Incomplete
+        } else if finding {
+            Self::Finding
+        } else {
+            Self::Clean
+        }
+    }
+}
+
 pub fn exit_code(result: anyhow::Result<Outcome>) -> ExitCode {
     match result {
         Ok(outcome) => ExitCode::from(outcome.code()),

@@ -20,9 +20,9 @@ use crate::dedup::SeenEvents;
 use crate::errors::error_chain;
 use crate::map::failure::{self, FailureClass};
 use crate::map::{Mapper, Mapping};
-use crate::settings::TimeWindow;
 use crate::source::{Listing, LogSource, ObjectRef, SourceError};
 use crate::stats::InputStats;
+use crate::window::TimeWindow;
 
 /// What ingest needs besides the source.
 #[derive(Debug, Clone)]
@@ -424,4 +424,3 @@ fn is_credential_exchange(source: &str, name: &str, caller: &attribute::Caller<'
         && name == "AssumeRoleWithWebIdentity"
         && matches!(caller, attribute::Caller::ServiceAccount(_))
 }
-

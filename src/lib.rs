@@ -14,6 +14,7 @@
 //! `commands` compose the stages per subcommand; `exit` owns exit codes. See docs/ARCHITECTURE.md.
 
 pub mod aggregate;
+pub mod atomic;
 pub mod attribute;
 pub mod aws;
 pub mod catalog;
@@ -30,6 +31,7 @@ pub mod hash;
 pub mod ingest;
 pub mod lookup;
 pub mod map;
+pub mod pipeline;
 pub mod policy;
 pub mod report;
 pub mod settings;
@@ -38,3 +40,4 @@ pub mod stats;
 #[cfg(feature = "store")]
 pub mod store;
 pub mod synth;
+pub mod window;

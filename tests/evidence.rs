@@ -599,7 +599,7 @@ fn a_digest_rewritten_to_cover_a_changed_log_fails_its_signature() {
     let forged_log = records.to_string();
     write(&trail.join(&victim), &gzip(forged_log.as_bytes()));
     digest["logFiles"][0]["hashValue"] =
-        Value::String(iamtrim::aggregate::sha256_hex(forged_log.as_bytes()));
+        Value::String(iamtrim::hash::sha256_hex(forged_log.as_bytes()));
     write(
         &trail.join(&digest_key),
         &gzip(digest.to_string().as_bytes()),

@@ -243,12 +243,10 @@ fn write_atomically(path: &Path, json: &[u8]) -> Result<(), UpdateError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(error)?;
     }
-    let tmp = path.with_extension("tmp");
-    let file = std::fs::File::create(&tmp).map_err(error)?;
     let mut gz = flate2::GzBuilder::new()
         .mtime(0)
-        .write(file, flate2::Compression::default());
+        .write(Vec::new(), flate2::Compression::default());
     gz.write_all(json).map_err(error)?;
-    gz.finish().map_err(error)?.sync_all().map_err(error)?;
-    std::fs::rename(&tmp, path).map_err(error)
+    let compressed = gz.finish().map_err(error)?;
+    crate::atomic::write(path, &compressed).map_err(error)
 }

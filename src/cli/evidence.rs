@@ -2,7 +2,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use crate::settings::{ClusterArg, TimeArg};
+use crate::aws::AwsOptions;
+use crate::settings::{ClusterArg, Options, time_label};
+use crate::window::TimeArg;
 
 /// `iamtrim evidence --out DIR --trail …` writes a pack; `iamtrim evidence verify DIR` checks one.
 #[derive(Debug, Args)]
@@ -88,6 +90,35 @@ pub struct EvidenceArgs {
     /// Worker threads [default: number of cores].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+}
+
+impl EvidenceArgs {
+    /// The settings these flags give.
+    pub fn options(&self) -> Options {
+        Options {
+            trails: self.trail.clone(),
+            since: self.since,
+            until: self.until,
+            since_label: time_label(self.since),
+            until_label: time_label(self.until),
+            clusters: self.cluster.clone(),
+            pod_identity_associations: self.pod_identity_associations.clone(),
+            iam_snapshot: self.iam_snapshot.clone(),
+            aws: AwsOptions {
+                profile: self.profile.clone(),
+                region: self.region.clone(),
+                endpoint_url: self.endpoint_url.clone(),
+            },
+            s3_path_style: self.s3_path_style,
+            diff: self.diff,
+            policy: self.policy.clone(),
+            roles: self.role.clone(),
+            workloads: self.workload.clone(),
+            catalog: self.catalog.clone(),
+            threads: self.threads,
+            ..Options::default()
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,7 +2,11 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use crate::settings::{ClusterArg, TimeArg};
+use crate::aws::AwsOptions;
+use crate::policy::render::PolicyFormat;
+use crate::settings::{ClusterArg, Options, time_label};
+use crate::synth::SizeLimit;
+use crate::window::TimeArg;
 
 #[derive(Debug, Args)]
 pub struct RecommendArgs {
@@ -104,14 +108,14 @@ pub struct RecommendArgs {
     #[arg(long, value_name = "DIR", help_heading = "Output")]
     pub out: Option<PathBuf>,
 
-    /// Format of the files written by --out.
-    #[arg(long, value_enum, default_value = "json", help_heading = "Output")]
-    pub policy_format: PolicyFormatArg,
+    /// Format of the files written by --out [default: json].
+    #[arg(long, value_enum, help_heading = "Output")]
+    pub policy_format: Option<PolicyFormat>,
 
     /// Distinct object keys of one action in one bucket kept exact; more are generalised to
-    /// their folders (never wider than the bucket).
-    #[arg(long, value_name = "N", default_value_t = 3, help_heading = "Policy")]
-    pub max_objects: usize,
+    /// their folders (never wider than the bucket) [default: 3].
+    #[arg(long, value_name = "N", help_heading = "Policy")]
+    pub max_objects: Option<usize>,
 
     /// Add an `aws:RequestedRegion` condition to each statement, naming the regions its actions
     /// were used in (off by default: a new region then needs a policy change).
@@ -119,9 +123,9 @@ pub struct RecommendArgs {
     pub condition_requested_region: bool,
 
     /// The IAM size limit policies must fit: a managed policy (6,144 characters) or a role's
-    /// inline policies (10,240).
-    #[arg(long, value_enum, default_value = "managed", help_heading = "Policy")]
-    pub size_limit: SizeLimitArg,
+    /// inline policies (10,240) [default: managed].
+    #[arg(long, value_enum, help_heading = "Policy")]
+    pub size_limit: Option<SizeLimit>,
 
     /// Use this IAM catalog file instead of the one in use (see `iamtrim catalog`).
     #[arg(long, value_name = "PATH", help_heading = "Input")]
@@ -135,49 +139,51 @@ pub struct RecommendArgs {
     #[arg(long, value_name = "N", help_heading = "Performance")]
     pub threads: Option<usize>,
 
-    /// Largest decompressed log object accepted, in bytes (larger ones are reported, not read).
-    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30, help_heading = "Limits")]
-    pub max_object_bytes: u64,
+    /// Largest decompressed log object accepted, in bytes (larger ones are reported, not read)
+    /// [default: 1073741824, 1 GiB].
+    #[arg(long, value_name = "BYTES", help_heading = "Limits")]
+    pub max_object_bytes: Option<u64>,
 
-    /// Largest single record accepted, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20, help_heading = "Limits")]
-    pub max_record_bytes: usize,
+    /// Largest single record accepted, in bytes [default: 16777216, 16 MiB].
+    #[arg(long, value_name = "BYTES", help_heading = "Limits")]
+    pub max_record_bytes: Option<usize>,
 }
 
 impl RecommendArgs {
-    /// The settings `recommend --trail …` gets when no other flag is given: the base the other
-    /// commands (`calls`, `evidence`, `run`) build theirs on.
-    pub fn for_trails(trail: Vec<PathBuf>) -> Self {
-        Self {
-            trail,
-            calls_table: None,
-            since: None,
-            until: None,
-            trail_account: Vec::new(),
-            trail_region: Vec::new(),
-            cluster: Vec::new(),
-            pod_identity_associations: None,
-            iam_snapshot: None,
-            aws: false,
-            profile: None,
-            region: None,
-            endpoint_url: None,
-            s3_path_style: false,
-            diff: false,
-            policy: None,
-            role: Vec::new(),
-            workload: Vec::new(),
-            format: None,
-            out: None,
-            policy_format: PolicyFormatArg::Json,
-            max_objects: 3,
-            condition_requested_region: false,
-            size_limit: SizeLimitArg::Managed,
-            catalog: None,
-            fetch_concurrency: None,
-            threads: None,
-            max_object_bytes: 1 << 30,
-            max_record_bytes: 16 << 20,
+    /// The settings these flags give; `diff` for `iamtrim diff`, which always diffs.
+    pub fn options(&self, diff: bool) -> Options {
+        Options {
+            trails: self.trail.clone(),
+            calls_table: self.calls_table.clone(),
+            since: self.since,
+            until: self.until,
+            since_label: time_label(self.since),
+            until_label: time_label(self.until),
+            accounts: self.trail_account.clone(),
+            regions: self.trail_region.clone(),
+            clusters: self.cluster.clone(),
+            pod_identity_associations: self.pod_identity_associations.clone(),
+            iam_snapshot: self.iam_snapshot.clone(),
+            aws_lookups: self.aws,
+            aws: AwsOptions {
+                profile: self.profile.clone(),
+                region: self.region.clone(),
+                endpoint_url: self.endpoint_url.clone(),
+            },
+            s3_path_style: self.s3_path_style,
+            diff: diff || self.diff,
+            policy: self.policy.clone(),
+            roles: self.role.clone(),
+            workloads: self.workload.clone(),
+            policy_format: self.policy_format,
+            max_objects: self.max_objects,
+            condition_requested_region: self.condition_requested_region,
+            size_limit: self.size_limit,
+            catalog: self.catalog.clone(),
+            fetch_concurrency: self.fetch_concurrency,
+            threads: self.threads,
+            max_object_bytes: self.max_object_bytes,
+            max_record_bytes: self.max_record_bytes,
         }
     }
 }
@@ -189,18 +195,4 @@ pub enum Format {
     Terraform,
     #[value(name = "cloudformation")]
     CloudFormation,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PolicyFormatArg {
-    Json,
-    Terraform,
-    #[value(name = "cloudformation")]
-    CloudFormation,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SizeLimitArg {
-    Managed,
-    Inline,
 }

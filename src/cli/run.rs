@@ -72,11 +72,11 @@ pub struct CallsArgs {
 
     /// Only events at or after this time: RFC 3339, a date, or an age such as 30d.
     #[arg(long, value_name = "TIME")]
-    pub since: Option<crate::settings::TimeArg>,
+    pub since: Option<crate::window::TimeArg>,
 
     /// Only events before this time.
     #[arg(long, value_name = "TIME")]
-    pub until: Option<crate::settings::TimeArg>,
+    pub until: Option<crate::window::TimeArg>,
 
     /// Name an EKS cluster: NAME=OIDC_ISSUER or NAME=CLUSTER_ARN. Repeatable.
     #[arg(long, value_name = "NAME=ISSUER")]
@@ -93,4 +93,20 @@ pub struct CallsArgs {
     /// Worker threads [default: number of cores].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+}
+
+impl CallsArgs {
+    /// The settings these flags give.
+    pub fn options(&self) -> crate::settings::Options {
+        crate::settings::Options {
+            trails: self.trail.clone(),
+            since: self.since,
+            until: self.until,
+            clusters: self.cluster.clone(),
+            pod_identity_associations: self.pod_identity_associations.clone(),
+            iam_snapshot: self.iam_snapshot.clone(),
+            threads: self.threads,
+            ..crate::settings::Options::default()
+        }
+    }
 }

@@ -3,12 +3,10 @@
 use anyhow::Context;
 
 use crate::cli::evidence::{EvidenceAction, EvidenceArgs};
-use crate::cli::recommend::RecommendArgs;
-use crate::commands::recommend::{Computed, compute};
-use crate::evidence::digest::check;
-use crate::evidence::model::Configuration;
-use crate::evidence::{PackInput, verify, write_pack};
+use crate::evidence::verify;
 use crate::exit::Outcome;
+use crate::pipeline::{self, evidence::Pack};
+use crate::settings::Settings;
 
 pub fn run(args: &EvidenceArgs, quiet: bool) -> anyhow::Result<Outcome> {
     if let Some(EvidenceAction::Verify { dir }) = &args.action {
@@ -31,60 +29,31 @@ pub fn run(args: &EvidenceArgs, quiet: bool) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Finding);
     }
     let out = args.out.as_ref().context("give --out DIR")?;
-    let key_file = args
+    // Read before the run, so a bad key file stops it early.
+    let public_keys = args
         .digest_public_keys
         .as_deref()
         .map(crate::evidence::signature::PublicKeys::read)
         .transpose()?;
-    let rec = recommend_args(args);
-    let Computed {
-        recommendation,
-        input,
-        lookups,
-        policy_file,
-        catalog,
-        source,
-        diff_problems,
-    } = compute(&rec, quiet, args.diff, true)?;
-
-    // The trail's own integrity records, read as the trail lists them.
-    let digests = match &source {
-        Some(source) => crate::evidence::digest::read_listed(&**source, &input.ignored),
-        None => Vec::new(),
-    };
-    let keys = crate::evidence::digest::keys_for(
-        &digests,
-        key_file,
-        &crate::aws::AwsOptions {
-            profile: args.profile.clone(),
-            region: args.region.clone(),
-            endpoint_url: None,
-        },
-    );
-    let integrity = check(&input.objects, &digests, &keys);
-
-    let mut current_policies = std::collections::BTreeMap::new();
-    for d in recommendation.diffs.iter().flatten() {
-        let raw = policy_file
-            .clone()
-            .or_else(|| lookups.current_policies(&d.role));
-        if let Some(raw) = raw {
-            current_policies.insert(d.role.clone(), raw);
-        }
-    }
-    let configuration = configuration(args)?;
-    let manifest = write_pack(
+    let settings = Settings::resolve(args.options(), jiff::Timestamp::now())?;
+    let computed = pipeline::recommend(
+        &settings,
+        &*crate::commands::progress::for_stderr(quiet),
+        true,
+    )?;
+    let manifest = pipeline::evidence::write(
         out,
-        PackInput {
-            recommendation: &recommendation,
-            input: &input,
-            catalog: &catalog,
-            configuration,
-            integrity,
-            current_policies,
+        &settings,
+        Pack {
+            recommendation: &computed.recommendation,
+            input: &computed.input,
+            source: computed.source.as_deref(),
+            catalog: &computed.catalog,
+            lookups: &computed.lookups,
+            policy_file: computed.policy_file.as_ref(),
+            public_keys,
         },
-    )
-    .with_context(|| format!("cannot write the evidence pack to {}", out.display()))?;
+    )?;
     if args.archive {
         let archive = crate::evidence::archive(out)?;
         if !quiet {
@@ -101,72 +70,10 @@ pub fn run(args: &EvidenceArgs, quiet: bool) -> anyhow::Result<Outcome> {
             manifest.integrity.status,
             manifest.integrity.signatures
         );
-        for skipped in input.skipped.iter().take(20) {
-            eprintln!("warning: {}: {}", skipped.location, skipped.reason);
-        }
+        super::print_skipped(&mut std::io::stderr().lock(), &computed.input, false);
     }
-    let drift = recommendation
-        .diffs
-        .as_ref()
-        .is_some_and(|d| d.iter().any(|d| d.drift));
-    Ok(if input.incomplete() || diff_problems {
-        Outcome::Incomplete
-    } else if drift || manifest.integrity.status == "failed" {
-        Outcome::Finding
-    } else {
-        Outcome::Clean
-    })
-}
-
-fn configuration(args: &EvidenceArgs) -> anyhow::Result<Configuration> {
-    let context_files = crate::evidence::context_files(&[
-        ("iam-snapshot", &args.iam_snapshot),
-        ("pod-identity-associations", &args.pod_identity_associations),
-        ("policy", &args.policy),
-    ])?;
-    let time = |t: &Option<crate::settings::TimeArg>| {
-        t.map(|t| match t {
-            crate::settings::TimeArg::At(at) => at.to_string(),
-            crate::settings::TimeArg::Ago(span) => format!("{span:#} before the run"),
-        })
-    };
-    Ok(Configuration {
-        trails: args.trail.iter().map(|p| p.display().to_string()).collect(),
-        since: time(&args.since),
-        until: time(&args.until),
-        clusters: args
-            .cluster
-            .iter()
-            .map(|c| format!("{}={}", c.name, c.issuer))
-            .collect(),
-        context_files,
-        aws: false,
-        roles: args.role.clone(),
-        workloads: args.workload.clone(),
-        diff: args.diff,
-        max_objects: 3,
-        size_limit: "managed".to_owned(),
-        condition_requested_region: false,
-    })
-}
-
-fn recommend_args(args: &EvidenceArgs) -> RecommendArgs {
-    RecommendArgs {
-        since: args.since,
-        until: args.until,
-        cluster: args.cluster.clone(),
-        pod_identity_associations: args.pod_identity_associations.clone(),
-        iam_snapshot: args.iam_snapshot.clone(),
-        profile: args.profile.clone(),
-        region: args.region.clone(),
-        endpoint_url: args.endpoint_url.clone(),
-        s3_path_style: args.s3_path_style,
-        diff: args.diff,
-        policy: args.policy.clone(),
-        role: args.role.clone(),
-        workload: args.workload.clone(),
-        catalog: args.catalog.clone(),
-        threads: args.threads,
-        ..RecommendArgs::for_trails(args.trail.clone())
-    }
+    Ok(Outcome::of(
+        computed.input.incomplete() || computed.diff_problems,
+        computed.drift() || manifest.integrity.status == "failed",
+    ))
 }

@@ -1,4 +1,5 @@
-//! One function per subcommand, composing the pipeline stages.
+//! One function per subcommand: resolve the settings, call the pipeline (`crate::pipeline`),
+//! print and write. No pipeline logic lives here.
 
 #[cfg(feature = "store")]
 pub mod calls;
@@ -26,5 +27,19 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Calls(args) => calls::run(&args, cli.quiet),
         Command::Evidence(args) => evidence::run(&args, cli.quiet),
         Command::Catalog(args) => catalog::run(&args),
+    }
+}
+
+/// The first 20 input problems as warnings; with `more`, a line counting the rest.
+fn print_skipped(out: &mut dyn std::io::Write, input: &crate::stats::InputStats, more: bool) {
+    for skipped in input.skipped.iter().take(20) {
+        let _ = writeln!(out, "warning: {}: {}", skipped.location, skipped.reason);
+    }
+    let rest = (input.skipped.len().saturating_sub(20)) as u64 + input.skipped_not_listed;
+    if more && rest > 0 {
+        let _ = writeln!(
+            out,
+            "warning: ... and {rest} more problems (see input.skipped in the JSON output)"
+        );
     }
 }

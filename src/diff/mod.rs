@@ -36,6 +36,22 @@ pub struct RawPolicies {
     pub problems: Vec<String>,
 }
 
+impl RawPolicies {
+    /// A policy file (`--policy`) as the current policy of every role diffed.
+    pub fn from_policy_file(path: &std::path::Path) -> anyhow::Result<RawPolicies> {
+        use anyhow::Context;
+        let text =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let document: Value = serde_json::from_slice(&text)
+            .with_context(|| format!("{} is not JSON", path.display()))?;
+        Ok(RawPolicies {
+            source: format!("policy file {}", path.display()),
+            identity: vec![(path.display().to_string(), document)],
+            ..RawPolicies::default()
+        })
+    }
+}
+
 /// What a role's sessions did, from every workload that used it.
 #[derive(Debug, Default)]
 pub struct RoleUsage {

@@ -356,11 +356,7 @@ pub fn check(inputs: &[ObjectFingerprint], digests: &[Digest], keys: &Keys) -> I
 /// `aws cloudtrail list-public-keys` output, read before the run so a bad one stops it early),
 /// else from `cloudtrail:ListPublicKeys` in each region the signed digests come from, for the
 /// time they cover; keys the API does not give are reported as unavailable with the reason.
-pub fn keys_for(
-    digests: &[Digest],
-    file: Option<signature::PublicKeys>,
-    aws: &AwsOptions,
-) -> Keys {
+pub fn keys_for(digests: &[Digest], file: Option<signature::PublicKeys>, aws: &AwsOptions) -> Keys {
     let signed: Vec<&Digest> = digests
         .iter()
         .filter(|d| {

@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::hash::sha256_hex;
 use crate::diff::RawPolicies;
+use crate::hash::sha256_hex;
 use crate::report::{Recommendation, WorkloadReport};
 use model::{
     Attribution, CatalogInfo, Configuration, DeniedCalls, Finding, Generalization, InputCounts,

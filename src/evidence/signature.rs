@@ -19,8 +19,8 @@ use base64::Engine;
 use jiff::Timestamp;
 use serde::Deserialize;
 
-use crate::hash::sha256_hex;
 use crate::aws::AwsOptions;
+use crate::hash::sha256_hex;
 
 /// The algorithm CloudTrail signs digests with (the only one the AWS CLI checks).
 pub const ALGORITHM: &str = "SHA256withRSA";
@@ -138,7 +138,6 @@ pub fn digest_region(location: &str) -> Option<&str> {
     parts.find(|p| *p == "CloudTrail-Digest")?;
     parts.next().filter(|r| !r.is_empty())
 }
-
 
 /// Asks `cloudtrail:ListPublicKeys` in each region for the keys valid between `start` and `end`;
 /// a region that does not answer is recorded in `failures`. `AWS_ENDPOINT_URL_CLOUDTRAIL`

@@ -6,12 +6,14 @@ use std::fmt::Write as _;
 
 use super::PolicyDocument;
 
-/// Policy file formats (`--policy-format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Policy file formats (`--policy-format`, `output.policy_format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum PolicyFormat {
     #[default]
     Json,
     Terraform,
+    #[value(name = "cloudformation")]
     CloudFormation,
 }
 

@@ -127,6 +127,37 @@ fn safe_component(part: &str) -> String {
     }
 }
 
+/// Writes the report files; the policy folder is rebuilt whole, so a workload that left the
+/// window leaves no stale policy behind.
+pub fn write_outputs(
+    dir: &Path,
+    recommendation: &super::Recommendation,
+    format: PolicyFormat,
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    crate::atomic::write(
+        &dir.join("recommendation.json"),
+        super::to_json(recommendation).as_bytes(),
+    )?;
+    let mut text = super::text::render(recommendation);
+    if recommendation.diffs.is_some() {
+        text.push_str(&super::text::render_diffs(recommendation));
+    }
+    crate::atomic::write(&dir.join("recommendation.txt"), text.as_bytes())?;
+    let tmp = dir.join(".policies.tmp");
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp)?;
+    }
+    std::fs::create_dir_all(&tmp)?;
+    write_policies(&tmp, recommendation, format)?;
+    let policies = dir.join("policies");
+    if policies.exists() {
+        std::fs::remove_dir_all(&policies)?;
+    }
+    std::fs::rename(&tmp, &policies)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::safe_component;

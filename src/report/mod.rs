@@ -14,9 +14,9 @@ use serde::Serialize;
 use crate::aggregate::{Coverage, Mechanism, Outcome, Tally, Usage, Workload, WorkloadKey};
 use crate::lookup::ContextSummary;
 use crate::policy::PolicyDocument;
-use crate::settings::TimeWindow;
 use crate::stats::InputStats;
 use crate::synth::{Generalization, PolicySize, SynthConfig, synthesize};
+use crate::window::TimeWindow;
 
 pub const SCHEMA: &str = "iamtrim.recommendation/v1";
 

@@ -19,7 +19,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::{Listing, LogSource, ObjectRef, SourceError};
 use crate::aws::AwsOptions;
-use crate::settings::TimeWindow;
+use crate::window::TimeWindow;
 
 pub const URI: &str = "cloudtrail:lookup";
 

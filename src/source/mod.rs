@@ -8,6 +8,9 @@
 pub mod local;
 pub mod lookup_events;
 pub mod s3;
+mod spec;
+
+pub use spec::{SourceSpec, is_remote};
 
 use std::fmt;
 
@@ -71,7 +74,7 @@ pub fn delivery_day(parts: &[&str]) -> Option<jiff::civil::Date> {
 
 /// Which accounts and regions of a CloudTrail layout to read (`--trail-account`,
 /// `--trail-region`); empty means all.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LayoutFilter {
     pub accounts: Vec<String>,
     pub regions: Vec<String>,

@@ -20,7 +20,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::{KeyKind, Listing, LogSource, ObjectRef, SourceError, classify_key};
 use crate::aws::{AwsOptions, parse_s3_uri as parse_uri};
-use crate::settings::TimeWindow;
+use crate::window::TimeWindow;
 
 /// How many times a GetObject whose body breaks off is tried.
 const BODY_ATTEMPTS: usize = 3;

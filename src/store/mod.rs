@@ -16,6 +16,8 @@
 //! at any point leaves the previous manifest in force; files no manifest names are removed when
 //! the store is next opened. The format is described in docs/SCALE.md.
 
+pub mod calls_table;
+pub mod ingest;
 pub mod tables;
 
 use std::collections::BTreeMap;
@@ -393,16 +395,11 @@ impl Store {
     }
 
     fn write_manifest(&self, manifest: &Manifest) -> anyhow::Result<()> {
-        let tmp = self.root.join(format!("{MANIFEST}.tmp"));
         let mut text = serde_json::to_vec_pretty(manifest)?;
         text.push(b'\n');
-        write_synced(&tmp, &text)?;
         let target = self.root.join(MANIFEST);
-        std::fs::rename(&tmp, &target)
-            .with_context(|| format!("cannot replace {}", target.display()))?;
-        File::open(&self.root)
-            .and_then(|dir| dir.sync_all())
-            .with_context(|| format!("cannot sync {}", self.root.display()))
+        crate::atomic::write(&target, &text)
+            .with_context(|| format!("cannot replace {}", target.display()))
     }
 
     /// Removes files the manifest does not name: what a killed run wrote before committing.
@@ -584,4 +581,36 @@ pub fn window_days(manifest: &Manifest, days: u32) -> (Vec<String>, Option<(Stri
         chosen.push(UNDATED.to_owned());
     }
     (chosen, range)
+}
+/// Where `--reingest` builds the new store: beside the old one.
+pub fn reingest_path(store: &Path) -> std::path::PathBuf {
+    let name = store
+        .file_name()
+        .map_or_else(|| "store".into(), |n| n.to_string_lossy().into_owned());
+    store.with_file_name(format!("{name}.reingest"))
+}
+
+/// Replaces the store at `store` with the one rebuilt at `rebuild`: the old one is moved aside,
+/// the new one renamed into place, then the old one removed. Both renames are within one folder.
+pub fn swap_in(rebuild: &Path, store: &Path) -> anyhow::Result<()> {
+    let aside = reingest_path(store).with_extension("replaced");
+    if aside.exists() {
+        std::fs::remove_dir_all(&aside)
+            .with_context(|| format!("cannot clear {}", aside.display()))?;
+    }
+    std::fs::rename(store, &aside)
+        .with_context(|| format!("cannot move {} aside", store.display()))?;
+    std::fs::rename(rebuild, store)
+        .with_context(|| format!("cannot move {} to {}", rebuild.display(), store.display()))?;
+    std::fs::remove_dir_all(&aside)
+        .with_context(|| format!("cannot remove the replaced store {}", aside.display()))
+}
+
+/// Midnight UTC of `day` plus `plus_days`.
+pub fn midnight(day: &str, plus_days: i64) -> Option<jiff::Timestamp> {
+    let date: jiff::civil::Date = day.parse().ok()?;
+    let date = date.checked_add(jiff::Span::new().days(plus_days)).ok()?;
+    date.to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp())
 }

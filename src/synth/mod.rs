@@ -16,8 +16,10 @@ pub use generalize::{Generalization, Rules};
 
 use crate::policy::{Effect, POLICY_VERSION, PolicyDocument, Statement};
 
-/// IAM's policy size limits, in characters without whitespace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// IAM's policy size limits, in characters without whitespace (`--size-limit`,
+/// `policy.size_limit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SizeLimit {
     /// A customer managed policy: 6,144.
     #[default]

@@ -1,4 +1,4 @@
-//! Raw flags → validated settings: the time window, limits, cluster names.
+//! Time: the window of event times a run covers, and points in time as users write them.
 
 use std::str::FromStr;
 
@@ -69,33 +69,6 @@ fn invalid(text: &str) -> String {
     format!(
         "{text:?} is not a time: use RFC 3339 (2026-11-01T00:00:00Z), a date (2026-11-01) or an age such as 30d, 12h, 2w"
     )
-}
-
-/// `NAME=ISSUER` for `--cluster`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClusterArg {
-    pub name: String,
-    pub issuer: String,
-}
-
-impl FromStr for ClusterArg {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text.split_once('=') {
-            Some((name, issuer))
-                if !name.is_empty() && !issuer.is_empty() && !name.contains('/') =>
-            {
-                Ok(Self {
-                    name: name.to_owned(),
-                    issuer: issuer.to_owned(),
-                })
-            }
-            _ => Err(format!(
-                "{text:?}: expected NAME=OIDC_ISSUER (e.g. prod=https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE)"
-            )),
-        }
-    }
 }
 
 #[cfg(test)]

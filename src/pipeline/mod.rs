@@ -1,0 +1,273 @@
+//! The pipeline as a library: resolved [`Settings`] in, a recommendation (with diffs when asked)
+//! out. `recommend`, `diff`, `calls`, `evidence` and `run` all compose these functions; the
+//! commands only choose, print and write.
+//!
+//! ```text
+//! Settings ─► SourceSpec::build ─► ingest ─► Aggregator::finish ─► report::build ─► diff_roles
+//!              (or a call table)    (+ lookups: clusters, associations, trust, policies)
+//! ```
+
+pub mod evidence;
+#[cfg(feature = "store")]
+pub mod run;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::aggregate::{Aggregator, JoinContext, Workload, WorkloadKey};
+use crate::attribute::ClusterNames;
+use crate::catalog::Catalog;
+use crate::diff::{RawPolicies, RoleDiff, RoleUsage};
+use crate::ingest::{Reporter, ingest};
+use crate::lookup::Lookups;
+use crate::report::{self, Recommendation};
+use crate::settings::{ContextSpec, Input, Settings};
+use crate::source::LogSource;
+use crate::stats::InputStats;
+use crate::synth::SynthConfig;
+
+/// What a recommendation was computed from and with: the recommendation (with diffs when
+/// asked), the input counters, and what was read to make them.
+pub struct Computed {
+    pub recommendation: Recommendation,
+    pub input: InputStats,
+    pub lookups: Lookups,
+    pub policy_file: Option<RawPolicies>,
+    pub catalog: Arc<Catalog>,
+    /// The trail (absent for a call table), to read more of it (digest files).
+    pub source: Option<Box<dyn LogSource>>,
+    /// A role could not be diffed (its current policies could not be read).
+    pub diff_problems: bool,
+}
+
+impl Computed {
+    /// Whether any diffed role's policies differ from what it used.
+    pub fn drift(&self) -> bool {
+        drift(&self.recommendation)
+    }
+}
+
+/// Whether any diffed role's policies differ from what it used.
+pub fn drift(recommendation: &Recommendation) -> bool {
+    recommendation
+        .diffs
+        .as_ref()
+        .is_some_and(|d| d.iter().any(|d| d.drift))
+}
+
+/// Reads the trail (or call table) of `settings` and recommends, diffing when
+/// `settings.diff`; `hash_objects` records every object's hashes (evidence packs, which also
+/// list the trail's digest files).
+pub fn recommend(
+    settings: &Settings,
+    progress: &dyn Reporter,
+    hash_objects: bool,
+) -> anyhow::Result<Computed> {
+    let policy_file = settings
+        .policy
+        .as_deref()
+        .map(RawPolicies::from_policy_file)
+        .transpose()
+        .context("cannot read the current policy")?;
+    let mut config = settings.ingest.clone();
+    config.hash_objects = hash_objects;
+    let mut lookups = lookups(&settings.context, config.clusters.clone())?;
+    config.clusters = lookups.clusters.clone();
+    let mut source = None;
+    let (finished, input) = match &settings.input {
+        #[cfg(feature = "store")]
+        Input::CallsTable(table) => {
+            crate::store::calls_table::workloads_from_table(table, Arc::clone(&config.catalog))
+                .context("cannot read the call table")?
+        }
+        #[cfg(not(feature = "store"))]
+        Input::CallsTable(_) => {
+            anyhow::bail!("--calls-table needs iamtrim built with the `store` feature")
+        }
+        Input::Trail(spec) => {
+            let opened = spec
+                .build(config.window, hash_objects)
+                .context("cannot open the trail")?;
+            let source = source.insert(opened);
+            ingest_workloads(&**source, &config, &mut lookups, progress)?
+        }
+    };
+    let role_usage = if settings.diff {
+        role_usage(&finished)
+    } else {
+        BTreeMap::new()
+    };
+    let mut recommendation = report::build(
+        finished,
+        &input,
+        config.window,
+        &settings.filter,
+        lookups.summary.clone(),
+        settings.synth,
+    );
+    let mut diff_problems = false;
+    if settings.diff {
+        let diffs = diff_roles(
+            &recommendation,
+            &settings.filter.roles,
+            &role_usage,
+            &lookups,
+            policy_file.as_ref(),
+            &config.catalog,
+            settings.synth,
+        );
+        diff_problems = diffs.iter().any(|d| !d.problems.is_empty());
+        recommendation.diffs = Some(diffs);
+    }
+    Ok(Computed {
+        recommendation,
+        input,
+        lookups,
+        policy_file,
+        catalog: config.catalog,
+        source,
+        diff_problems,
+    })
+}
+
+/// Reads every object of `source` and joins sessions to workloads: the finished workloads, in
+/// id order, and the input counters.
+pub fn ingest_workloads(
+    source: &dyn LogSource,
+    config: &crate::ingest::IngestConfig,
+    lookups: &mut Lookups,
+    progress: &dyn Reporter,
+) -> anyhow::Result<(Vec<(WorkloadKey, Workload)>, InputStats)> {
+    let mut aggregator = Aggregator::new(JoinContext {
+        associations: lookups.associations(),
+        clusters: config.clusters.clone(),
+    });
+    let input =
+        ingest(source, config, &mut aggregator, progress).context("cannot read the trail")?;
+    let trust = lookups.trust(&aggregator.unattributed_roles());
+    if std::env::var_os("IAMTRIM_STATS").is_some() {
+        // For benches/memory.sh: the join's live state, which must follow live sessions.
+        let s = aggregator.stats();
+        eprintln!(
+            "stats: peak_pending_sessions={} peak_bindings={} retired_pending={} retired_bindings={}",
+            s.peak_pending, s.peak_bindings, s.retired_pending, s.retired_bindings
+        );
+    }
+    Ok((aggregator.finish(&trust), input))
+}
+
+/// Account facts from snapshot files and, with `--aws`, the EKS and IAM APIs.
+pub fn lookups(context: &ContextSpec, clusters: ClusterNames) -> anyhow::Result<Lookups> {
+    let mut lookups = Lookups::new(clusters);
+    if let Some(path) = &context.pod_identity_associations {
+        lookups
+            .add_associations_file(path)
+            .context("cannot read the Pod Identity associations")?;
+    }
+    if let Some(path) = &context.iam_snapshot {
+        lookups
+            .add_iam_snapshot(path)
+            .context("cannot read the IAM snapshot")?;
+    }
+    if let Some(options) = &context.aws {
+        lookups.add_aws(options);
+    }
+    Ok(lookups)
+}
+
+/// What each role's sessions did, across the workloads that used it.
+pub fn role_usage(finished: &[(WorkloadKey, Workload)]) -> BTreeMap<String, RoleUsage> {
+    let mut out: BTreeMap<String, RoleUsage> = BTreeMap::new();
+    for (key, workload) in finished {
+        for (role, calls) in &workload.calls_by_role {
+            let usage = out.entry(role.clone()).or_default();
+            for (call, stats) in calls {
+                usage
+                    .calls
+                    .entry(call.clone())
+                    .and_modify(|u| u.merge(stats))
+                    .or_insert(*stats);
+            }
+            if let WorkloadKey::ServiceAccount(sa) = key {
+                usage
+                    .service_accounts
+                    .insert(format!("{}/{}", sa.namespace, sa.name));
+            }
+        }
+    }
+    out
+}
+
+/// Diffs every role of the reported workloads (only those named by `--role`, if given).
+pub fn diff_roles(
+    recommendation: &Recommendation,
+    wanted: &[String],
+    usage: &BTreeMap<String, RoleUsage>,
+    lookups: &Lookups,
+    policy_file: Option<&RawPolicies>,
+    catalog: &Catalog,
+    synth: SynthConfig,
+) -> Vec<RoleDiff> {
+    let roles: BTreeSet<&String> = recommendation
+        .workloads
+        .iter()
+        .flat_map(|w| &w.roles)
+        .filter(|arn| {
+            wanted.is_empty()
+                || wanted
+                    .iter()
+                    .any(|w| *arn == w || report::role_name(arn) == Some(w.as_str()))
+        })
+        .collect();
+    let empty = RoleUsage::default();
+    roles
+        .into_iter()
+        .map(|role| {
+            let raw =
+                current_policies_of(role, policy_file, lookups).unwrap_or_else(|| RawPolicies {
+                    source: "none".to_owned(),
+                    problems: vec![format!(
+                        "no current policies found for {role} (not in the IAM snapshot, no --aws)"
+                    )],
+                    ..RawPolicies::default()
+                });
+            crate::diff::diff_role(
+                role,
+                &raw,
+                usage.get(role).unwrap_or(&empty),
+                lookups.associations_of(role),
+                catalog,
+                synth,
+            )
+        })
+        .collect()
+}
+
+/// A role's current policies: the `--policy` file when given, else from the lookups.
+fn current_policies_of(
+    role: &str,
+    policy_file: Option<&RawPolicies>,
+    lookups: &Lookups,
+) -> Option<RawPolicies> {
+    policy_file
+        .cloned()
+        .or_else(|| lookups.current_policies(role))
+}
+
+/// The current policies of every diffed role, for the evidence pack.
+pub fn current_policies(
+    recommendation: &Recommendation,
+    policy_file: Option<&RawPolicies>,
+    lookups: &Lookups,
+) -> BTreeMap<String, RawPolicies> {
+    recommendation
+        .diffs
+        .iter()
+        .flatten()
+        .filter_map(|d| {
+            current_policies_of(&d.role, policy_file, lookups).map(|raw| (d.role.clone(), raw))
+        })
+        .collect()
+}

@@ -1,0 +1,347 @@
+//! Raw settings → resolved settings, once per run.
+//!
+//! Flags (`cli`) and the batch job's TOML file (`config`) are only *sources* of settings: each
+//! turns what the user wrote into [`Options`], where everything not given is `None`.
+//! [`Settings::resolve`] fills the defaults (here, and nowhere else), checks the combination,
+//! loads the IAM catalog and returns the domain types the pipeline stages take. No stage and no
+//! command reads a clap struct or the TOML file.
+
+mod cluster;
+pub mod run;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use jiff::Timestamp;
+
+pub use cluster::ClusterArg;
+
+use crate::attribute::ClusterNames;
+use crate::aws::AwsOptions;
+use crate::catalog::Catalog;
+use crate::decode::DecodeLimits;
+use crate::ingest::IngestConfig;
+use crate::policy::render::PolicyFormat;
+use crate::report::WorkloadFilter;
+use crate::source::{LayoutFilter, SourceSpec};
+use crate::synth::{Rules, SizeLimit, SynthConfig};
+use crate::window::{TimeArg, TimeWindow};
+
+/// Objects fetched at once from a network source when `--fetch-concurrency` is not given.
+const REMOTE_FETCH_CONCURRENCY: usize = 32;
+
+/// Everything a run can be told, as written: `None` or empty where nothing was said.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Local files and folders, one `s3://` URI, or `cloudtrail:lookup`.
+    pub trails: Vec<PathBuf>,
+    pub calls_table: Option<PathBuf>,
+    pub since: Option<TimeArg>,
+    pub until: Option<TimeArg>,
+    /// `since` and `until` as the evidence manifest records them (the user's words).
+    pub since_label: Option<String>,
+    pub until_label: Option<String>,
+    pub accounts: Vec<String>,
+    pub regions: Vec<String>,
+    pub clusters: Vec<ClusterArg>,
+    pub pod_identity_associations: Option<PathBuf>,
+    pub iam_snapshot: Option<PathBuf>,
+    /// Ask the EKS and IAM APIs for account facts (`--aws`, `context.aws`).
+    pub aws_lookups: bool,
+    pub aws: AwsOptions,
+    pub s3_path_style: bool,
+    pub diff: bool,
+    pub policy: Option<PathBuf>,
+    pub roles: Vec<String>,
+    pub workloads: Vec<String>,
+    pub policy_format: Option<PolicyFormat>,
+    pub max_objects: Option<usize>,
+    pub condition_requested_region: bool,
+    pub size_limit: Option<SizeLimit>,
+    pub catalog: Option<PathBuf>,
+    pub fetch_concurrency: Option<usize>,
+    pub threads: Option<usize>,
+    pub max_object_bytes: Option<u64>,
+    pub max_record_bytes: Option<usize>,
+}
+
+/// What a run reads its API calls from.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// CloudTrail log files, through a [`crate::source::LogSource`].
+    Trail(SourceSpec),
+    /// A call table (`iamtrim calls`, Athena, Spark): action-level, no resources.
+    CallsTable(PathBuf),
+}
+
+/// Where account facts come from besides the trail.
+#[derive(Debug, Clone, Default)]
+pub struct ContextSpec {
+    pub pod_identity_associations: Option<PathBuf>,
+    pub iam_snapshot: Option<PathBuf>,
+    /// Ask the EKS and IAM APIs, with these options.
+    pub aws: Option<AwsOptions>,
+}
+
+/// Settings resolved and checked: what every command and the pipeline take.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub input: Input,
+    /// Threads, limits, the time window, cluster names and the catalog.
+    pub ingest: IngestConfig,
+    pub context: ContextSpec,
+    pub aws: AwsOptions,
+    pub s3_path_style: bool,
+    pub synth: SynthConfig,
+    pub filter: WorkloadFilter,
+    /// Diff the reported roles against their current policies.
+    pub diff: bool,
+    /// One policy file as every role's current policy.
+    pub policy: Option<PathBuf>,
+    pub policy_format: PolicyFormat,
+    /// What the evidence manifest records of how the run was configured.
+    pub record: Recorded,
+}
+
+/// The settings as the user gave them, for the evidence manifest.
+#[derive(Debug, Clone, Default)]
+pub struct Recorded {
+    pub trails: Vec<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub clusters: Vec<String>,
+}
+
+impl Settings {
+    /// Fills defaults, checks the combination and loads the catalog; `now` anchors ages such as
+    /// `30d`.
+    pub fn resolve(options: Options, now: Timestamp) -> anyhow::Result<Settings> {
+        let resolve = |arg: Option<TimeArg>, flag: &str| {
+            arg.map(|a| a.resolve(now))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+        };
+        let window = TimeWindow {
+            start: resolve(options.since, "--since")?,
+            end: resolve(options.until, "--until")?,
+        };
+        if let (Some(start), Some(end)) = (window.start, window.end) {
+            anyhow::ensure!(
+                start < end,
+                "--since ({start}) must be before --until ({end})"
+            );
+        }
+        if options.diff {
+            anyhow::ensure!(
+                options.policy.is_some() || options.iam_snapshot.is_some() || options.aws_lookups,
+                "a diff needs the current policies: give --policy FILE, --iam-snapshot FILE or --aws"
+            );
+        }
+        let mut clusters = ClusterNames::default();
+        for cluster in &options.clusters {
+            clusters.add(&cluster.name, &cluster.issuer);
+        }
+        let threads = options.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+        });
+        anyhow::ensure!(threads > 0, "--threads must be at least 1");
+        let input = match &options.calls_table {
+            Some(table) => Input::CallsTable(table.clone()),
+            None => Input::Trail(
+                SourceSpec::new(
+                    &options.trails,
+                    LayoutFilter {
+                        accounts: options.accounts.clone(),
+                        regions: options.regions.clone(),
+                    },
+                    &options.aws,
+                    options.s3_path_style,
+                )
+                .map_err(anyhow::Error::msg)?,
+            ),
+        };
+        let remote = matches!(&input, Input::Trail(spec) if spec.is_remote());
+        let fetch_concurrency = options.fetch_concurrency.unwrap_or(if remote {
+            REMOTE_FETCH_CONCURRENCY
+        } else {
+            threads
+        });
+        anyhow::ensure!(
+            fetch_concurrency > 0,
+            "--fetch-concurrency must be at least 1"
+        );
+        let catalog =
+            Catalog::resolve(options.catalog.as_deref()).context("cannot load the IAM catalog")?;
+        let limits = DecodeLimits::default();
+        let synth = SynthConfig {
+            rules: Rules {
+                max_objects: options.max_objects.unwrap_or(Rules::default().max_objects),
+            },
+            size_limit: options.size_limit.unwrap_or_default(),
+            region_condition: options.condition_requested_region,
+        };
+        Ok(Settings {
+            input,
+            ingest: IngestConfig {
+                catalog: Arc::new(catalog),
+                threads,
+                fetch_concurrency,
+                limits: DecodeLimits {
+                    max_object_bytes: options.max_object_bytes.unwrap_or(limits.max_object_bytes),
+                    max_record_bytes: options.max_record_bytes.unwrap_or(limits.max_record_bytes),
+                },
+                window,
+                clusters,
+                calls_table: false,
+                hash_objects: false,
+            },
+            context: ContextSpec {
+                pod_identity_associations: options.pod_identity_associations.clone(),
+                iam_snapshot: options.iam_snapshot.clone(),
+                aws: options.aws_lookups.then(|| options.aws.clone()),
+            },
+            aws: options.aws.clone(),
+            s3_path_style: options.s3_path_style,
+            synth,
+            filter: WorkloadFilter {
+                roles: options.roles.clone(),
+                workloads: options.workloads.clone(),
+            },
+            diff: options.diff,
+            policy: options.policy.clone(),
+            policy_format: options.policy_format.unwrap_or_default(),
+            record: Recorded {
+                trails: options
+                    .trails
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect(),
+                since: options.since_label.clone(),
+                until: options.until_label.clone(),
+                clusters: options
+                    .clusters
+                    .iter()
+                    .map(|c| format!("{}={}", c.name, c.issuer))
+                    .collect(),
+            },
+        })
+    }
+
+    /// The time window events are read in.
+    pub fn window(&self) -> TimeWindow {
+        self.ingest.window
+    }
+
+    /// The trail's source, when the input is a trail.
+    pub fn source(&self) -> Option<&SourceSpec> {
+        match &self.input {
+            Input::Trail(spec) => Some(spec),
+            Input::CallsTable(_) => None,
+        }
+    }
+}
+
+/// How `--since`/`--until` given as flags are recorded: a time as RFC 3339, an age as the span
+/// before the run.
+pub fn time_label(arg: Option<TimeArg>) -> Option<String> {
+    arg.map(|t| match t {
+        TimeArg::At(at) => at.to_string(),
+        TimeArg::Ago(span) => format!("{span:#} before the run"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> Timestamp {
+        "2026-11-22T12:00:00Z".parse().unwrap()
+    }
+
+    fn trail() -> Options {
+        Options {
+            trails: vec![PathBuf::from("fixtures/sample-trail")],
+            ..Options::default()
+        }
+    }
+
+    #[test]
+    fn defaults_are_filled_in_one_place() {
+        let s = Settings::resolve(trail(), now()).unwrap();
+        assert_eq!(s.synth.rules.max_objects, 3);
+        assert_eq!(s.synth.size_limit, SizeLimit::Managed);
+        assert_eq!(s.ingest.limits.max_object_bytes, 1 << 30);
+        assert_eq!(s.ingest.limits.max_record_bytes, 16 << 20);
+        assert_eq!(s.ingest.fetch_concurrency, s.ingest.threads);
+        assert_eq!(s.policy_format, PolicyFormat::Json);
+        assert_eq!(s.window(), TimeWindow::default());
+    }
+
+    #[test]
+    fn remote_trails_fetch_more_at_once() {
+        let options = Options {
+            trails: vec![PathBuf::from("s3://trail/AWSLogs/")],
+            threads: Some(2),
+            ..Options::default()
+        };
+        let s = Settings::resolve(options, now()).unwrap();
+        assert_eq!(s.ingest.fetch_concurrency, 32);
+        assert_eq!(s.ingest.threads, 2);
+    }
+
+    #[test]
+    fn invalid_combinations_are_refused_with_the_flag_named() {
+        let error =
+            |options: Options| format!("{:#}", Settings::resolve(options, now()).unwrap_err());
+        assert_eq!(
+            error(Options {
+                since: Some("2026-11-02".parse().unwrap()),
+                until: Some("2026-11-01".parse().unwrap()),
+                ..trail()
+            }),
+            "--since (2026-11-02T00:00:00Z) must be before --until (2026-11-01T00:00:00Z)"
+        );
+        assert_eq!(
+            error(Options {
+                diff: true,
+                ..trail()
+            }),
+            "a diff needs the current policies: give --policy FILE, --iam-snapshot FILE or --aws"
+        );
+        assert_eq!(
+            error(Options {
+                threads: Some(0),
+                ..trail()
+            }),
+            "--threads must be at least 1"
+        );
+        assert_eq!(
+            error(Options {
+                fetch_concurrency: Some(0),
+                ..trail()
+            }),
+            "--fetch-concurrency must be at least 1"
+        );
+    }
+
+    #[test]
+    fn ages_resolve_against_now() {
+        let s = Settings::resolve(
+            Options {
+                since: Some("30d".parse().unwrap()),
+                ..trail()
+            },
+            now(),
+        )
+        .unwrap();
+        assert_eq!(
+            s.window().start.unwrap().to_string(),
+            "2026-10-23T12:00:00Z"
+        );
+        assert_eq!(
+            time_label(Some("2026-11-01".parse().unwrap())).as_deref(),
+            Some("2026-11-01T00:00:00Z")
+        );
+    }
+}

@@ -1,0 +1,277 @@
+//! Day-by-day ingest into the usage store (`iamtrim run`): lists the trail, groups objects by
+//! CloudTrail delivery day, and ingests each day's objects the store does not hold yet as one
+//! atomic commit (its usage rows, its objects, the session join's live state), so a killed run
+//! loses at most the day it was reading.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::mpsc::sync_channel;
+
+use anyhow::Context;
+use jiff::Timestamp;
+
+use super::{DayInput, ObjectRow, Problem, Store, UNDATED};
+use crate::aggregate::Aggregator;
+use crate::ingest::{IngestConfig, Silent, ingest};
+use crate::source::{Listing, LogSource, ObjectRef, SourceError};
+
+/// Where a run's progress goes: warnings, and one event per committed day.
+pub trait Log {
+    /// One event: `fields` for a log pipeline, `text` for a person.
+    fn event(&self, event: &str, fields: serde_json::Value, text: &dyn Fn() -> String);
+    fn warn(&self, message: &str);
+}
+
+/// What this run read (the store's totals are in its manifest).
+#[derive(Default)]
+pub struct Ran {
+    pub new_objects: u64,
+    pub new_records: u64,
+    pub days_committed: u64,
+    pub already_ingested: u64,
+    /// Objects that could not be fetched; the next run tries them again.
+    pub unread: Vec<String>,
+    /// Objects ingested before whose ETag has changed since: not read again.
+    pub changed: Vec<String>,
+    pub listing_failures: Vec<Problem>,
+}
+
+impl Ran {
+    pub fn incomplete(&self) -> bool {
+        !self.unread.is_empty() || !self.listing_failures.is_empty()
+    }
+}
+
+/// The objects of one delivery day (or of the undated partition), as listed.
+#[derive(Default)]
+struct DayGroup {
+    objects: Vec<ObjectRef>,
+    ignored: Vec<Problem>,
+    watermark: Option<Timestamp>,
+}
+
+enum Listed {
+    Day(String, DayGroup),
+    Failed(Problem),
+    Note(String),
+    Done(Result<(), SourceError>),
+}
+
+/// The delivery day in an object's location (`…/CloudTrail/<region>/YYYY/MM/DD/<file>`; digest
+/// files, under `CloudTrail-Digest/`, belong to the same day).
+fn day_of(location: &str) -> String {
+    let parts: Vec<&str> = location
+        .split(['/', '\\'])
+        .map(|p| {
+            if p == "CloudTrail-Digest" {
+                "CloudTrail"
+            } else {
+                p
+            }
+        })
+        .collect();
+    parts
+        .split_last()
+        .and_then(|(_, folders)| crate::source::delivery_day(folders))
+        .map_or_else(|| UNDATED.to_owned(), |d| d.to_string())
+}
+
+/// Lists the source and ingests every object the store does not hold, day by day; objects of
+/// delivery days before `first_day` are not listed (undated ones always are).
+pub fn ingest_new(
+    source: &dyn LogSource,
+    config: &IngestConfig,
+    first_day: Option<&str>,
+    store: &mut Store,
+    aggregator: &mut Aggregator,
+    log: &dyn Log,
+) -> anyhow::Result<Ran> {
+    let mut ran = Ran::default();
+    let (tx, rx) = sync_channel::<Listed>(1);
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        scope.spawn(move || {
+            let mut groups: BTreeMap<String, DayGroup> = BTreeMap::new();
+            let flush = |groups: &mut BTreeMap<String, DayGroup>,
+                         tx: &std::sync::mpsc::SyncSender<Listed>| {
+                for (day, group) in std::mem::take(groups) {
+                    if tx.send(Listed::Day(day, group)).is_err() {
+                        return;
+                    }
+                }
+            };
+            let before_since =
+                |day: &str| day != UNDATED && first_day.is_some_and(|first| day < first);
+            let result = source.list(&mut |listing| match listing {
+                Listing::Object(object) => {
+                    let day = day_of(&object.location);
+                    if !before_since(&day) {
+                        groups.entry(day).or_default().objects.push(object);
+                    }
+                }
+                Listing::Ignored { location, reason } => groups
+                    .entry(day_of(&location))
+                    .or_default()
+                    .ignored
+                    .push(Problem { location, reason }),
+                Listing::Failed { location, reason } => {
+                    drop(tx.send(Listed::Failed(Problem { location, reason })));
+                }
+                Listing::Note(note) => drop(tx.send(Listed::Note(note))),
+                Listing::Watermark(at) => {
+                    if let Some(day) = crate::source::watermark_day(at) {
+                        groups.entry(day.to_string()).or_default().watermark = Some(at);
+                    }
+                    // Undated objects wait for the end: they are not part of any day.
+                    let undated = groups.remove(UNDATED);
+                    flush(&mut groups, &tx);
+                    if let Some(undated) = undated {
+                        groups.insert(UNDATED.to_owned(), undated);
+                    }
+                }
+            });
+            flush(&mut groups, &tx);
+            drop(tx.send(Listed::Done(result)));
+        });
+        for listed in rx {
+            match listed {
+                Listed::Day(day, group) => ingest_day(
+                    &day, group, source, config, store, aggregator, log, &mut ran,
+                )?,
+                Listed::Failed(problem) => {
+                    log.warn(&format!(
+                        "warning: {}: {}",
+                        problem.location, problem.reason
+                    ));
+                    ran.listing_failures.push(problem);
+                }
+                Listed::Note(note) => log.warn(&format!("note: {note}")),
+                Listed::Done(result) => result.context("cannot list the trail")?,
+            }
+        }
+        Ok(())
+    })?;
+    Ok(ran)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn ingest_day(
+    day: &str,
+    group: DayGroup,
+    source: &dyn LogSource,
+    config: &IngestConfig,
+    store: &mut Store,
+    aggregator: &mut Aggregator,
+    log: &dyn Log,
+    ran: &mut Ran,
+) -> anyhow::Result<()> {
+    let known: HashMap<String, Option<String>> = store
+        .objects(day)?
+        .into_iter()
+        .map(|row| (row.location, row.etag))
+        .collect();
+    let mut new = Vec::new();
+    for object in group.objects {
+        match known.get(&object.location) {
+            None => new.push(object),
+            Some(etag) => {
+                ran.already_ingested += 1;
+                if etag.is_some() && object.etag.is_some() && *etag != object.etag {
+                    log.warn(&format!(
+                        "warning: {}: changed since it was ingested (ETag {} → {}); not read again",
+                        object.location,
+                        etag.as_deref().unwrap_or_default(),
+                        object.etag.as_deref().unwrap_or_default()
+                    ));
+                    ran.changed.push(object.location);
+                }
+            }
+        }
+    }
+    if new.is_empty() {
+        return Ok(());
+    }
+    let day_source = DaySource {
+        inner: source,
+        objects: &new,
+        watermark: group.watermark,
+    };
+    let stats = ingest(&day_source, config, aggregator, &Silent)
+        .with_context(|| format!("cannot read day {day}"))?;
+    let settled = aggregator.take_settled();
+    let hashes: HashMap<&str, &crate::hash::ObjectFingerprint> = stats
+        .objects
+        .iter()
+        .map(|f| (f.location.as_str(), f))
+        .collect();
+    let rows: Vec<ObjectRow> = new
+        .iter()
+        .filter(|o| !stats.unread.contains(&o.location))
+        .map(|o| {
+            let hashed = hashes.get(o.location.as_str());
+            ObjectRow {
+                location: o.location.clone(),
+                size: o.size.or(hashed.map(|h| h.size)),
+                etag: o.etag.clone(),
+                sha256: hashed.map(|h| h.sha256.clone()),
+                content_sha256: hashed.and_then(|h| h.content_sha256.clone()),
+            }
+        })
+        .collect();
+    let mut input = DayInput::from_stats(&stats, &stats.unread);
+    input.ignored = group.ignored;
+    for problem in &stats.skipped {
+        log.warn(&format!(
+            "warning: {}: {}",
+            problem.location, problem.reason
+        ));
+    }
+    store
+        .commit_day(day, settled, rows, input, &aggregator.export_state())
+        .with_context(|| format!("cannot commit day {day} to the usage store"))?;
+    ran.new_objects += new.len() as u64 - stats.unread.len() as u64;
+    ran.new_records += stats.records;
+    ran.days_committed += 1;
+    ran.unread.extend(stats.unread.iter().cloned());
+    log.event(
+        "day",
+        serde_json::json!({
+            "day": day,
+            "new_objects": new.len() - stats.unread.len(),
+            "records": stats.records,
+            "unread": stats.unread.len(),
+            "problems": stats.skipped.len() as u64 + stats.skipped_not_listed,
+        }),
+        &|| {
+            format!(
+                "day {day}: {} new objects, {} records, {} unread, {} problems",
+                new.len() - stats.unread.len(),
+                stats.records,
+                stats.unread.len(),
+                stats.skipped.len() as u64 + stats.skipped_not_listed
+            )
+        },
+    );
+    Ok(())
+}
+
+/// One day's new objects, fetched through the trail's own source.
+struct DaySource<'a> {
+    inner: &'a dyn LogSource,
+    objects: &'a [ObjectRef],
+    watermark: Option<Timestamp>,
+}
+
+impl LogSource for DaySource<'_> {
+    fn list(&self, each: &mut dyn FnMut(Listing)) -> Result<(), SourceError> {
+        for object in self.objects {
+            each(Listing::Object(object.clone()));
+        }
+        if let Some(at) = self.watermark {
+            each(Listing::Watermark(at));
+        }
+        Ok(())
+    }
+
+    fn fetch(&self, object: &ObjectRef) -> Result<Vec<u8>, SourceError> {
+        self.inner.fetch(object)
+    }
+}
