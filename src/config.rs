@@ -284,3 +284,90 @@ impl Config {
         (options, run)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::run::RunSettings;
+
+    fn load(text: &str) -> anyhow::Result<(tempfile::TempDir, Config)> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("logs")).unwrap();
+        let path = dir.path().join("iamtrim.toml");
+        std::fs::write(&path, text).unwrap();
+        let config = Config::load(&path)?;
+        Ok((dir, config))
+    }
+
+    const MINIMAL: &str = r#"
+[store]
+path = "store"
+[source]
+trails = ["logs"]
+[output]
+dir = "out"
+"#;
+
+    #[test]
+    fn relative_paths_are_relative_to_the_file_and_defaults_come_from_the_settings_step() {
+        let (dir, config) = load(MINIMAL).unwrap();
+        let (options, run) = config.options();
+        assert_eq!(options.trails, [dir.path().join("logs")]);
+        assert_eq!(run.store, dir.path().join("store"));
+        let now: jiff::Timestamp = "2026-11-22T12:00:00Z".parse().unwrap();
+        let settings = RunSettings::resolve(options, run, now).unwrap();
+        assert_eq!(settings.window_days, 90);
+        // The listing starts 91 days back (the window plus a day); ingest keeps everything.
+        assert_eq!(
+            settings.listing.start.unwrap().to_string(),
+            "2026-08-23T12:00:00Z"
+        );
+        assert_eq!(
+            settings.common.ingest.window,
+            crate::window::TimeWindow::default()
+        );
+        assert_eq!(settings.first_listed_day().as_deref(), Some("2026-08-22"));
+        assert_eq!(settings.common.synth.rules.max_objects, 3);
+        assert!(settings.common.ingest.hash_objects);
+        assert_eq!(settings.output.dir, dir.path().join("out"));
+    }
+
+    #[test]
+    fn every_policy_setting_reaches_the_resolved_settings() {
+        let text = format!(
+            "{MINIMAL}\n[policy]\nmax_objects = 7\nsize_limit = \"inline\"\ncondition_requested_region = true\n[report]\nwindow_days = 30\nroles = [\"app\"]\n"
+        )
+        .replace("[output]\ndir = \"out\"", "[output]\ndir = \"out\"\npolicy_format = \"cloudformation\"");
+        let (_dir, config) = load(&text).unwrap();
+        let (options, run) = config.options();
+        let settings = RunSettings::resolve(options, run, jiff::Timestamp::now()).unwrap();
+        let common = &settings.common;
+        assert_eq!(common.synth.rules.max_objects, 7);
+        assert_eq!(common.synth.size_limit, SizeLimit::Inline);
+        assert!(common.synth.region_condition);
+        assert_eq!(common.policy_format, PolicyFormat::CloudFormation);
+        assert_eq!(common.filter.roles, ["app"]);
+        assert_eq!(settings.window_days, 30);
+    }
+
+    #[test]
+    fn misspelt_keys_and_bad_values_are_errors_naming_the_key() {
+        let err = |text: &str| format!("{:#}", load(text).unwrap_err());
+        let misspelt = MINIMAL.replace("[output]", "[output]\nevidnce = true");
+        assert!(
+            err(&misspelt).contains("unknown field `evidnce`"),
+            "{}",
+            err(&misspelt)
+        );
+        let zero = format!("{MINIMAL}\n[report]\nwindow_days = 0\n");
+        assert!(err(&zero).ends_with("report.window_days must be at least 1"));
+        let diff = format!("{MINIMAL}\n[report]\ndiff = true\n");
+        assert!(err(&diff).contains("report.diff needs the current policies"));
+        let lookup = MINIMAL.replace("trails = [\"logs\"]", "trails = [\"cloudtrail:lookup\"]");
+        assert!(err(&lookup).contains("LookupEvents pages have no stable name"));
+        let mixed = MINIMAL.replace("trails = [\"logs\"]", "trails = [\"logs\", \"s3://b/p\"]");
+        assert!(err(&mixed).ends_with("source.trails: give either local paths or one s3:// URI"));
+        let since = MINIMAL.replace("[source]", "[source]\nsince = \"yesterday\"");
+        assert!(err(&since).contains("source.since"));
+    }
+}

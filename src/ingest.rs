@@ -137,7 +137,7 @@ pub fn ingest(
         for message in message_rx {
             match message {
                 Message::Batch(seq, batch) => {
-                    stats.add_file(&batch);
+                    batch.add_to(&mut stats);
                     aggregator.add(*batch);
                     progress.done(seq);
                 }
@@ -273,7 +273,7 @@ fn parse_object(
 ) -> FileBatch {
     let location = object.location.clone();
     let failed = |reason: String| {
-        let mut problems = ProblemLog::new(&location);
+        let mut problems = ProblemLog::default();
         problems.push(location.clone(), reason);
         FileAggregate::default().into_batch(location.clone(), problems)
     };
@@ -297,7 +297,7 @@ fn parse_object(
     }
 
     let mut file = FileAggregate::default();
-    let mut problems = ProblemLog::new(&location);
+    let mut problems = ProblemLog::default();
     let result = decode::for_each_record(json, config.limits, &mut |item| {
         file.counts.records += 1;
         let bad = match item {
@@ -423,4 +423,129 @@ fn is_credential_exchange(source: &str, name: &str, caller: &attribute::Caller<'
     source == "sts.amazonaws.com"
         && name == "AssumeRoleWithWebIdentity"
         && matches!(caller, attribute::Caller::ServiceAccount(_))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::aggregate::{JoinContext, WorkloadKey};
+    use crate::source::memory::{FailingSource, MemorySource, role_call};
+
+    pub(crate) const DAY: &str = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/01/";
+
+    pub(crate) fn config() -> IngestConfig {
+        IngestConfig {
+            threads: 2,
+            fetch_concurrency: 2,
+            limits: DecodeLimits::default(),
+            window: TimeWindow::default(),
+            clusters: ClusterNames::default(),
+            catalog: Arc::new(Catalog::embedded().unwrap()),
+            calls_table: false,
+            hash_objects: false,
+        }
+    }
+
+    fn send(id: &str) -> serde_json::Value {
+        role_call(
+            id,
+            "2026-11-01T06:10:00Z",
+            "orders",
+            "sqs.amazonaws.com",
+            "SendMessage",
+            json!({"queueUrl": "https://sqs.us-east-1.amazonaws.com/111122223333/orders"}),
+        )
+    }
+
+    fn actions(aggregator: Aggregator) -> Vec<(String, String, u64)> {
+        let finished = aggregator.finish(&Default::default());
+        let mut out = Vec::new();
+        for (key, workload) in finished {
+            assert_eq!(
+                key,
+                WorkloadKey::Role("arn:aws:iam::111122223333:role/orders".into())
+            );
+            for (call, usage) in &workload.calls {
+                out.push((
+                    call.action.to_string(),
+                    call.resource.to_string(),
+                    usage.count,
+                ));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn a_failed_fetch_is_unread_counted_and_makes_the_result_incomplete() {
+        let a = format!("{DAY}a.json.gz");
+        let b = format!("{DAY}b.json.gz");
+        let source = FailingSource::new(
+            MemorySource::new()
+                .records(&a, &[send("e1"), send("e2")])
+                .records(&b, &[send("e3")]),
+        )
+        .fail_fetch(&b, "connection reset by peer");
+        let mut aggregator = Aggregator::new(JoinContext::default());
+        let input = ingest(&source, &config(), &mut aggregator, &Silent).unwrap();
+        assert_eq!(input.files, 2);
+        assert_eq!(input.counts.records, 2);
+        assert_eq!(input.unread, std::slice::from_ref(&b));
+        assert_eq!(input.skipped.len(), 1);
+        assert_eq!(input.skipped[0].location, b);
+        assert!(
+            input.skipped[0].reason.contains("connection reset by peer"),
+            "{}",
+            input.skipped[0].reason
+        );
+        assert!(input.incomplete());
+        assert_eq!(
+            actions(aggregator),
+            [(
+                "sqs:SendMessage".to_owned(),
+                "arn:aws:sqs:us-east-1:111122223333:orders".to_owned(),
+                2
+            )]
+        );
+    }
+
+    #[test]
+    fn bad_records_are_counted_and_located_and_the_rest_is_read() {
+        let a = format!("{DAY}a.json.gz");
+        let source =
+            MemorySource::new().records(&a, &[send("e1"), json!("not a record"), send("e2")]);
+        let mut aggregator = Aggregator::new(JoinContext::default());
+        let input = ingest(&source, &config(), &mut aggregator, &Silent).unwrap();
+        assert_eq!(input.counts.records, 3);
+        assert_eq!(input.counts.bad_records, 1);
+        assert_eq!(input.skipped.len(), 1);
+        assert!(input.skipped[0].location.starts_with(&a));
+        assert!(input.unread.is_empty());
+        assert_eq!(actions(aggregator)[0].2, 2);
+    }
+
+    #[test]
+    fn a_redelivered_event_counts_once_and_a_listing_failure_is_reported() {
+        let a = format!("{DAY}a.json.gz");
+        let b = format!("{DAY}b.json.gz");
+        let source = FailingSource::new(
+            MemorySource::new()
+                .records(&a, &[send("e1")])
+                .records(&b, &[send("e1")])
+                .watermark("2026-11-01T22:00:00Z"),
+        );
+        let mut aggregator = Aggregator::new(JoinContext::default());
+        let input = ingest(&source, &config(), &mut aggregator, &Silent).unwrap();
+        assert_eq!(input.counts.duplicates, 1);
+        assert_eq!(actions(aggregator)[0].2, 1);
+
+        let failing = FailingSource::new(MemorySource::new().records(&a, &[send("e1")]))
+            .fail_listing_after(0, "AccessDenied");
+        let mut aggregator = Aggregator::new(JoinContext::default());
+        let err = ingest(&failing, &config(), &mut aggregator, &Silent).unwrap_err();
+        assert_eq!(err.to_string(), "listing: AccessDenied");
+    }
 }

@@ -1,28 +1,89 @@
-//! Counters for the input side of a run, summed from every file and listing entry; written into
-//! the output so a reader knows how complete the result is.
+//! The input side of a run, in one vocabulary from a file's batch to the report, the store and
+//! the evidence pack: [`Counts`] (summed with `+=`), [`Problem`] (where and why), [`Unmapped`]
+//! (calls no IAM action is known for), and [`InputStats`], a run's totals and lists.
+//!
+//! The report, the store's day files and the evidence manifest each serialize these under their
+//! own, documented field names (`report::Input`, `store::DayInput`, `evidence::model::InputCounts`);
+//! they convert from these types and hold no logic of their own.
 
 use std::collections::BTreeMap;
+use std::ops::AddAssign;
 
-use crate::aggregate::{FileBatch, FileProblem};
+use serde::{Deserialize, Serialize};
+
 use crate::attribute::NotWorkload;
 use crate::source::Listing;
 
-#[derive(Debug, Default, Clone)]
-pub struct InputStats {
-    pub files: u64,
+/// Record counters: per file while it is read, then summed per day, per run and per window.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Counts {
     pub records: u64,
     pub bad_records: u64,
     pub outside_window: u64,
+    /// Records whose `eventID` was already counted (redelivered or copied events).
     pub duplicates: u64,
     pub no_permission: u64,
+    /// Workload API calls mapped to catalog actions.
     pub mapped: u64,
     pub not_workload: BTreeMap<NotWorkload, u64>,
-    /// Files or records that could not be read: the result is incomplete.
-    pub skipped: Vec<FileProblem>,
+}
+
+impl AddAssign<&Counts> for Counts {
+    fn add_assign(&mut self, other: &Counts) {
+        self.records += other.records;
+        self.bad_records += other.bad_records;
+        self.outside_window += other.outside_window;
+        self.duplicates += other.duplicates;
+        self.no_permission += other.no_permission;
+        self.mapped += other.mapped;
+        for (reason, n) in &other.not_workload {
+            *self.not_workload.entry(*reason).or_default() += n;
+        }
+    }
+}
+
+/// A problem with one file, record or listing: where, and why, in words a person understands.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Problem {
+    pub location: String,
+    pub reason: String,
+}
+
+impl Problem {
+    pub fn new(location: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            location: location.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Calls of one API operation no IAM action is known for.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unmapped {
+    pub event_source: String,
+    pub event_name: String,
+    pub count: u64,
+}
+
+/// A run's input: counters summed from every file and listing entry, and what could not be
+/// read; written into the output so a reader knows how complete the result is.
+#[derive(Debug, Default, Clone)]
+pub struct InputStats {
+    pub files: u64,
+    pub counts: Counts,
+    /// Files or records that could not be read: the result is incomplete. In a stable order
+    /// after [`InputStats::finish`]: by file, then in the order found in it.
+    pub skipped: Vec<Problem>,
+    /// The file of each of `skipped` and its position among the file's problems: the sort key
+    /// (so "record 2" comes before "record 10", and the order does not depend on threads).
+    skipped_order: Vec<(String, u64)>,
     /// Problems beyond the per-file listing cap, counted only.
     pub skipped_not_listed: u64,
     /// Objects deliberately not read (digests, non-log files): listed, not an error.
-    pub ignored: Vec<FileProblem>,
+    pub ignored: Vec<Problem>,
     pub unmapped: BTreeMap<(String, String), u64>,
     /// What the source could not see.
     pub source_notes: Vec<String>,
@@ -33,29 +94,37 @@ pub struct InputStats {
 }
 
 impl InputStats {
-    pub fn add_file(&mut self, batch: &FileBatch) {
-        self.files += 1;
-        if batch.unread {
-            self.unread.push(batch.location.clone());
+    /// Adds `problems` of `file`, in the order they were found there.
+    pub fn skip(&mut self, file: &str, problems: impl IntoIterator<Item = Problem>) {
+        for (ordinal, problem) in problems.into_iter().enumerate() {
+            self.skipped_order.push((file.to_owned(), ordinal as u64));
+            self.skipped.push(problem);
         }
-        if let Some(fingerprint) = &batch.fingerprint {
-            self.objects.push(fingerprint.clone());
-        }
-        let c = &batch.counts;
-        self.records += c.records;
-        self.bad_records += c.bad_records;
-        self.outside_window += c.outside_window;
-        self.duplicates += c.duplicates;
-        self.no_permission += c.no_permission;
-        self.mapped += c.mapped;
-        for (reason, n) in &c.not_workload {
-            *self.not_workload.entry(*reason).or_default() += n;
-        }
-        self.skipped.extend(batch.problems.iter().cloned());
-        self.skipped_not_listed += batch.problems_not_listed;
-        for (pair, n) in &batch.unmapped {
-            *self.unmapped.entry(pair.clone()).or_default() += n;
-        }
+    }
+
+    /// Adds one problem at a given position among its file's problems.
+    pub fn skip_at(&mut self, file: &str, ordinal: u64, problem: Problem) {
+        self.skipped_order.push((file.to_owned(), ordinal));
+        self.skipped.push(problem);
+    }
+
+    pub fn add_unmapped(&mut self, event_source: &str, event_name: &str, count: u64) {
+        *self
+            .unmapped
+            .entry((event_source.to_owned(), event_name.to_owned()))
+            .or_default() += count;
+    }
+
+    /// The unmapped calls, by event source and name.
+    pub fn unmapped_list(&self) -> Vec<Unmapped> {
+        self.unmapped
+            .iter()
+            .map(|((event_source, event_name), count)| Unmapped {
+                event_source: event_source.clone(),
+                event_name: event_name.clone(),
+                count: *count,
+            })
+            .collect()
     }
 
     pub fn add_listing(&mut self, listing: Listing) {
@@ -63,19 +132,23 @@ impl InputStats {
             Listing::Object(_) | Listing::Watermark(_) => {}
             Listing::Note(note) => self.source_notes.push(note),
             Listing::Ignored { location, reason } => {
-                self.ignored
-                    .push(FileProblem::new(&location.clone(), 0, location, reason))
+                self.ignored.push(Problem { location, reason })
             }
             Listing::Failed { location, reason } => {
-                self.skipped
-                    .push(FileProblem::new(&location.clone(), 0, location, reason))
+                let file = location.clone();
+                self.skip(&file, [Problem { location, reason }]);
             }
         }
     }
 
     /// Sorts the lists so output does not depend on which thread finished first.
     pub fn finish(&mut self) {
-        self.skipped.sort();
+        let mut skipped: Vec<((String, u64), Problem)> = std::mem::take(&mut self.skipped_order)
+            .into_iter()
+            .zip(std::mem::take(&mut self.skipped))
+            .collect();
+        skipped.sort();
+        (self.skipped_order, self.skipped) = skipped.into_iter().unzip();
         self.ignored.sort();
         self.unread.sort();
         self.objects.sort();
@@ -84,5 +157,41 @@ impl InputStats {
     /// True when some input could not be read: the run's result is incomplete (exit status 2).
     pub fn incomplete(&self) -> bool {
         !self.skipped.is_empty() || self.skipped_not_listed > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_add_up() {
+        let mut total = Counts::default();
+        let file = Counts {
+            records: 3,
+            mapped: 2,
+            not_workload: [(NotWorkload::AwsService, 1)].into(),
+            ..Counts::default()
+        };
+        total += &file;
+        total += &file;
+        assert_eq!(total.records, 6);
+        assert_eq!(total.mapped, 4);
+        assert_eq!(total.not_workload[&NotWorkload::AwsService], 2);
+    }
+
+    #[test]
+    fn problems_sort_by_file_then_the_order_found() {
+        let mut input = InputStats::default();
+        let record = |n: u32| Problem::new(format!("b.json.gz record {n}"), "not JSON");
+        input.skip("b.json.gz", [record(2), record(10)]);
+        input.skip("a.json.gz", [Problem::new("a.json.gz", "truncated")]);
+        input.finish();
+        let locations: Vec<&str> = input.skipped.iter().map(|p| p.location.as_str()).collect();
+        assert_eq!(
+            locations,
+            ["a.json.gz", "b.json.gz record 2", "b.json.gz record 10"]
+        );
+        assert!(input.incomplete());
     }
 }

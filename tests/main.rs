@@ -5,6 +5,7 @@ mod aws_lookup;
 mod bad_input;
 mod batch;
 mod catalog;
+mod contract;
 mod diff;
 mod evidence;
 mod failed_calls;

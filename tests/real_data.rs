@@ -1,5 +1,6 @@
 //! The real CloudTrail samples in ../shared/data/cloudtrail-real (skipped with a notice when the
-//! folder is absent, as on a user's fresh clone).
+//! folder is absent, as on a user's fresh clone; a failure instead with `IAMTRIM_REQUIRE_TOOLS`,
+//! as in CI).
 
 use std::path::PathBuf;
 
@@ -10,6 +11,11 @@ fn real_data() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
+        assert!(
+            std::env::var_os("IAMTRIM_REQUIRE_TOOLS").is_none(),
+            "{} is absent and IAMTRIM_REQUIRE_TOOLS is set",
+            dir.display()
+        );
         eprintln!(
             "NOTICE: {} is absent; skipping the real-data test",
             dir.display()

@@ -1,7 +1,6 @@
 //! One file's contribution, aggregated by the worker that parsed it.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use foldhash::HashMap;
 use std::sync::Arc;
@@ -9,7 +8,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use super::{CallKey, Outcome, Usage};
-use crate::attribute::{Caller, NotWorkload, Vending, VendingKind};
+use crate::attribute::{Caller, Vending, VendingKind};
 use crate::map::failure::FailureClass;
 use crate::map::memo::Calls;
 
@@ -120,43 +119,8 @@ impl Activity {
 pub struct FileAggregate<'a> {
     callers: HashMap<Caller<'a>, CallerActivity<'a>>,
     vendings: Vec<Vending<'a>>,
-    pub counts: FileCounts,
+    pub counts: crate::stats::Counts,
     unmapped: HashMap<(Cow<'a, str>, Cow<'a, str>), u64>,
-}
-
-/// Per-file counters, summed into the run's input stats.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct FileCounts {
-    pub records: u64,
-    pub bad_records: u64,
-    pub outside_window: u64,
-    /// Records whose `eventID` was already counted (redelivered or copied events).
-    pub duplicates: u64,
-    pub no_permission: u64,
-    /// Workload API calls mapped to catalog actions.
-    pub mapped: u64,
-    pub not_workload: BTreeMap<NotWorkload, u64>,
-}
-
-/// A problem with one file or record: where, and why, in words a person understands.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct FileProblem {
-    /// Sort key: the file, then the order problems were found in it (so "record 2" comes
-    /// before "record 10" and listings do not depend on thread timing).
-    order: (String, u64),
-    pub location: String,
-    pub reason: String,
-}
-
-impl FileProblem {
-    /// `ordinal` is the problem's position among the file's problems.
-    pub fn new(file: &str, ordinal: u64, location: String, reason: String) -> Self {
-        Self {
-            order: (file.to_owned(), ordinal),
-            location,
-            reason,
-        }
-    }
 }
 
 /// What one file contributed, owned, ready to send to the aggregator.
@@ -165,10 +129,10 @@ pub struct FileBatch {
     pub location: String,
     pub activity: Vec<(Caller<'static>, Activity)>,
     pub vendings: Vec<Vending<'static>>,
-    pub counts: FileCounts,
+    pub counts: crate::stats::Counts,
     pub unmapped: Vec<((String, String), u64)>,
     /// Bad records and container errors; the file still contributes what was read before.
-    pub problems: Vec<FileProblem>,
+    pub problems: Vec<crate::stats::Problem>,
     /// Problems past the per-file listing cap, counted only.
     pub problems_not_listed: u64,
     /// The object could not be fetched at all (a network or permission failure, not bad
@@ -178,30 +142,40 @@ pub struct FileBatch {
     pub fingerprint: Option<crate::hash::ObjectFingerprint>,
 }
 
+impl FileBatch {
+    /// Adds what this file contributed to a run's input counters and lists.
+    pub fn add_to(&self, stats: &mut crate::stats::InputStats) {
+        stats.files += 1;
+        if self.unread {
+            stats.unread.push(self.location.clone());
+        }
+        if let Some(fingerprint) = &self.fingerprint {
+            stats.objects.push(fingerprint.clone());
+        }
+        stats.counts += &self.counts;
+        stats.skip(&self.location, self.problems.iter().cloned());
+        stats.skipped_not_listed += self.problems_not_listed;
+        for ((source, name), n) in &self.unmapped {
+            stats.add_unmapped(source, name, *n);
+        }
+    }
+}
+
 /// At most this many problems are listed per file; the rest are counted.
 const PROBLEMS_LISTED_PER_FILE: usize = 20;
 
 /// One file's problems as they are found: the first few kept with location and reason, all
 /// counted, so a file full of bad records costs no more memory than a file with a few.
+#[derive(Default)]
 pub struct ProblemLog {
-    file: String,
-    listed: Vec<FileProblem>,
+    listed: Vec<crate::stats::Problem>,
     total: u64,
 }
 
 impl ProblemLog {
-    pub fn new(file: &str) -> Self {
-        Self {
-            file: file.to_owned(),
-            listed: Vec::new(),
-            total: 0,
-        }
-    }
-
     pub fn push(&mut self, location: String, reason: String) {
         if self.listed.len() < PROBLEMS_LISTED_PER_FILE {
-            self.listed
-                .push(FileProblem::new(&self.file, self.total, location, reason));
+            self.listed.push(crate::stats::Problem { location, reason });
         }
         self.total += 1;
     }

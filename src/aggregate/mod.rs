@@ -14,7 +14,7 @@ use jiff::Timestamp;
 
 use crate::map::failure::FailureClass;
 
-pub use batch::{Activity, FileAggregate, FileBatch, FileProblem, ProblemLog};
+pub use batch::{Activity, FileAggregate, FileBatch, ProblemLog};
 pub use sessions::{
     Aggregator, Coverage, Evidence, JoinContext, JoinState, Mechanism, Settled, StoredBinding,
     StoredCall, StoredSession, StoredTarget, Tally, UnboundGroup, Workload, WorkloadKey,

@@ -56,7 +56,7 @@ pub fn run(args: &CallsArgs, quiet: bool) -> anyhow::Result<Outcome> {
         eprintln!(
             "iamtrim calls: {} files, {} records, {} rows, {} skipped",
             input.files,
-            input.records,
+            input.counts.records,
             df.height(),
             input.skipped.len() as u64 + input.skipped_not_listed
         );

@@ -57,8 +57,8 @@ pub fn run(args: &RecommendArgs, quiet: bool, diff_only: bool) -> anyhow::Result
             let _ = writeln!(stderr, "note: {note}");
         }
         super::print_skipped(&mut stderr, input, true);
-        let duplicates = if input.duplicates > 0 {
-            format!(", {} duplicate events", input.duplicates)
+        let duplicates = if input.counts.duplicates > 0 {
+            format!(", {} duplicate events", input.counts.duplicates)
         } else {
             String::new()
         };
@@ -66,7 +66,7 @@ pub fn run(args: &RecommendArgs, quiet: bool, diff_only: bool) -> anyhow::Result
             stderr,
             "iamtrim: {} files, {} records, {} workloads, {} skipped, {} ignored{duplicates} in {:.2}s",
             input.files,
-            input.records,
+            input.counts.records,
             recommendation.workloads.len(),
             input.skipped.len() as u64 + input.skipped_not_listed,
             input.ignored.len(),

@@ -57,7 +57,7 @@ pub struct Digest {
 /// decompressed, or with the reason it could not be read.
 pub fn read_listed(
     source: &dyn crate::source::LogSource,
-    ignored: &[crate::aggregate::FileProblem],
+    ignored: &[crate::stats::Problem],
 ) -> Vec<Digest> {
     use crate::source::{KeyKind, ObjectRef, classify_key};
     ignored

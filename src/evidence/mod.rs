@@ -22,8 +22,7 @@ use crate::hash::sha256_hex;
 use crate::report::{Recommendation, WorkloadReport};
 use model::{
     Attribution, CatalogInfo, Configuration, DeniedCalls, Finding, Generalization, InputCounts,
-    Integrity, Located, Manifest, Permission, Tally, Tool, Unmapped, Window, WorkloadEntry,
-    WorkloadEvidence,
+    Integrity, Manifest, Permission, Tally, Tool, Window, WorkloadEntry, WorkloadEvidence,
 };
 
 pub const MANIFEST: &str = "manifest.json";
@@ -231,10 +230,6 @@ pub fn write_pack(dir: &Path, pack: PackInput<'_>) -> anyhow::Result<Manifest> {
     }
 
     let input = pack.input;
-    let located = |p: &crate::aggregate::FileProblem| Located {
-        location: p.location.clone(),
-        reason: p.reason.clone(),
-    };
     let (first_call, last_call) = r.workloads.iter().flat_map(|w| &w.usage).fold(
         (None::<String>, None::<String>),
         |(first, last), u| {
@@ -266,29 +261,22 @@ pub fn write_pack(dir: &Path, pack: PackInput<'_>) -> anyhow::Result<Manifest> {
         inputs: input.objects.clone(),
         input: InputCounts {
             files: input.files,
-            records: input.records,
-            bad_records: input.bad_records,
-            duplicate_events: input.duplicates,
-            outside_window: input.outside_window,
-            no_permission_needed: input.no_permission,
-            mapped_events: input.mapped,
+            records: input.counts.records,
+            bad_records: input.counts.bad_records,
+            duplicate_events: input.counts.duplicates,
+            outside_window: input.counts.outside_window,
+            no_permission_needed: input.counts.no_permission,
+            mapped_events: input.counts.mapped,
             not_workload_activity: input
+                .counts
                 .not_workload
                 .iter()
                 .map(|(k, v)| (k.as_str().to_owned(), *v))
                 .collect(),
-            skipped: input.skipped.iter().map(located).collect(),
+            skipped: input.skipped.clone(),
             skipped_not_listed: input.skipped_not_listed,
-            ignored: input.ignored.iter().map(located).collect(),
-            unmapped: input
-                .unmapped
-                .iter()
-                .map(|((s, n), c)| Unmapped {
-                    event_source: s.clone(),
-                    event_name: n.clone(),
-                    count: *c,
-                })
-                .collect(),
+            ignored: input.ignored.clone(),
+            unmapped: input.unmapped_list(),
         },
         attribution: Attribution {
             events: [

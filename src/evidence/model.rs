@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::hash::ObjectFingerprint;
+pub use crate::stats::{Problem, Unmapped};
 
 pub const FORMAT: &str = "iamtrim.evidence/v1";
 
@@ -93,25 +94,10 @@ pub struct InputCounts {
     pub no_permission_needed: u64,
     pub mapped_events: u64,
     pub not_workload_activity: BTreeMap<String, u64>,
-    pub skipped: Vec<Located>,
+    pub skipped: Vec<Problem>,
     pub skipped_not_listed: u64,
-    pub ignored: Vec<Located>,
+    pub ignored: Vec<Problem>,
     pub unmapped: Vec<Unmapped>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Located {
-    pub location: String,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Unmapped {
-    pub event_source: String,
-    pub event_name: String,
-    pub count: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

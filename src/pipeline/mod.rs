@@ -271,3 +271,140 @@ pub fn current_policies(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::ingest::Silent;
+    use crate::source::memory::{MemorySource, role_call};
+
+    const DAY: &str = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/01/";
+
+    fn trail() -> MemorySource {
+        let get = |id: &str, key: &str| {
+            role_call(
+                id,
+                "2026-11-01T06:10:00Z",
+                "reports",
+                "s3.amazonaws.com",
+                "GetObject",
+                json!({"bucketName": "reports-data", "key": key}),
+            )
+        };
+        MemorySource::new().records(
+            &format!("{DAY}a.json.gz"),
+            &[get("e1", "2026/q3.csv"), get("e2", "2026/q4.csv")],
+        )
+    }
+
+    fn settings() -> Settings {
+        Settings::resolve(
+            crate::settings::Options {
+                trails: vec!["unused".into()],
+                diff: true,
+                policy: Some("unused.json".into()),
+                ..crate::settings::Options::default()
+            },
+            "2026-11-22T12:00:00Z".parse().unwrap(),
+        )
+        .unwrap()
+    }
+
+    /// Trail in memory → workloads → report → diff, all in process.
+    fn computed(current: serde_json::Value) -> (Recommendation, InputStats, Lookups) {
+        let settings = settings();
+        let mut config = settings.ingest.clone();
+        config.hash_objects = true;
+        let mut lookups = Lookups::new(ClusterNames::default());
+        let (finished, input) = ingest_workloads(&trail(), &config, &mut lookups, &Silent).unwrap();
+        let usage = role_usage(&finished);
+        let mut recommendation = report::build(
+            finished,
+            &input,
+            config.window,
+            &settings.filter,
+            lookups.summary.clone(),
+            settings.synth,
+        );
+        let policy = RawPolicies {
+            source: "test".into(),
+            identity: vec![("current".into(), current)],
+            ..RawPolicies::default()
+        };
+        recommendation.diffs = Some(diff_roles(
+            &recommendation,
+            &[],
+            &usage,
+            &lookups,
+            Some(&policy),
+            &config.catalog,
+            settings.synth,
+        ));
+        (recommendation, input, lookups)
+    }
+
+    #[test]
+    fn a_trail_in_memory_becomes_a_scoped_policy_and_a_diff() {
+        let (recommendation, input, _) = computed(json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:DeleteObject"], "Resource": "*"}]
+        }));
+        assert_eq!(input.counts.records, 2);
+        let workload = &recommendation.workloads[0];
+        assert_eq!(workload.id, "arn:aws:iam::111122223333:role/reports");
+        let policy = serde_json::to_value(workload.policy.as_ref().unwrap()).unwrap();
+        assert_eq!(policy["Statement"][0]["Action"], json!(["s3:GetObject"]));
+        assert_eq!(
+            policy["Statement"][0]["Resource"],
+            json!([
+                "arn:aws:s3:::reports-data/2026/q3.csv",
+                "arn:aws:s3:::reports-data/2026/q4.csv"
+            ])
+        );
+        let diff = &recommendation.diffs.as_ref().unwrap()[0];
+        assert!(diff.drift);
+        let unused: Vec<&str> = diff
+            .granted_unused
+            .iter()
+            .map(|g| g.action.as_str())
+            .collect();
+        assert_eq!(unused, ["s3:DeleteObject"]);
+        assert!(drift(&recommendation));
+    }
+
+    #[test]
+    fn an_evidence_pack_written_in_process_verifies() {
+        let (recommendation, input, lookups) = computed(json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]
+        }));
+        assert!(!drift(&recommendation));
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("pack");
+        let mut settings = settings();
+        settings.policy = None;
+        let catalog = Catalog::embedded().unwrap();
+        let manifest = evidence::write(
+            &out,
+            &settings,
+            evidence::Pack {
+                recommendation: &recommendation,
+                input: &input,
+                source: Some(&trail()),
+                catalog: &catalog,
+                lookups: &lookups,
+                policy_file: None,
+                public_keys: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(manifest.inputs.len(), 1);
+        assert_eq!(manifest.inputs[0].location, format!("{DAY}a.json.gz"));
+        assert_eq!(manifest.configuration.max_objects, 3);
+        assert_eq!(crate::evidence::verify(&out).unwrap(), Vec::<String>::new());
+        std::fs::write(out.join("recommendation.json"), "{}").unwrap();
+        assert!(!crate::evidence::verify(&out).unwrap().is_empty());
+    }
+}

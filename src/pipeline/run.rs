@@ -49,7 +49,7 @@ impl RunReport {
     /// A window without a single record is no recommendation: an unattended job must not read
     /// it as "nothing to change" (#31).
     pub fn empty_window(&self) -> bool {
-        self.input.records == 0
+        self.input.counts.records == 0
     }
 
     pub fn incomplete(&self) -> bool {

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::aggregate::{Coverage, Mechanism, Outcome, Tally, Usage, Workload, WorkloadKey};
 use crate::lookup::ContextSummary;
 use crate::policy::PolicyDocument;
-use crate::stats::InputStats;
+use crate::stats::{InputStats, Problem, Unmapped};
 use crate::synth::{Generalization, PolicySize, SynthConfig, synthesize};
 use crate::window::TimeWindow;
 
@@ -85,17 +85,11 @@ pub struct Input {
     pub no_permission_needed: u64,
     pub mapped_events: u64,
     pub not_workload_activity: BTreeMap<&'static str, u64>,
-    pub skipped: Vec<Located>,
+    pub skipped: Vec<Problem>,
     pub skipped_not_listed: u64,
-    pub ignored: Vec<Located>,
+    pub ignored: Vec<Problem>,
     /// What the source cannot see (e.g. LookupEvents: no data events).
     pub source_notes: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Located {
-    pub location: String,
-    pub reason: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -168,13 +162,6 @@ pub fn sample_event_ids(usage: &crate::aggregate::Usage) -> Vec<String> {
         .collect();
     ids.dedup();
     ids
-}
-
-#[derive(Debug, Serialize)]
-pub struct Unmapped {
-    pub event_source: String,
-    pub event_name: String,
-    pub count: u64,
 }
 
 /// Which workloads to report (`--role`, `--workload`); empty means all.
@@ -279,47 +266,26 @@ pub fn build(
         shared_roles,
         input: Input {
             files: input.files,
-            records: input.records,
-            bad_records: input.bad_records,
-            outside_window: input.outside_window,
-            duplicate_events: input.duplicates,
-            no_permission_needed: input.no_permission,
-            mapped_events: input.mapped,
+            records: input.counts.records,
+            bad_records: input.counts.bad_records,
+            outside_window: input.counts.outside_window,
+            duplicate_events: input.counts.duplicates,
+            no_permission_needed: input.counts.no_permission,
+            mapped_events: input.counts.mapped,
             not_workload_activity: input
+                .counts
                 .not_workload
                 .iter()
                 .map(|(r, n)| (r.as_str(), *n))
                 .collect(),
-            skipped: input
-                .skipped
-                .iter()
-                .map(|p| Located {
-                    location: p.location.clone(),
-                    reason: p.reason.clone(),
-                })
-                .collect(),
+            skipped: input.skipped.clone(),
             skipped_not_listed: input.skipped_not_listed,
             source_notes: input.source_notes.clone(),
-            ignored: input
-                .ignored
-                .iter()
-                .map(|p| Located {
-                    location: p.location.clone(),
-                    reason: p.reason.clone(),
-                })
-                .collect(),
+            ignored: input.ignored.clone(),
         },
         workloads,
         diffs: None,
-        unmapped: input
-            .unmapped
-            .iter()
-            .map(|((source, name), count)| Unmapped {
-                event_source: source.clone(),
-                event_name: name.clone(),
-                count: *count,
-            })
-            .collect(),
+        unmapped: input.unmapped_list(),
     }
 }
 

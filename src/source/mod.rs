@@ -7,6 +7,8 @@
 
 pub mod local;
 pub mod lookup_events;
+#[cfg(test)]
+pub mod memory;
 pub mod s3;
 mod spec;
 

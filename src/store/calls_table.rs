@@ -129,10 +129,8 @@ pub fn workloads_from_table(
 
     let mut mapper = Mapper::new(catalog);
     let mut workloads: BTreeMap<WorkloadKey, Workload> = BTreeMap::new();
-    let mut input = crate::stats::InputStats {
-        files: 1,
-        ..Default::default()
-    };
+    let mut input = crate::stats::InputStats::default();
+    input.files = 1;
     let nonempty = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_owned);
     for i in 0..df.height() {
         let row = i + 2; // as a person counts CSV lines, header first
@@ -168,7 +166,7 @@ pub fn workloads_from_table(
             first_event: None,
             last_event: None,
         };
-        input.records += count;
+        input.counts.records += count;
         let entry = workloads.entry(key).or_default();
         let role = nonempty(role.get(i));
         if let Some(role) = &role {
@@ -176,18 +174,15 @@ pub fn workloads_from_table(
         }
         let actions = match &*mapper.map(&event_source, &event_name) {
             Mapping::Actions(actions, ..) => {
-                input.mapped += count;
+                input.counts.mapped += count;
                 actions.clone()
             }
             Mapping::NoPermission => {
-                input.no_permission += count;
+                input.counts.no_permission += count;
                 Vec::new()
             }
             Mapping::Unmapped => {
-                *input
-                    .unmapped
-                    .entry((event_source.clone(), event_name.clone()))
-                    .or_default() += count;
+                input.add_unmapped(&event_source, &event_name, count);
                 Vec::new()
             }
         };

@@ -22,7 +22,7 @@ pub trait Log {
 }
 
 /// What this run read (the store's totals are in its manifest).
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Ran {
     pub new_objects: u64,
     pub new_records: u64,
@@ -228,7 +228,7 @@ fn ingest_day(
         .commit_day(day, settled, rows, input, &aggregator.export_state())
         .with_context(|| format!("cannot commit day {day} to the usage store"))?;
     ran.new_objects += new.len() as u64 - stats.unread.len() as u64;
-    ran.new_records += stats.records;
+    ran.new_records += stats.counts.records;
     ran.days_committed += 1;
     ran.unread.extend(stats.unread.iter().cloned());
     log.event(
@@ -236,7 +236,7 @@ fn ingest_day(
         serde_json::json!({
             "day": day,
             "new_objects": new.len() - stats.unread.len(),
-            "records": stats.records,
+            "records": stats.counts.records,
             "unread": stats.unread.len(),
             "problems": stats.skipped.len() as u64 + stats.skipped_not_listed,
         }),
@@ -244,7 +244,7 @@ fn ingest_day(
             format!(
                 "day {day}: {} new objects, {} records, {} unread, {} problems",
                 new.len() - stats.unread.len(),
-                stats.records,
+                stats.counts.records,
                 stats.unread.len(),
                 stats.skipped.len() as u64 + stats.skipped_not_listed
             )
@@ -273,5 +273,154 @@ impl LogSource for DaySource<'_> {
 
     fn fetch(&self, object: &ObjectRef) -> Result<Vec<u8>, SourceError> {
         self.inner.fetch(object)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::aggregate::JoinContext;
+    use crate::source::memory::{FailingSource, MemorySource, role_call};
+
+    struct Quiet;
+
+    impl Log for Quiet {
+        fn event(&self, _: &str, _: serde_json::Value, _: &dyn Fn() -> String) {}
+        fn warn(&self, _: &str) {}
+    }
+
+    fn config() -> IngestConfig {
+        IngestConfig {
+            threads: 2,
+            fetch_concurrency: 2,
+            limits: crate::decode::DecodeLimits::default(),
+            window: crate::window::TimeWindow::default(),
+            clusters: crate::attribute::ClusterNames::default(),
+            catalog: std::sync::Arc::new(crate::catalog::Catalog::embedded().unwrap()),
+            calls_table: false,
+            hash_objects: true,
+        }
+    }
+
+    fn day(d: u32) -> String {
+        format!("AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/{d:02}/")
+    }
+
+    fn put(id: &str, d: u32) -> serde_json::Value {
+        role_call(
+            id,
+            &format!("2026-11-{d:02}T06:10:00Z"),
+            "exporter",
+            "s3.amazonaws.com",
+            "PutObject",
+            json!({"bucketName": "exports", "key": format!("{id}.csv")}),
+        )
+    }
+
+    fn source() -> MemorySource {
+        MemorySource::new()
+            .records(
+                &format!("{}a.json.gz", day(1)),
+                &[put("e1", 1), put("e2", 1)],
+            )
+            .watermark("2026-11-01T22:00:00Z")
+            .records(&format!("{}b.json.gz", day(2)), &[put("e3", 2)])
+            .watermark("2026-11-02T22:00:00Z")
+    }
+
+    fn run(source: &dyn LogSource, store: &mut Store, first_day: Option<&str>) -> Ran {
+        let mut aggregator = Aggregator::new(JoinContext::default());
+        aggregator.import_state(store.state().unwrap()).unwrap();
+        ingest_new(source, &config(), first_day, store, &mut aggregator, &Quiet).unwrap()
+    }
+
+    fn stored(store: &Store, d: u32) -> Vec<String> {
+        let day = format!("2026-11-{d:02}");
+        let mut rows: Vec<String> = store
+            .objects(&day)
+            .unwrap()
+            .into_iter()
+            .map(|row| row.location)
+            .collect();
+        rows.sort();
+        rows
+    }
+
+    #[test]
+    fn each_day_is_one_commit_and_an_unread_object_is_read_by_the_next_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let b = format!("{}b.json.gz", day(2));
+        let failing = FailingSource::new(source()).fail_fetch(&b, "connection reset");
+        let ran = run(&failing, &mut store, None);
+        // Day 2 is committed too (its join state), without the object that could not be read.
+        assert_eq!(ran.days_committed, 2);
+        assert_eq!(ran.new_objects, 1);
+        assert_eq!(ran.new_records, 2);
+        assert_eq!(ran.unread, std::slice::from_ref(&b));
+        assert!(ran.incomplete());
+        assert_eq!(stored(&store, 1), [format!("{}a.json.gz", day(1))]);
+        assert!(
+            stored(&store, 2).is_empty(),
+            "an unread object is not marked ingested"
+        );
+
+        let ran = run(&source(), &mut store, None);
+        assert_eq!(ran.already_ingested, 1);
+        assert_eq!(ran.new_objects, 1);
+        assert_eq!(ran.new_records, 1);
+        assert!(!ran.incomplete());
+        assert_eq!(stored(&store, 2), [b]);
+        let (_, input) = store
+            .read_days(&["2026-11-01".to_owned(), "2026-11-02".to_owned()])
+            .unwrap();
+        assert_eq!(input.counts.records, 3);
+        assert_eq!(input.files, 2);
+        assert!(
+            !input.incomplete(),
+            "the retried object left no problem behind"
+        );
+    }
+
+    #[test]
+    fn days_before_the_first_listed_are_not_read_nor_marked() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let ran = run(&source(), &mut store, Some("2026-11-02"));
+        assert_eq!(ran.new_objects, 1);
+        assert!(stored(&store, 1).is_empty());
+        let ran = run(&source(), &mut store, None);
+        assert_eq!((ran.new_objects, ran.already_ingested), (1, 1));
+        assert_eq!(stored(&store, 1).len(), 1);
+    }
+
+    #[test]
+    fn a_listing_failure_fails_the_run_after_committing_what_was_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        // Entries: object, watermark (day 1 closes), object, then the failure.
+        let failing = FailingSource::new(source()).fail_listing_after(3, "SlowDown");
+        let mut aggregator = Aggregator::new(JoinContext::default());
+        let err = ingest_new(
+            &failing,
+            &config(),
+            None,
+            &mut store,
+            &mut aggregator,
+            &Quiet,
+        )
+        .unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            "cannot list the trail: listing: SlowDown"
+        );
+        // What was listed before the failure is read and committed (each object is marked
+        // ingested on its own, so the rest of day 2 is read by the next run).
+        assert_eq!(stored(&store, 1).len(), 1);
+        assert_eq!(stored(&store, 2).len(), 1);
+        let ran = run(&source(), &mut store, None);
+        assert_eq!((ran.new_objects, ran.already_ingested), (0, 2));
     }
 }

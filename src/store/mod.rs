@@ -27,9 +27,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::{FileProblem, JoinState, Settled};
+use crate::aggregate::{JoinState, Settled};
 use crate::attribute::NotWorkload;
-use crate::stats::InputStats;
+use crate::stats::{Counts, InputStats};
+pub use crate::stats::{Problem, Unmapped};
 pub use tables::ObjectRow;
 
 pub const FORMAT: &str = "iamtrim.store/v1";
@@ -79,39 +80,21 @@ pub struct DayInput {
     pub unmapped: Vec<Unmapped>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Problem {
-    pub location: String,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Unmapped {
-    pub event_source: String,
-    pub event_name: String,
-    pub count: u64,
-}
-
 impl DayInput {
     /// What a day's ingest read, without the objects that could not be fetched (they are not
     /// ingested: the next run tries them again) and without listing failures (a run's, not
     /// the data's).
     pub fn from_stats(stats: &InputStats, unread: &[String]) -> Self {
-        let problem = |p: &FileProblem| Problem {
-            location: p.location.clone(),
-            reason: p.reason.clone(),
-        };
+        let c = &stats.counts;
         Self {
             files: stats.files - unread.len() as u64,
-            records: stats.records,
-            bad_records: stats.bad_records,
-            outside_window: stats.outside_window,
-            duplicates: stats.duplicates,
-            no_permission: stats.no_permission,
-            mapped: stats.mapped,
-            not_workload: stats
+            records: c.records,
+            bad_records: c.bad_records,
+            outside_window: c.outside_window,
+            duplicates: c.duplicates,
+            no_permission: c.no_permission,
+            mapped: c.mapped,
+            not_workload: c
                 .not_workload
                 .iter()
                 .map(|(k, v)| (k.as_str().to_owned(), *v))
@@ -120,22 +103,32 @@ impl DayInput {
                 .skipped
                 .iter()
                 .filter(|p| !unread.contains(&p.location))
-                .map(problem)
+                .cloned()
                 .collect(),
             skipped_not_listed: stats.skipped_not_listed,
-            ignored: stats.ignored.iter().map(problem).collect(),
-            unmapped: stats
-                .unmapped
+            ignored: stats.ignored.clone(),
+            unmapped: stats.unmapped_list(),
+        }
+    }
+
+    /// The day's record counters.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            records: self.records,
+            bad_records: self.bad_records,
+            outside_window: self.outside_window,
+            duplicates: self.duplicates,
+            no_permission: self.no_permission,
+            mapped: self.mapped,
+            not_workload: self
+                .not_workload
                 .iter()
-                .map(|((s, n), c)| Unmapped {
-                    event_source: s.clone(),
-                    event_name: n.clone(),
-                    count: *c,
-                })
+                .filter_map(|(k, v)| NotWorkload::parse(k).map(|reason| (reason, *v)))
                 .collect(),
         }
     }
 
+    /// Adds a later ingest of the same day.
     pub fn merge(&mut self, other: DayInput) {
         self.files += other.files;
         self.records += other.records;
@@ -144,6 +137,7 @@ impl DayInput {
         self.duplicates += other.duplicates;
         self.no_permission += other.no_permission;
         self.mapped += other.mapped;
+        // By name: reasons this binary does not know are kept as stored.
         for (k, v) in other.not_workload {
             *self.not_workload.entry(k).or_default() += v;
         }
@@ -167,42 +161,17 @@ impl DayInput {
             .collect();
     }
 
-    /// Adds this day's counters to a run's input stats (for the report).
+    /// Adds this day's counters and lists to a run's input stats (for the report).
     pub fn add_to(&self, stats: &mut InputStats) {
         stats.files += self.files;
-        stats.records += self.records;
-        stats.bad_records += self.bad_records;
-        stats.outside_window += self.outside_window;
-        stats.duplicates += self.duplicates;
-        stats.no_permission += self.no_permission;
-        stats.mapped += self.mapped;
-        for (k, v) in &self.not_workload {
-            if let Some(reason) = NotWorkload::parse(k) {
-                *stats.not_workload.entry(reason).or_default() += v;
-            }
-        }
+        stats.counts += &self.counts();
         for (i, p) in self.skipped.iter().enumerate() {
-            stats.skipped.push(FileProblem::new(
-                &p.location,
-                i as u64,
-                p.location.clone(),
-                p.reason.clone(),
-            ));
+            stats.skip_at(&p.location, i as u64, p.clone());
         }
         stats.skipped_not_listed += self.skipped_not_listed;
-        for p in &self.ignored {
-            stats.ignored.push(FileProblem::new(
-                &p.location,
-                0,
-                p.location.clone(),
-                p.reason.clone(),
-            ));
-        }
+        stats.ignored.extend(self.ignored.iter().cloned());
         for u in &self.unmapped {
-            *stats
-                .unmapped
-                .entry((u.event_source.clone(), u.event_name.clone()))
-                .or_default() += u.count;
+            stats.add_unmapped(&u.event_source, &u.event_name, u.count);
         }
     }
 }
@@ -298,7 +267,7 @@ impl Store {
             if let Some(files) = self.manifest.days.get(day) {
                 let mut input = InputStats::default();
                 read_input(&self.root.join(&files.input))?.add_to(&mut input);
-                records += input.records;
+                records += input.counts.records;
             }
         }
         Ok(records)
