@@ -2,9 +2,9 @@
 //! the evidence pack: [`Counts`] (summed with `+=`), [`Problem`] (where and why), [`Unmapped`]
 //! (calls no IAM action is known for), and [`InputStats`], a run's totals and lists.
 //!
-//! The report, the store's day files and the evidence manifest each serialize these under their
-//! own, documented field names (`report::Input`, `store::DayInput`, `evidence::model::InputCounts`);
-//! they convert from these types and hold no logic of their own.
+//! Outputs write them under their documented names: `report::Input` in the recommendation and
+//! the evidence manifest, `store::DayInput` in the usage store's day files (a format of its own,
+//! read back by later versions).
 
 use std::collections::BTreeMap;
 use std::ops::AddAssign;

@@ -21,8 +21,8 @@ use crate::diff::RawPolicies;
 use crate::hash::sha256_hex;
 use crate::report::{Recommendation, WorkloadReport};
 use model::{
-    Attribution, CatalogInfo, Configuration, DeniedCalls, Finding, Generalization, InputCounts,
-    Integrity, Manifest, Permission, Tally, Tool, Window, WorkloadEntry, WorkloadEvidence,
+    Attribution, CatalogInfo, Configuration, DeniedCalls, Finding, Generalization, Integrity,
+    Manifest, Permission, Tally, Tool, Window, WorkloadEntry, WorkloadEvidence,
 };
 
 pub const MANIFEST: &str = "manifest.json";
@@ -259,24 +259,9 @@ pub fn write_pack(dir: &Path, pack: PackInput<'_>) -> anyhow::Result<Manifest> {
             last_call,
         },
         inputs: input.objects.clone(),
-        input: InputCounts {
-            files: input.files,
-            records: input.counts.records,
-            bad_records: input.counts.bad_records,
-            duplicate_events: input.counts.duplicates,
-            outside_window: input.counts.outside_window,
-            no_permission_needed: input.counts.no_permission,
-            mapped_events: input.counts.mapped,
-            not_workload_activity: input
-                .counts
-                .not_workload
-                .iter()
-                .map(|(k, v)| (k.as_str().to_owned(), *v))
-                .collect(),
-            skipped: input.skipped.clone(),
-            skipped_not_listed: input.skipped_not_listed,
-            ignored: input.ignored.clone(),
-            unmapped: input.unmapped_list(),
+        input: crate::report::Input {
+            unmapped: Some(input.unmapped_list()),
+            ..crate::report::Input::from(input)
         },
         attribution: Attribution {
             events: [

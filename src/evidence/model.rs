@@ -21,7 +21,7 @@ pub struct Manifest {
     pub window: Window,
     /// Every log object read, sorted by location.
     pub inputs: Vec<ObjectFingerprint>,
-    pub input: InputCounts,
+    pub input: crate::report::Input,
     pub attribution: Attribution,
     pub integrity: Integrity,
     pub workloads: Vec<WorkloadEntry>,
@@ -81,23 +81,6 @@ pub struct Window {
     /// The earliest and latest call in the pack.
     pub first_call: Option<String>,
     pub last_call: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct InputCounts {
-    pub files: u64,
-    pub records: u64,
-    pub bad_records: u64,
-    pub duplicate_events: u64,
-    pub outside_window: u64,
-    pub no_permission_needed: u64,
-    pub mapped_events: u64,
-    pub not_workload_activity: BTreeMap<String, u64>,
-    pub skipped: Vec<Problem>,
-    pub skipped_not_listed: u64,
-    pub ignored: Vec<Problem>,
-    pub unmapped: Vec<Unmapped>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -75,7 +75,10 @@ pub struct Window {
     pub end: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// A run's input counters as written in the recommendation (`input`) and in the evidence
+/// manifest (`input`, with `unmapped` instead of `source_notes`).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Input {
     pub files: u64,
     pub records: u64,
@@ -84,12 +87,42 @@ pub struct Input {
     pub duplicate_events: u64,
     pub no_permission_needed: u64,
     pub mapped_events: u64,
-    pub not_workload_activity: BTreeMap<&'static str, u64>,
+    pub not_workload_activity: BTreeMap<String, u64>,
     pub skipped: Vec<Problem>,
     pub skipped_not_listed: u64,
     pub ignored: Vec<Problem>,
-    /// What the source cannot see (e.g. LookupEvents: no data events).
-    pub source_notes: Vec<String>,
+    /// What the source cannot see (e.g. LookupEvents: no data events). Recommendation only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_notes: Option<Vec<String>>,
+    /// Calls no IAM action is known for. Evidence manifest only (the recommendation has them
+    /// at its top level).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmapped: Option<Vec<Unmapped>>,
+}
+
+impl From<&InputStats> for Input {
+    fn from(input: &InputStats) -> Self {
+        let c = &input.counts;
+        Self {
+            files: input.files,
+            records: c.records,
+            bad_records: c.bad_records,
+            outside_window: c.outside_window,
+            duplicate_events: c.duplicates,
+            no_permission_needed: c.no_permission,
+            mapped_events: c.mapped,
+            not_workload_activity: c
+                .not_workload
+                .iter()
+                .map(|(r, n)| (r.as_str().to_owned(), *n))
+                .collect(),
+            skipped: input.skipped.clone(),
+            skipped_not_listed: input.skipped_not_listed,
+            ignored: input.ignored.clone(),
+            source_notes: None,
+            unmapped: None,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -265,23 +298,8 @@ pub fn build(
         attribution,
         shared_roles,
         input: Input {
-            files: input.files,
-            records: input.counts.records,
-            bad_records: input.counts.bad_records,
-            outside_window: input.counts.outside_window,
-            duplicate_events: input.counts.duplicates,
-            no_permission_needed: input.counts.no_permission,
-            mapped_events: input.counts.mapped,
-            not_workload_activity: input
-                .counts
-                .not_workload
-                .iter()
-                .map(|(r, n)| (r.as_str(), *n))
-                .collect(),
-            skipped: input.skipped.clone(),
-            skipped_not_listed: input.skipped_not_listed,
-            source_notes: input.source_notes.clone(),
-            ignored: input.ignored.clone(),
+            source_notes: Some(input.source_notes.clone()),
+            ..Input::from(input)
         },
         workloads,
         diffs: None,

@@ -170,7 +170,7 @@ pub fn render(r: &Recommendation) -> String {
         let _ = writeln!(out, "   warning: {warning}");
     }
     let i = &r.input;
-    for note in &i.source_notes {
+    for note in i.source_notes.iter().flatten() {
         let _ = writeln!(out, "\nNote: {note}.");
     }
     if !i.skipped.is_empty() {
