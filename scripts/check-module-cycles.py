@@ -7,6 +7,10 @@
 (`store::ingest`, `evidence::digest`, ...), where a file may use its parent but not form a loop
 with siblings. References are `crate::…` paths (brace groups expanded) and `super::…` paths,
 outside `#[cfg(test)]` modules. Prints each cycle with its edges.
+
+With `top`, it also checks the layering rules of docs/ARCHITECTURE.md: no pipeline stage imports
+the settings step, the pipeline library, the configuration, the CLI or a command; and no stage
+before the outputs imports an output (report, evidence, store).
 """
 import re, os, sys
 root = sys.argv[1] if len(sys.argv) > 1 else 'src'
@@ -95,8 +99,23 @@ def sc(v):
         if len(comp) > 1: sccs.append(sorted(comp))
 for v in sorted(set(edges) | {k for s in edges.values() for k in s}):
     if v not in index: sc(v)
+ABOVE_STAGES = {'settings', 'pipeline', 'config', 'cli', 'commands'}
+OUTPUTS = {'report', 'evidence', 'store'}
+BEFORE_OUTPUTS = {'aws', 'errors', 'hash', 'atomic', 'window', 'exit', 'decode', 'policy', 'catalog',
+                  'source', 'attribute', 'synth', 'map', 'stats', 'aggregate', 'dedup', 'diff',
+                  'ingest', 'lookup'}
+broken = []
+if level == 'top':
+    for a, bs in sorted(edges.items()):
+        for b in sorted(bs):
+            if a not in ABOVE_STAGES and b in ABOVE_STAGES:
+                broken.append(f'{a} -> {b}: a stage imports the layer that drives it')
+            if a in BEFORE_OUTPUTS and b in OUTPUTS:
+                broken.append(f'{a} -> {b}: a stage imports an output')
+for line in broken:
+    print('layering:', line)
 for s in sccs:
     print('cycle:', ' '.join(s))
     for a in s:
         print('   ', a, '->', ' '.join(sorted(b for b in edges.get(a, ()) if b in s)))
-sys.exit(1 if sccs else 0)
+sys.exit(1 if sccs or broken else 0)

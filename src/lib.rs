@@ -10,8 +10,9 @@
 //! ```
 //!
 //! `ingest` runs source → aggregate on a thread pool; `lookup` brings account facts the join uses
-//! (cluster names, Pod Identity associations, trust policies) from snapshot files or the AWS APIs;
-//! `commands` compose the stages per subcommand; `exit` owns exit codes. See docs/ARCHITECTURE.md.
+//! (cluster names, Pod Identity associations, trust policies) from snapshot files or the AWS APIs.
+//! Flags and `iamtrim.toml` become `settings::Settings` in one step; `pipeline` composes the
+//! stages for every command; `commands` print; `exit` owns exit codes. See docs/ARCHITECTURE.md.
 
 pub mod aggregate;
 pub mod atomic;
