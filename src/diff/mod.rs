@@ -38,18 +38,40 @@ pub struct RawPolicies {
 
 impl RawPolicies {
     /// A policy file (`--policy`) as the current policy of every role diffed.
-    pub fn from_policy_file(path: &std::path::Path) -> anyhow::Result<RawPolicies> {
-        use anyhow::Context;
-        let text =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let document: Value = serde_json::from_slice(&text)
-            .with_context(|| format!("{} is not JSON", path.display()))?;
+    pub fn from_policy_file(path: &std::path::Path) -> Result<RawPolicies, PolicyFileError> {
+        let location = path.display().to_string();
+        let text = std::fs::read(path).map_err(|source| PolicyFileError::Read {
+            path: location.clone(),
+            source,
+        })?;
+        let document: Value =
+            serde_json::from_slice(&text).map_err(|source| PolicyFileError::NotJson {
+                path: location,
+                source,
+            })?;
         Ok(RawPolicies {
             source: format!("policy file {}", path.display()),
             identity: vec![(path.display().to_string(), document)],
             ..RawPolicies::default()
         })
     }
+}
+
+/// A `--policy` file that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyFileError {
+    #[error("cannot read {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not JSON")]
+    NotJson {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 /// What a role's sessions did, from every workload that used it.

@@ -8,6 +8,7 @@
 //! request or response payloads, only actions, resource ARNs, counts, times and eventIDs.
 
 pub mod digest;
+mod error;
 pub mod model;
 mod render;
 pub mod signature;
@@ -15,7 +16,8 @@ pub mod signature;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use error::Result;
+pub use error::{EvidenceError, KeyListError};
 
 use crate::diff::RawPolicies;
 use crate::hash::sha256_hex;
@@ -40,14 +42,11 @@ pub struct PackInput<'a> {
 }
 
 /// Account-fact files given to a run, `(kind, path)`, each with its SHA-256.
-pub fn context_files(
-    files: &[(&str, &Option<PathBuf>)],
-) -> anyhow::Result<Vec<model::ContextFile>> {
+pub fn context_files(files: &[(&str, &Option<PathBuf>)]) -> Result<Vec<model::ContextFile>> {
     let mut out = Vec::new();
     for (kind, path) in files {
         if let Some(path) = path {
-            let bytes =
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let bytes = std::fs::read(path).map_err(EvidenceError::io("read", path))?;
             out.push(model::ContextFile {
                 kind: (*kind).to_owned(),
                 path: path.display().to_string(),
@@ -63,10 +62,18 @@ pub fn context_files(
 struct Files(BTreeMap<String, Vec<u8>>);
 
 impl Files {
-    fn json(&mut self, path: String, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    fn json(&mut self, path: String, value: &impl serde::Serialize) -> Result<()> {
         // Through `Value`, whose maps are ordered: keys come out sorted.
-        let value = serde_json::to_value(value)?;
-        let mut text = serde_json::to_vec_pretty(&value)?;
+        let encode = |source| EvidenceError::Encode {
+            path: path.clone(),
+            source,
+        };
+        let value = serde_json::to_value(value).map_err(encode)?;
+        let mut text =
+            serde_json::to_vec_pretty(&value).map_err(|source| EvidenceError::Encode {
+                path: path.clone(),
+                source,
+            })?;
         text.push(b'\n');
         self.0.insert(path, text);
         Ok(())
@@ -117,17 +124,15 @@ fn role_directory(role: &str) -> String {
 }
 
 /// Writes the pack into `dir` (which must be absent or empty). Returns the manifest.
-pub fn write_pack(dir: &Path, pack: PackInput<'_>) -> anyhow::Result<Manifest> {
+pub fn write_pack(dir: &Path, pack: PackInput<'_>) -> Result<Manifest> {
     if dir.exists() {
         let empty = std::fs::read_dir(dir)
-            .with_context(|| format!("cannot read {}", dir.display()))?
+            .map_err(EvidenceError::io("read", dir))?
             .next()
             .is_none();
-        anyhow::ensure!(
-            empty,
-            "{} is not empty: an evidence pack goes into a new or empty folder",
-            dir.display()
-        );
+        if !empty {
+            return Err(EvidenceError::NotEmpty(dir.to_owned()));
+        }
     }
     let r = pack.recommendation;
     let mut files = Files::default();
@@ -303,18 +308,18 @@ pub fn write_pack(dir: &Path, pack: PackInput<'_>) -> anyhow::Result<Manifest> {
     for (path, bytes) in &files.0 {
         let target = dir.join(path);
         if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
+            std::fs::create_dir_all(parent).map_err(EvidenceError::io("create", parent))?;
         }
-        std::fs::write(&target, bytes)
-            .with_context(|| format!("cannot write {}", target.display()))?;
+        std::fs::write(&target, bytes).map_err(EvidenceError::io("write", &target))?;
     }
     Ok(manifest)
 }
 
 /// What `evidence verify` found: nothing when the pack is intact.
-pub fn verify(dir: &Path) -> anyhow::Result<Vec<String>> {
-    anyhow::ensure!(dir.is_dir(), "{}: no such folder", dir.display());
+pub fn verify(dir: &Path) -> Result<Vec<String>> {
+    if !dir.is_dir() {
+        return Err(EvidenceError::NoFolder(dir.to_owned()));
+    }
     let mut problems = Vec::new();
     let present: BTreeMap<String, PathBuf> = walkdir::WalkDir::new(dir)
         .into_iter()
@@ -337,7 +342,7 @@ pub fn verify(dir: &Path) -> anyhow::Result<Vec<String>> {
 
     // SHA256SUMS: every file but itself, each hash right.
     let Some(sums) = read(SUMS) else {
-        anyhow::bail!("{} has no {SUMS}: not an evidence pack", dir.display());
+        return Err(EvidenceError::NotAPack(dir.to_owned()));
     };
     let sums = String::from_utf8_lossy(&sums).into_owned();
     let mut summed = BTreeMap::new();
@@ -447,11 +452,11 @@ pub fn verify(dir: &Path) -> anyhow::Result<Vec<String>> {
 
 /// The pack as one archive, `DIR.tar.gz` next to it: entries sorted, times, owners and modes
 /// fixed, so the same pack gives the same archive bytes. Returns its path.
-pub fn archive(dir: &Path) -> anyhow::Result<PathBuf> {
+pub fn archive(dir: &Path) -> Result<PathBuf> {
     let name = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .context("the pack folder has no name")?;
+        .ok_or(EvidenceError::Unnamed)?;
     let target = dir.with_file_name(format!("{name}.tar.gz"));
     let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
         .into_iter()
@@ -460,8 +465,7 @@ pub fn archive(dir: &Path) -> anyhow::Result<PathBuf> {
         .map(|e| e.into_path())
         .collect();
     files.sort();
-    let file = std::fs::File::create(&target)
-        .with_context(|| format!("cannot create {}", target.display()))?;
+    let file = std::fs::File::create(&target).map_err(EvidenceError::io("create", &target))?;
     let gz = flate2::GzBuilder::new()
         .mtime(0)
         .write(file, flate2::Compression::default());
@@ -470,8 +474,7 @@ pub fn archive(dir: &Path) -> anyhow::Result<PathBuf> {
     for path in files {
         let relative = path.strip_prefix(dir).unwrap_or(&path);
         let entry = PathBuf::from(&name).join(relative);
-        let bytes =
-            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes = std::fs::read(&path).map_err(EvidenceError::io("read", &path))?;
         let mut header = tar::Header::new_gnu();
         header.set_size(bytes.len() as u64);
         header.set_mode(0o644);
@@ -480,11 +483,11 @@ pub fn archive(dir: &Path) -> anyhow::Result<PathBuf> {
         header.set_gid(0);
         header.set_entry_type(tar::EntryType::Regular);
         tar.append_data(&mut header, &entry, bytes.as_slice())
-            .with_context(|| format!("cannot archive {}", path.display()))?;
+            .map_err(EvidenceError::io("archive", &path))?;
     }
     tar.into_inner()
         .and_then(|gz| gz.finish())
-        .with_context(|| format!("cannot write {}", target.display()))?;
+        .map_err(EvidenceError::io("write", &target))?;
     Ok(target)
 }
 

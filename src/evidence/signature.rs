@@ -14,11 +14,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use anyhow::Context;
 use base64::Engine;
 use jiff::Timestamp;
 use serde::Deserialize;
 
+use super::error::{EvidenceError, KeyListError};
 use crate::aws::AwsOptions;
 use crate::hash::sha256_hex;
 
@@ -60,18 +60,15 @@ struct KeyEntry {
 impl PublicKeys {
     /// Parses the JSON `aws cloudtrail list-public-keys` prints (`PublicKeyList`, each key's
     /// `Value` in base64 and its `Fingerprint`).
-    pub fn from_list_json(json: &[u8], origin: &str) -> anyhow::Result<Self> {
-        let list: KeyList = serde_json::from_slice(json)
-            .context("not the output of `aws cloudtrail list-public-keys`")?;
+    pub fn from_list_json(json: &[u8], origin: &str) -> Result<Self, KeyListError> {
+        let list: KeyList = serde_json::from_slice(json).map_err(KeyListError::NotAKeyList)?;
         let mut keys = BTreeMap::new();
         for entry in list.public_key_list {
             let der = base64::engine::general_purpose::STANDARD
                 .decode(entry.value.trim())
-                .with_context(|| {
-                    format!(
-                        "the key with fingerprint {} is not base64",
-                        entry.fingerprint
-                    )
+                .map_err(|source| KeyListError::NotBase64 {
+                    fingerprint: entry.fingerprint.clone(),
+                    source,
                 })?;
             keys.insert(entry.fingerprint.to_ascii_lowercase(), der);
         }
@@ -82,11 +79,14 @@ impl PublicKeys {
         })
     }
 
-    pub fn read(path: &Path) -> anyhow::Result<Self> {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        Self::from_list_json(&bytes, &path.display().to_string())
-            .with_context(|| format!("{} holds no CloudTrail public keys", path.display()))
+    pub fn read(path: &Path) -> Result<Self, EvidenceError> {
+        let bytes = std::fs::read(path).map_err(EvidenceError::io("read", path))?;
+        Self::from_list_json(&bytes, &path.display().to_string()).map_err(|source| {
+            EvidenceError::PublicKeys {
+                path: path.to_owned(),
+                source,
+            }
+        })
     }
 
     pub fn get(&self, fingerprint: &str) -> Option<&[u8]> {

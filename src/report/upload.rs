@@ -3,11 +3,29 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 
 use crate::aws::AwsOptions;
+use crate::errors::error_chain;
+
+/// Why the outputs could not be copied, with the object and the permission it needs.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error("{0} is not an s3://bucket[/prefix] URI")]
+    Uri(String),
+    #[error("cannot start the AWS client")]
+    Client(#[source] std::io::Error),
+    #[error("cannot read {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// An S3 request failed: what it was, what it needs, and S3's answer.
+    #[error("cannot {what}: {cause}")]
+    S3 { what: String, cause: String },
+}
 
 /// Uploads every file under `dir` to `uri` (`s3://bucket/prefix`), keys as relative paths, then
 /// removes the objects under `<prefix>policies/` that this run did not write (policies of
@@ -17,16 +35,16 @@ pub fn upload_dir(
     uri: &str,
     options: &AwsOptions,
     path_style: bool,
-) -> anyhow::Result<usize> {
-    let (bucket, prefix) = crate::aws::parse_s3_uri(uri)
-        .with_context(|| format!("{uri} is not an s3://bucket[/prefix] URI"))?;
+) -> Result<usize, UploadError> {
+    let (bucket, prefix) =
+        crate::aws::parse_s3_uri(uri).ok_or_else(|| UploadError::Uri(uri.to_owned()))?;
     let prefix = if prefix.is_empty() || prefix.ends_with('/') {
         prefix
     } else {
         format!("{prefix}/")
     };
-    let runtime = crate::aws::runtime()?;
-    let client: Client = crate::aws::s3_client(options, path_style)?;
+    let runtime = crate::aws::runtime().map_err(UploadError::Client)?;
+    let client: Client = crate::aws::s3_client(options, path_style).map_err(UploadError::Client)?;
     let mut files: Vec<_> = walkdir::WalkDir::new(dir)
         .into_iter()
         .filter_entry(|e| !e.file_name().to_string_lossy().starts_with('.'))
@@ -47,7 +65,10 @@ pub fn upload_dir(
                     .collect::<Vec<_>>()
                     .join("/")
             );
-            let body = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let body = std::fs::read(path).map_err(|source| UploadError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
             let content_type = if key.ends_with(".json") {
                 "application/json"
             } else {
@@ -61,8 +82,10 @@ pub fn upload_dir(
                 .body(ByteStream::from(body))
                 .send()
                 .await
-                .map_err(|e| anyhow::anyhow!(crate::errors::error_chain(&e)))
-                .with_context(|| format!("cannot write s3://{bucket}/{key} (iamtrim needs s3:PutObject there)"))?;
+                .map_err(|e| UploadError::S3 {
+                    what: format!("write s3://{bucket}/{key} (iamtrim needs s3:PutObject there)"),
+                    cause: error_chain(&e),
+                })?;
             written.insert(key);
         }
         let policies = format!("{prefix}policies/");
@@ -76,8 +99,10 @@ pub fn upload_dir(
                 .set_continuation_token(token.take())
                 .send()
                 .await
-                .map_err(|e| anyhow::anyhow!(crate::errors::error_chain(&e)))
-                .with_context(|| format!("cannot list s3://{bucket}/{policies} (iamtrim needs s3:ListBucket)"))?;
+                .map_err(|e| UploadError::S3 {
+                    what: format!("list s3://{bucket}/{policies} (iamtrim needs s3:ListBucket)"),
+                    cause: error_chain(&e),
+                })?;
             stale.extend(
                 page.contents()
                     .iter()
@@ -97,10 +122,14 @@ pub fn upload_dir(
                 .key(&key)
                 .send()
                 .await
-                .map_err(|e| anyhow::anyhow!(crate::errors::error_chain(&e)))
-                .with_context(|| format!("cannot remove the stale s3://{bucket}/{key} (iamtrim needs s3:DeleteObject there)"))?;
+                .map_err(|e| UploadError::S3 {
+                    what: format!(
+                        "remove the stale s3://{bucket}/{key} (iamtrim needs s3:DeleteObject there)"
+                    ),
+                    cause: error_chain(&e),
+                })?;
         }
-        anyhow::Ok(())
+        Ok::<(), UploadError>(())
     })?;
     Ok(written.len())
 }

@@ -12,14 +12,13 @@ pub mod run;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context;
 use jiff::Timestamp;
 
 pub use cluster::ClusterArg;
 
 use crate::attribute::ClusterNames;
 use crate::aws::AwsOptions;
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, CatalogError};
 use crate::decode::DecodeLimits;
 use crate::ingest::IngestConfig;
 use crate::policy::render::PolicyFormat;
@@ -84,6 +83,24 @@ pub struct ContextSpec {
     pub aws: Option<AwsOptions>,
 }
 
+/// Settings that cannot be used, named by the flag (or key) that gave them.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("{flag}: {message}")]
+    Time { flag: &'static str, message: String },
+    #[error("--since ({start}) must be before --until ({end})")]
+    EmptyWindow { start: Timestamp, end: Timestamp },
+    #[error("a diff needs the current policies: give --policy FILE, --iam-snapshot FILE or --aws")]
+    DiffWithoutPolicies,
+    #[error("{flag} must be at least 1")]
+    Zero { flag: &'static str },
+    /// `--trail` names sources that cannot be read together.
+    #[error("{0}")]
+    Trails(String),
+    #[error("cannot load the IAM catalog")]
+    Catalog(#[source] CatalogError),
+}
+
 /// Settings resolved and checked: what every command and the pipeline take.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -116,27 +133,27 @@ pub struct Recorded {
 impl Settings {
     /// Fills defaults, checks the combination and loads the catalog; `now` anchors ages such as
     /// `30d`.
-    pub fn resolve(options: Options, now: Timestamp) -> anyhow::Result<Settings> {
-        let resolve = |arg: Option<TimeArg>, flag: &str| {
+    pub fn resolve(options: Options, now: Timestamp) -> Result<Settings, SettingsError> {
+        let resolve = |arg: Option<TimeArg>, flag: &'static str| {
             arg.map(|a| a.resolve(now))
                 .transpose()
-                .map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+                .map_err(|message| SettingsError::Time { flag, message })
         };
         let window = TimeWindow {
             start: resolve(options.since, "--since")?,
             end: resolve(options.until, "--until")?,
         };
-        if let (Some(start), Some(end)) = (window.start, window.end) {
-            anyhow::ensure!(
-                start < end,
-                "--since ({start}) must be before --until ({end})"
-            );
+        if let (Some(start), Some(end)) = (window.start, window.end)
+            && start >= end
+        {
+            return Err(SettingsError::EmptyWindow { start, end });
         }
-        if options.diff {
-            anyhow::ensure!(
-                options.policy.is_some() || options.iam_snapshot.is_some() || options.aws_lookups,
-                "a diff needs the current policies: give --policy FILE, --iam-snapshot FILE or --aws"
-            );
+        if options.diff
+            && options.policy.is_none()
+            && options.iam_snapshot.is_none()
+            && !options.aws_lookups
+        {
+            return Err(SettingsError::DiffWithoutPolicies);
         }
         let mut clusters = ClusterNames::default();
         for cluster in &options.clusters {
@@ -145,7 +162,9 @@ impl Settings {
         let threads = options.threads.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
         });
-        anyhow::ensure!(threads > 0, "--threads must be at least 1");
+        if threads == 0 {
+            return Err(SettingsError::Zero { flag: "--threads" });
+        }
         let input = match &options.calls_table {
             Some(table) => Input::CallsTable(table.clone()),
             None => Input::Trail(
@@ -158,7 +177,7 @@ impl Settings {
                     &options.aws,
                     options.s3_path_style,
                 )
-                .map_err(anyhow::Error::msg)?,
+                .map_err(SettingsError::Trails)?,
             ),
         };
         let remote = matches!(&input, Input::Trail(spec) if spec.is_remote());
@@ -167,12 +186,13 @@ impl Settings {
         } else {
             threads
         });
-        anyhow::ensure!(
-            fetch_concurrency > 0,
-            "--fetch-concurrency must be at least 1"
-        );
+        if fetch_concurrency == 0 {
+            return Err(SettingsError::Zero {
+                flag: "--fetch-concurrency",
+            });
+        }
         let catalog =
-            Catalog::resolve(options.catalog.as_deref()).context("cannot load the IAM catalog")?;
+            Catalog::resolve(options.catalog.as_deref()).map_err(SettingsError::Catalog)?;
         let limits = DecodeLimits::default();
         let synth = SynthConfig {
             rules: Rules {
@@ -292,8 +312,7 @@ mod tests {
 
     #[test]
     fn invalid_combinations_are_refused_with_the_flag_named() {
-        let error =
-            |options: Options| format!("{:#}", Settings::resolve(options, now()).unwrap_err());
+        let error = |options: Options| Settings::resolve(options, now()).unwrap_err().to_string();
         assert_eq!(
             error(Options {
                 since: Some("2026-11-02".parse().unwrap()),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use jiff::{Span, Timestamp};
 
-use super::{Options, Settings};
+use super::{Options, Settings, SettingsError};
 use crate::window::{TimeArg, TimeWindow};
 
 /// Days of usage a recommendation covers when `report.window_days` is not given.
@@ -51,9 +51,13 @@ impl RunSettings {
         mut options: Options,
         run: RunOptions,
         now: Timestamp,
-    ) -> anyhow::Result<RunSettings> {
+    ) -> Result<RunSettings, SettingsError> {
         let window_days = run.window_days.unwrap_or(DEFAULT_WINDOW_DAYS);
-        anyhow::ensure!(window_days >= 1, "report.window_days must be at least 1");
+        if window_days == 0 {
+            return Err(SettingsError::Zero {
+                flag: "report.window_days",
+            });
+        }
         if options.since.is_none() {
             options.since = Some(TimeArg::Ago(
                 Span::new().hours(24 * (i64::from(window_days) + 1)),

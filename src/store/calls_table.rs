@@ -3,9 +3,9 @@
 //! compute it from queries/ (docs/SCALE.md); and the workloads `recommend --calls-table` reads
 //! back from one.
 
-use anyhow::Context;
 use polars::prelude::*;
 
+use super::error::{Result, StoreError};
 use crate::aggregate::{Outcome as CallOutcome, WorkloadKey};
 use crate::ingest::CALL_SEPARATOR;
 use crate::store::tables::{Who, who};
@@ -22,7 +22,7 @@ type Row = (
     String,
 );
 
-pub fn frame(finished: &[(WorkloadKey, crate::aggregate::Workload)]) -> anyhow::Result<DataFrame> {
+pub fn frame(finished: &[(WorkloadKey, crate::aggregate::Workload)]) -> Result<DataFrame> {
     let mut rows: Vec<Row> = Vec::new();
     for (key, workload) in finished {
         let who = who(key);
@@ -55,7 +55,7 @@ pub fn frame(finished: &[(WorkloadKey, crate::aggregate::Workload)]) -> anyhow::
     let height = rows.len();
     let text = |f: &dyn Fn(&Row) -> String| rows.iter().map(f).collect::<Vec<_>>();
     let optional = |f: &dyn Fn(&Row) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
-    Ok(DataFrame::new(
+    DataFrame::new(
         height,
         vec![
             Column::new("workload".into(), text(&|r| r.0.0.clone())),
@@ -74,7 +74,8 @@ pub fn frame(finished: &[(WorkloadKey, crate::aggregate::Workload)]) -> anyhow::
             Column::new("first_seen".into(), text(&|r| r.6.clone())),
             Column::new("last_seen".into(), text(&|r| r.7.clone())),
         ],
-    )?)
+    )
+    .map_err(StoreError::table("the call table"))
 }
 
 /// Workloads from a call table (`recommend --calls-table`): iamtrim's own, or one computed by
@@ -83,7 +84,7 @@ pub fn frame(finished: &[(WorkloadKey, crate::aggregate::Workload)]) -> anyhow::
 pub fn workloads_from_table(
     path: &std::path::Path,
     catalog: std::sync::Arc<crate::catalog::Catalog>,
-) -> anyhow::Result<(
+) -> Result<(
     Vec<(WorkloadKey, crate::aggregate::Workload)>,
     crate::stats::InputStats,
 )> {
@@ -94,15 +95,17 @@ pub fn workloads_from_table(
     use crate::map::{Mapper, Mapping};
 
     let df = read_table(path)?;
-    let text = |name: &str| -> anyhow::Result<StringChunked> {
-        let column = df
-            .column(name)
-            .map_err(|_| anyhow::anyhow!("{} has no column {name}", path.display()))?;
-        Ok(column
+    let column = |name: &str| {
+        df.column(name)
+            .map_err(|_| StoreError::Row(format!("{} has no column {name}", path.display())))
+    };
+    let text = |name: &str| -> Result<StringChunked> {
+        let what = || format!("{}: column {name}", path.display());
+        Ok(column(name)?
             .cast(&DataType::String)
-            .map_err(anyhow::Error::new)?
+            .map_err(StoreError::table(what()))?
             .str()
-            .map_err(anyhow::Error::new)?
+            .map_err(StoreError::table(what()))?
             .clone())
     };
     let (workload, kind, cluster, namespace, sa, role) = (
@@ -120,12 +123,11 @@ pub fn workloads_from_table(
         text("first_seen")?,
         text("last_seen")?,
     );
-    let calls = df
-        .column("calls")
-        .map_err(|_| anyhow::anyhow!("{} has no column calls", path.display()))?
+    let what = || format!("{}: column calls", path.display());
+    let calls = column("calls")?
         .cast(&DataType::UInt64)
-        .map_err(anyhow::Error::new)?;
-    let calls = calls.u64().map_err(anyhow::Error::new)?;
+        .map_err(StoreError::table(what()))?;
+    let calls = calls.u64().map_err(StoreError::table(what()))?;
 
     let mut mapper = Mapper::new(catalog);
     let mut workloads: BTreeMap<WorkloadKey, Workload> = BTreeMap::new();
@@ -134,7 +136,7 @@ pub fn workloads_from_table(
     let nonempty = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_owned);
     for i in 0..df.height() {
         let row = i + 2; // as a person counts CSV lines, header first
-        let bad = |what: &str| anyhow::anyhow!("{}: row {row}: {what}", path.display());
+        let bad = |what: &str| StoreError::Row(format!("{}: row {row}: {what}", path.display()));
         let id = nonempty(workload.get(i)).ok_or_else(|| bad("no workload"))?;
         let key = match kind.get(i).unwrap_or_default() {
             "service-account" => WorkloadKey::ServiceAccount(ServiceAccount {
@@ -233,7 +235,7 @@ pub fn workloads_from_table(
     Ok((workloads, input))
 }
 
-fn read_table(path: &std::path::Path) -> anyhow::Result<DataFrame> {
+fn read_table(path: &std::path::Path) -> Result<DataFrame> {
     if path.extension().is_some_and(|e| e == "parquet") {
         return crate::store::tables::read_parquet(path);
     }
@@ -242,6 +244,8 @@ fn read_table(path: &std::path::Path) -> anyhow::Result<DataFrame> {
         .with_infer_schema_length(None)
         .try_into_reader_with_file_path(Some(path.to_owned()))
         .and_then(|reader| reader.finish())
-        .map_err(anyhow::Error::new)
-        .with_context(|| format!("cannot read the call table {}", path.display()))
+        .map_err(StoreError::table(format!(
+            "cannot read the call table {}",
+            path.display()
+        )))
 }

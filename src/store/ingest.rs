@@ -6,9 +6,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::mpsc::sync_channel;
 
-use anyhow::Context;
 use jiff::Timestamp;
 
+use super::error::{Result, StoreError};
 use super::{DayInput, ObjectRow, Problem, Store, UNDATED};
 use crate::aggregate::Aggregator;
 use crate::ingest::{IngestConfig, Silent, ingest};
@@ -84,10 +84,10 @@ pub fn ingest_new(
     store: &mut Store,
     aggregator: &mut Aggregator,
     log: &dyn Log,
-) -> anyhow::Result<Ran> {
+) -> Result<Ran> {
     let mut ran = Ran::default();
     let (tx, rx) = sync_channel::<Listed>(1);
-    std::thread::scope(|scope| -> anyhow::Result<()> {
+    std::thread::scope(|scope| -> Result<()> {
         scope.spawn(move || {
             let mut groups: BTreeMap<String, DayGroup> = BTreeMap::new();
             let flush = |groups: &mut BTreeMap<String, DayGroup>,
@@ -144,7 +144,7 @@ pub fn ingest_new(
                     ran.listing_failures.push(problem);
                 }
                 Listed::Note(note) => log.warn(&format!("note: {note}")),
-                Listed::Done(result) => result.context("cannot list the trail")?,
+                Listed::Done(result) => result.map_err(|source| StoreError::List { source })?,
             }
         }
         Ok(())
@@ -162,7 +162,7 @@ fn ingest_day(
     aggregator: &mut Aggregator,
     log: &dyn Log,
     ran: &mut Ran,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let known: HashMap<String, Option<String>> = store
         .objects(day)?
         .into_iter()
@@ -194,8 +194,11 @@ fn ingest_day(
         objects: &new,
         watermark: group.watermark,
     };
-    let stats = ingest(&day_source, config, aggregator, &Silent)
-        .with_context(|| format!("cannot read day {day}"))?;
+    let stats =
+        ingest(&day_source, config, aggregator, &Silent).map_err(|source| StoreError::ReadDay {
+            day: day.to_owned(),
+            source,
+        })?;
     let settled = aggregator.take_settled();
     let hashes: HashMap<&str, &crate::hash::ObjectFingerprint> = stats
         .objects
@@ -226,7 +229,10 @@ fn ingest_day(
     }
     store
         .commit_day(day, settled, rows, input, &aggregator.export_state())
-        .with_context(|| format!("cannot commit day {day} to the usage store"))?;
+        .map_err(|source| StoreError::Commit {
+            day: day.to_owned(),
+            source: Box::new(source),
+        })?;
     ran.new_objects += new.len() as u64 - stats.unread.len() as u64;
     ran.new_records += stats.counts.records;
     ran.days_committed += 1;
@@ -413,7 +419,7 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(
-            format!("{err:#}"),
+            crate::errors::error_chain(&err),
             "cannot list the trail: listing: SlowDown"
         );
         // What was listed before the failure is read and committed (each object is marked

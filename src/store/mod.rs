@@ -17,6 +17,7 @@
 //! the store is next opened. The format is described in docs/SCALE.md.
 
 pub mod calls_table;
+mod error;
 pub mod ingest;
 pub mod tables;
 
@@ -24,13 +25,14 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{JoinState, Settled};
 use crate::attribute::NotWorkload;
 use crate::stats::{Counts, InputStats};
 pub use crate::stats::{Problem, Unmapped};
+use error::Result;
+pub use error::StoreError;
 pub use tables::ObjectRow;
 
 pub const FORMAT: &str = "iamtrim.store/v1";
@@ -186,24 +188,24 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the store at `root`, takes its lock, and removes files left by
     /// a run that did not commit them.
-    pub fn open(root: &Path) -> anyhow::Result<Store> {
-        std::fs::create_dir_all(root)
-            .with_context(|| format!("cannot create the store folder {}", root.display()))?;
+    pub fn open(root: &Path) -> Result<Store> {
+        std::fs::create_dir_all(root).map_err(StoreError::io("create the store folder", root))?;
         let lock_path = root.join("LOCK");
         let lock = File::options()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .with_context(|| format!("cannot open {}", lock_path.display()))?;
+            .map_err(StoreError::io("open", &lock_path))?;
         match lock.try_lock() {
             Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
-                "the store {} is in use by another iamtrim run (its LOCK is held)",
-                root.display()
-            ),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked {
+                    path: root.to_owned(),
+                });
+            }
             Err(std::fs::TryLockError::Error(err)) => {
-                return Err(err).with_context(|| format!("cannot lock {}", lock_path.display()));
+                return Err(StoreError::io("lock", &lock_path)(err));
             }
         }
         let store = Store {
@@ -216,12 +218,12 @@ impl Store {
     }
 
     /// Opens a store to read it (no lock: readers see the last committed manifest).
-    pub fn read_only(root: &Path) -> anyhow::Result<Manifest> {
-        anyhow::ensure!(
-            root.join(MANIFEST).is_file(),
-            "{} is not a usage store (no {MANIFEST}); `iamtrim run` creates one",
-            root.display()
-        );
+    pub fn read_only(root: &Path) -> Result<Manifest> {
+        if !root.join(MANIFEST).is_file() {
+            return Err(StoreError::NotAStore {
+                path: root.to_owned(),
+            });
+        }
         read_manifest(root)
     }
 
@@ -234,21 +236,15 @@ impl Store {
     }
 
     /// The join state the last commit left.
-    pub fn state(&self) -> anyhow::Result<JoinState> {
+    pub fn state(&self) -> Result<JoinState> {
         match &self.manifest.state {
             None => Ok(JoinState::default()),
-            Some(path) => {
-                let path = self.root.join(path);
-                let text = std::fs::read(&path)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
-                serde_json::from_slice(&text)
-                    .with_context(|| format!("{} is not a join state file", path.display()))
-            }
+            Some(path) => read_json(&self.root.join(path), "a join state file"),
         }
     }
 
     /// The objects already ingested into `day`.
-    pub fn objects(&self, day: &str) -> anyhow::Result<Vec<ObjectRow>> {
+    pub fn objects(&self, day: &str) -> Result<Vec<ObjectRow>> {
         match self.manifest.days.get(day) {
             None => Ok(Vec::new()),
             Some(files) => {
@@ -258,10 +254,7 @@ impl Store {
     }
 
     /// The records read into `days` (absent days count nothing).
-    pub fn records_of<'d>(
-        &self,
-        days: impl IntoIterator<Item = &'d String>,
-    ) -> anyhow::Result<u64> {
+    pub fn records_of<'d>(&self, days: impl IntoIterator<Item = &'d String>) -> Result<u64> {
         let mut records = 0;
         for day in days {
             if let Some(files) = self.manifest.days.get(day) {
@@ -277,7 +270,7 @@ impl Store {
     pub fn read_days<'d>(
         &self,
         days: impl IntoIterator<Item = &'d String>,
-    ) -> anyhow::Result<(Settled, InputStats)> {
+    ) -> Result<(Settled, InputStats)> {
         read_days(&self.root, &self.manifest, days)
     }
 
@@ -290,7 +283,7 @@ impl Store {
         mut objects: Vec<ObjectRow>,
         mut input: DayInput,
         state: &JoinState,
-    ) -> anyhow::Result<()> {
+    ) -> Result<()> {
         let generation = self.manifest.generation + 1;
         let old = self.manifest.days.get(day).cloned();
         if let Some(old) = &old {
@@ -314,8 +307,10 @@ impl Store {
             object_count: objects.len() as u64,
             usage_rows: 0,
         };
-        let (mut usage, mut workloads) = tables::settled_frames(day, &settled)?;
-        let mut objects_df = tables::objects_frame(day, &objects)?;
+        let (mut usage, mut workloads) =
+            tables::settled_frames(day, &settled).map_err(StoreError::table("usage rows"))?;
+        let mut objects_df =
+            tables::objects_frame(day, &objects).map_err(StoreError::table("object rows"))?;
         let files = DayFiles {
             usage_rows: usage.height() as u64,
             ..files
@@ -328,13 +323,9 @@ impl Store {
             let path = self.prepare(rel)?;
             tables::write_parquet(&path, df)?;
         }
-        let mut input_text = serde_json::to_vec_pretty(&input)?;
-        input_text.push(b'\n');
-        write_synced(&self.prepare(&files.input)?, &input_text)?;
+        write_synced(&self.prepare(&files.input)?, &to_json(&input))?;
         let state_file = format!("state/state-{generation:06}.json");
-        let mut state_text = serde_json::to_vec_pretty(state)?;
-        state_text.push(b'\n');
-        write_synced(&self.prepare(&state_file)?, &state_text)?;
+        write_synced(&self.prepare(&state_file)?, &to_json(state))?;
 
         let mut manifest = self.manifest.clone();
         manifest.generation = generation;
@@ -354,25 +345,22 @@ impl Store {
         Ok(())
     }
 
-    fn prepare(&self, rel: &str) -> anyhow::Result<PathBuf> {
+    fn prepare(&self, rel: &str) -> Result<PathBuf> {
         let path = self.root.join(rel);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
+            std::fs::create_dir_all(parent).map_err(StoreError::io("create", parent))?;
         }
         Ok(path)
     }
 
-    fn write_manifest(&self, manifest: &Manifest) -> anyhow::Result<()> {
-        let mut text = serde_json::to_vec_pretty(manifest)?;
-        text.push(b'\n');
+    fn write_manifest(&self, manifest: &Manifest) -> Result<()> {
         let target = self.root.join(MANIFEST);
-        crate::atomic::write(&target, &text)
-            .with_context(|| format!("cannot replace {}", target.display()))
+        crate::atomic::write(&target, &to_json(manifest))
+            .map_err(StoreError::io("replace", &target))
     }
 
     /// Removes files the manifest does not name: what a killed run wrote before committing.
-    fn collect_garbage(&self) -> anyhow::Result<()> {
+    fn collect_garbage(&self) -> Result<()> {
         let mut live: std::collections::HashSet<PathBuf> = self
             .manifest
             .days
@@ -390,10 +378,10 @@ impl Store {
                 continue;
             }
             for entry in walkdir::WalkDir::new(&dir) {
-                let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
+                let entry = entry.map_err(|e| StoreError::io("list", &dir)(e.into()))?;
                 if entry.file_type().is_file() && !live.contains(entry.path()) {
                     std::fs::remove_file(entry.path())
-                        .with_context(|| format!("cannot remove {}", entry.path().display()))?;
+                        .map_err(StoreError::io("remove", entry.path()))?;
                 }
             }
         }
@@ -401,7 +389,7 @@ impl Store {
     }
 }
 
-fn read_manifest(root: &Path) -> anyhow::Result<Manifest> {
+fn read_manifest(root: &Path) -> Result<Manifest> {
     let path = root.join(MANIFEST);
     if !path.exists() {
         return Ok(Manifest {
@@ -409,22 +397,35 @@ fn read_manifest(root: &Path) -> anyhow::Result<Manifest> {
             ..Manifest::default()
         });
     }
-    let text = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let manifest: Manifest = serde_json::from_slice(&text)
-        .with_context(|| format!("{} is not an iamtrim store manifest", path.display()))?;
-    anyhow::ensure!(
-        manifest.format == FORMAT,
-        "{} has format {:?}; this iamtrim reads {FORMAT:?}",
-        path.display(),
-        manifest.format
-    );
+    let manifest: Manifest = read_json(&path, "an iamtrim store manifest")?;
+    if manifest.format != FORMAT {
+        return Err(StoreError::Format {
+            path,
+            found: manifest.format,
+            expected: FORMAT,
+        });
+    }
     Ok(manifest)
 }
 
-fn read_input(path: &Path) -> anyhow::Result<DayInput> {
-    let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_slice(&text)
-        .with_context(|| format!("{} is not a day input file", path.display()))
+fn read_input(path: &Path) -> Result<DayInput> {
+    read_json(path, "a day input file")
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &'static str) -> Result<T> {
+    let text = std::fs::read(path).map_err(StoreError::io("read", path))?;
+    serde_json::from_slice(&text).map_err(|source| StoreError::Json {
+        path: path.to_owned(),
+        what,
+        source,
+    })
+}
+
+/// Pretty JSON with a final newline. The store's own types always serialize.
+fn to_json(value: &impl Serialize) -> Vec<u8> {
+    let mut text = serde_json::to_vec_pretty(value).unwrap_or_default();
+    text.push(b'\n');
+    text
 }
 
 /// The aggregation a recommendation reads the store through (queries/window-usage.sql).
@@ -438,7 +439,7 @@ pub fn read_days<'d>(
     root: &Path,
     manifest: &Manifest,
     days: impl IntoIterator<Item = &'d String>,
-) -> anyhow::Result<(Settled, InputStats)> {
+) -> Result<(Settled, InputStats)> {
     let days: Vec<&String> = days
         .into_iter()
         .filter(|d| manifest.days.contains_key(*d))
@@ -449,13 +450,16 @@ pub fn read_days<'d>(
         return Ok((settled, input));
     }
     let context = sql_context(root, manifest, &days)?;
-    let run = |sql: &str| -> anyhow::Result<polars::prelude::DataFrame> {
+    let run = |sql: &str, name: &str| -> Result<polars::prelude::DataFrame> {
         let mut context = context.clone();
-        Ok(context.execute(sql)?.collect()?)
+        context
+            .execute(sql)
+            .and_then(|lazy| lazy.collect())
+            .map_err(StoreError::table(name))
     };
-    let usage = run(WINDOW_USAGE_SQL).context("queries/window-usage.sql")?;
-    let workloads = run(WINDOW_WORKLOADS_SQL).context("queries/window-workloads.sql")?;
-    tables::add_frames(&mut settled, &usage, &workloads).context("cannot read the usage store")?;
+    let usage = run(WINDOW_USAGE_SQL, "queries/window-usage.sql")?;
+    let workloads = run(WINDOW_WORKLOADS_SQL, "queries/window-workloads.sql")?;
+    tables::add_frames(&mut settled, &usage, &workloads)?;
     for day in days {
         read_input(&root.join(&manifest.days[day].input))?.add_to(&mut input);
     }
@@ -469,10 +473,12 @@ pub fn sql_context(
     root: &Path,
     manifest: &Manifest,
     days: &[&String],
-) -> anyhow::Result<polars::sql::SQLContext> {
+) -> Result<polars::sql::SQLContext> {
     use polars::prelude::*;
-    let (usage, workloads) = tables::settled_frames("", &Settled::default())?;
-    let objects = tables::objects_frame("", &[])?;
+    let schema = StoreError::table("the store's table schemas");
+    let (usage, workloads) = tables::settled_frames("", &Settled::default()).map_err(schema)?;
+    let objects =
+        tables::objects_frame("", &[]).map_err(StoreError::table("the store's table schemas"))?;
     let files = |pick: fn(&DayFiles) -> &String| -> Vec<PathBuf> {
         days.iter()
             .filter_map(|d| manifest.days.get(*d))
@@ -497,27 +503,28 @@ pub fn sql_context(
                         ScanArgsParquet::default(),
                     )
                 }))
-                .collect::<PolarsResult<Vec<_>>>()?;
+                .collect::<PolarsResult<Vec<_>>>()
+                .map_err(StoreError::table(format!("cannot scan the {name} table")))?;
             concat(
                 scans,
                 UnionArgs {
                     diagonal: true,
                     ..UnionArgs::default()
                 },
-            )?
+            )
+            .map_err(StoreError::table(format!("cannot scan the {name} table")))?
         };
         context.register(name, lazy);
     }
     Ok(context)
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
-    let mut file =
-        File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut file = File::create(path).map_err(StoreError::io("create", path))?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))
+        .map_err(StoreError::io("write", path))
 }
 
 /// The days of a window of `days` days ending with the store's latest dated day, plus the
@@ -561,18 +568,14 @@ pub fn reingest_path(store: &Path) -> std::path::PathBuf {
 
 /// Replaces the store at `store` with the one rebuilt at `rebuild`: the old one is moved aside,
 /// the new one renamed into place, then the old one removed. Both renames are within one folder.
-pub fn swap_in(rebuild: &Path, store: &Path) -> anyhow::Result<()> {
+pub fn swap_in(rebuild: &Path, store: &Path) -> Result<()> {
     let aside = reingest_path(store).with_extension("replaced");
     if aside.exists() {
-        std::fs::remove_dir_all(&aside)
-            .with_context(|| format!("cannot clear {}", aside.display()))?;
+        std::fs::remove_dir_all(&aside).map_err(StoreError::io("clear", &aside))?;
     }
-    std::fs::rename(store, &aside)
-        .with_context(|| format!("cannot move {} aside", store.display()))?;
-    std::fs::rename(rebuild, store)
-        .with_context(|| format!("cannot move {} to {}", rebuild.display(), store.display()))?;
-    std::fs::remove_dir_all(&aside)
-        .with_context(|| format!("cannot remove the replaced store {}", aside.display()))
+    std::fs::rename(store, &aside).map_err(StoreError::io("move aside", store))?;
+    std::fs::rename(rebuild, store).map_err(StoreError::io("move into place", rebuild))?;
+    std::fs::remove_dir_all(&aside).map_err(StoreError::io("remove the replaced store", &aside))
 }
 
 /// Midnight UTC of `day` plus `plus_days`.

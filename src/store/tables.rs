@@ -5,9 +5,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use anyhow::Context;
 use polars::prelude::*;
 
+use super::error::{Result, StoreError};
 use crate::aggregate::{
     Evidence, Mechanism, Settled, StoredCall, Tally, UnboundGroup, Workload, WorkloadKey,
     sorted_calls,
@@ -237,18 +237,16 @@ pub fn settled_frames(day: &str, settled: &Settled) -> PolarsResult<(DataFrame, 
     Ok((usage.frame(day)?, workloads.frame(day)?))
 }
 
-fn strings<'a>(df: &'a DataFrame, name: &str) -> anyhow::Result<&'a StringChunked> {
+fn strings<'a>(df: &'a DataFrame, name: &str) -> Result<&'a StringChunked> {
     df.column(name)
         .and_then(|c| c.str())
-        .map_err(anyhow::Error::new)
-        .with_context(|| format!("column {name}"))
+        .map_err(StoreError::table(format!("column {name}")))
 }
 
-fn numbers<'a>(df: &'a DataFrame, name: &str) -> anyhow::Result<&'a UInt64Chunked> {
+fn numbers<'a>(df: &'a DataFrame, name: &str) -> Result<&'a UInt64Chunked> {
     df.column(name)
         .and_then(|c| c.u64())
-        .map_err(anyhow::Error::new)
-        .with_context(|| format!("column {name}"))
+        .map_err(StoreError::table(format!("column {name}")))
 }
 
 fn key_of(
@@ -257,11 +255,13 @@ fn key_of(
     cluster: Option<&str>,
     namespace: Option<&str>,
     name: Option<&str>,
-) -> anyhow::Result<Option<WorkloadKey>> {
+) -> Result<Option<WorkloadKey>> {
     Ok(Some(match kind {
         "service-account" => {
             let (Some(cluster), Some(namespace), Some(name)) = (cluster, namespace, name) else {
-                anyhow::bail!("service-account row {workload} without cluster/namespace/name");
+                return Err(StoreError::Row(format!(
+                    "service-account row {workload} without cluster/namespace/name"
+                )));
             };
             WorkloadKey::ServiceAccount(ServiceAccount {
                 cluster: cluster.to_owned().into(),
@@ -272,7 +272,7 @@ fn key_of(
         "role" => WorkloadKey::Role(workload.to_owned()),
         "user" => WorkloadKey::User(workload.to_owned()),
         UNBOUND | UNBOUND_NODE => return Ok(None),
-        other => anyhow::bail!("unknown workload kind {other:?}"),
+        other => return Err(StoreError::Row(format!("unknown workload kind {other:?}"))),
     }))
 }
 
@@ -284,11 +284,7 @@ fn words(text: Option<&str>) -> impl Iterator<Item = String> + '_ {
 }
 
 /// Adds `usage` and `workloads` rows (any days) to `settled`.
-pub fn add_frames(
-    settled: &mut Settled,
-    usage: &DataFrame,
-    workloads: &DataFrame,
-) -> anyhow::Result<()> {
+pub fn add_frames(settled: &mut Settled, usage: &DataFrame, workloads: &DataFrame) -> Result<()> {
     let (id, kind, cluster, namespace, sa) = (
         strings(workloads, "workload")?,
         strings(workloads, "kind")?,
@@ -328,8 +324,9 @@ pub fn add_frames(
                 part.roles.extend(words(roles.get(i)));
                 part.vended_roles.extend(words(vended.get(i)));
                 if let Some(e) = evidence.get(i) {
-                    let e = Evidence::parse(e)
-                        .with_context(|| format!("unknown evidence {e:?} for {workload_id}"))?;
+                    let e = Evidence::parse(e).ok_or_else(|| {
+                        StoreError::Row(format!("unknown evidence {e:?} for {workload_id}"))
+                    })?;
                     part.evidence.insert(e, tally);
                 }
                 settled.workloads.entry(key).or_default().merge(part);
@@ -383,7 +380,7 @@ pub fn add_frames(
             first_event_id: first_id.get(i).map(str::to_owned),
             last_event_id: last_id.get(i).map(str::to_owned),
         };
-        let (call_key, call_usage) = call.into_call().map_err(anyhow::Error::msg)?;
+        let (call_key, call_usage) = call.into_call().map_err(StoreError::Row)?;
         let workload_id = id.get(i).unwrap_or_default();
         let kind_text = kind.get(i).unwrap_or_default();
         let calls = match key_of(
@@ -453,7 +450,7 @@ pub fn objects_frame(day: &str, rows: &[ObjectRow]) -> PolarsResult<DataFrame> {
     )
 }
 
-pub fn object_rows(df: &DataFrame) -> anyhow::Result<Vec<ObjectRow>> {
+pub fn object_rows(df: &DataFrame) -> Result<Vec<ObjectRow>> {
     let (location, etag) = (strings(df, "location")?, strings(df, "etag")?);
     let (sha, content) = (strings(df, "sha256")?, strings(df, "content_sha256")?);
     let size = numbers(df, "size")?;
@@ -468,24 +465,22 @@ pub fn object_rows(df: &DataFrame) -> anyhow::Result<Vec<ObjectRow>> {
         .collect())
 }
 
-pub fn read_parquet(path: &Path) -> anyhow::Result<DataFrame> {
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+pub fn read_parquet(path: &Path) -> Result<DataFrame> {
+    let file = std::fs::File::open(path).map_err(StoreError::io("open", path))?;
     ParquetReader::new(file)
         .finish()
-        .map_err(anyhow::Error::new)
-        .with_context(|| format!("cannot read {}", path.display()))
+        .map_err(StoreError::table(format!("cannot read {}", path.display())))
 }
 
 /// Writes `df` to `path` (the caller renames it into place).
-pub fn write_parquet(path: &Path, df: &mut DataFrame) -> anyhow::Result<()> {
-    let mut file =
-        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+pub fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<()> {
+    let mut file = std::fs::File::create(path).map_err(StoreError::io("create", path))?;
     ParquetWriter::new(&mut file)
         .with_compression(ParquetCompression::Zstd(None))
         .finish(df)
-        .map_err(anyhow::Error::new)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.sync_all()
-        .with_context(|| format!("cannot sync {}", path.display()))
+        .map_err(StoreError::table(format!(
+            "cannot write {}",
+            path.display()
+        )))?;
+    file.sync_all().map_err(StoreError::io("sync", path))
 }
