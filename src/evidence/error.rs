@@ -4,13 +4,9 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EvidenceError {
-    #[error("cannot {action} {}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// A file or folder could not be read, written or moved.
+    #[error(transparent)]
+    File(#[from] crate::errors::FileError),
     #[error("{} is not empty: an evidence pack goes into a new or empty folder", .0.display())]
     NotEmpty(PathBuf),
     #[error("{}: no such folder", .0.display())]
@@ -45,20 +41,6 @@ pub enum KeyListError {
         #[source]
         source: base64::DecodeError,
     },
-}
-
-impl EvidenceError {
-    pub(crate) fn io(
-        action: &'static str,
-        path: impl Into<PathBuf>,
-    ) -> impl FnOnce(std::io::Error) -> Self {
-        let path = path.into();
-        move |source| Self::Io {
-            action,
-            path,
-            source,
-        }
-    }
 }
 
 pub type Result<T, E = EvidenceError> = std::result::Result<T, E>;

@@ -20,6 +20,7 @@ use error::Result;
 pub use error::{EvidenceError, KeyListError};
 
 use crate::diff::RawPolicies;
+use crate::errors::FileError;
 use crate::hash::sha256_hex;
 use crate::report::{Recommendation, WorkloadReport};
 use model::{
@@ -46,7 +47,7 @@ pub fn context_files(files: &[(&str, &Option<PathBuf>)]) -> Result<Vec<model::Co
     let mut out = Vec::new();
     for (kind, path) in files {
         if let Some(path) = path {
-            let bytes = std::fs::read(path).map_err(EvidenceError::io("read", path))?;
+            let bytes = std::fs::read(path).map_err(FileError::at("read", path))?;
             out.push(model::ContextFile {
                 kind: (*kind).to_owned(),
                 path: path.display().to_string(),
@@ -127,7 +128,7 @@ fn role_directory(role: &str) -> String {
 pub fn write_pack(dir: &Path, pack: PackInput<'_>) -> Result<Manifest> {
     if dir.exists() {
         let empty = std::fs::read_dir(dir)
-            .map_err(EvidenceError::io("read", dir))?
+            .map_err(FileError::at("read", dir))?
             .next()
             .is_none();
         if !empty {
@@ -308,9 +309,9 @@ pub fn write_pack(dir: &Path, pack: PackInput<'_>) -> Result<Manifest> {
     for (path, bytes) in &files.0 {
         let target = dir.join(path);
         if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(EvidenceError::io("create", parent))?;
+            std::fs::create_dir_all(parent).map_err(FileError::at("create", parent))?;
         }
-        std::fs::write(&target, bytes).map_err(EvidenceError::io("write", &target))?;
+        std::fs::write(&target, bytes).map_err(FileError::at("write", &target))?;
     }
     Ok(manifest)
 }
@@ -465,7 +466,7 @@ pub fn archive(dir: &Path) -> Result<PathBuf> {
         .map(|e| e.into_path())
         .collect();
     files.sort();
-    let file = std::fs::File::create(&target).map_err(EvidenceError::io("create", &target))?;
+    let file = std::fs::File::create(&target).map_err(FileError::at("create", &target))?;
     let gz = flate2::GzBuilder::new()
         .mtime(0)
         .write(file, flate2::Compression::default());
@@ -474,7 +475,7 @@ pub fn archive(dir: &Path) -> Result<PathBuf> {
     for path in files {
         let relative = path.strip_prefix(dir).unwrap_or(&path);
         let entry = PathBuf::from(&name).join(relative);
-        let bytes = std::fs::read(&path).map_err(EvidenceError::io("read", &path))?;
+        let bytes = std::fs::read(&path).map_err(FileError::at("read", &path))?;
         let mut header = tar::Header::new_gnu();
         header.set_size(bytes.len() as u64);
         header.set_mode(0o644);
@@ -483,11 +484,11 @@ pub fn archive(dir: &Path) -> Result<PathBuf> {
         header.set_gid(0);
         header.set_entry_type(tar::EntryType::Regular);
         tar.append_data(&mut header, &entry, bytes.as_slice())
-            .map_err(EvidenceError::io("archive", &path))?;
+            .map_err(FileError::at("archive", &path))?;
     }
     tar.into_inner()
         .and_then(|gz| gz.finish())
-        .map_err(EvidenceError::io("write", &target))?;
+        .map_err(FileError::at("write", &target))?;
     Ok(target)
 }
 

@@ -20,6 +20,7 @@ use serde::Deserialize;
 
 use super::error::{EvidenceError, KeyListError};
 use crate::aws::AwsOptions;
+use crate::errors::FileError;
 use crate::hash::sha256_hex;
 
 /// The algorithm CloudTrail signs digests with (the only one the AWS CLI checks).
@@ -80,7 +81,7 @@ impl PublicKeys {
     }
 
     pub fn read(path: &Path) -> Result<Self, EvidenceError> {
-        let bytes = std::fs::read(path).map_err(EvidenceError::io("read", path))?;
+        let bytes = std::fs::read(path).map_err(FileError::at("read", path))?;
         Self::from_list_json(&bytes, &path.display().to_string()).map_err(|source| {
             EvidenceError::PublicKeys {
                 path: path.to_owned(),

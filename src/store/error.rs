@@ -6,14 +6,9 @@ use crate::source::SourceError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// A file or folder of the store could not be read, written or moved.
-    #[error("cannot {action} {}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// A file or folder could not be read, written or moved.
+    #[error(transparent)]
+    File(#[from] crate::errors::FileError),
     /// A JSON file of the store is not what it should be.
     #[error("{} is not {what}", path.display())]
     Json {
@@ -65,18 +60,6 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub(crate) fn io(
-        action: &'static str,
-        path: impl Into<PathBuf>,
-    ) -> impl FnOnce(std::io::Error) -> Self {
-        let path = path.into();
-        move |source| Self::Io {
-            action,
-            path,
-            source,
-        }
-    }
-
     pub(crate) fn table(
         what: impl Into<String>,
     ) -> impl FnOnce(polars::error::PolarsError) -> Self {

@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{JoinState, Settled};
 use crate::attribute::NotWorkload;
+use crate::errors::FileError;
 use crate::stats::{Counts, InputStats};
 pub use crate::stats::{Problem, Unmapped};
 use error::Result;
@@ -189,14 +190,14 @@ impl Store {
     /// Opens (creating if needed) the store at `root`, takes its lock, and removes files left by
     /// a run that did not commit them.
     pub fn open(root: &Path) -> Result<Store> {
-        std::fs::create_dir_all(root).map_err(StoreError::io("create the store folder", root))?;
+        std::fs::create_dir_all(root).map_err(FileError::at("create the store folder", root))?;
         let lock_path = root.join("LOCK");
         let lock = File::options()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .map_err(StoreError::io("open", &lock_path))?;
+            .map_err(FileError::at("open", &lock_path))?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -205,7 +206,7 @@ impl Store {
                 });
             }
             Err(std::fs::TryLockError::Error(err)) => {
-                return Err(StoreError::io("lock", &lock_path)(err));
+                return Err(FileError::at("lock", &lock_path)(err).into());
             }
         }
         let store = Store {
@@ -348,7 +349,7 @@ impl Store {
     fn prepare(&self, rel: &str) -> Result<PathBuf> {
         let path = self.root.join(rel);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(StoreError::io("create", parent))?;
+            std::fs::create_dir_all(parent).map_err(FileError::at("create", parent))?;
         }
         Ok(path)
     }
@@ -356,7 +357,8 @@ impl Store {
     fn write_manifest(&self, manifest: &Manifest) -> Result<()> {
         let target = self.root.join(MANIFEST);
         crate::atomic::write(&target, &to_json(manifest))
-            .map_err(StoreError::io("replace", &target))
+            .map_err(FileError::at("replace", &target))?;
+        Ok(())
     }
 
     /// Removes files the manifest does not name: what a killed run wrote before committing.
@@ -378,10 +380,10 @@ impl Store {
                 continue;
             }
             for entry in walkdir::WalkDir::new(&dir) {
-                let entry = entry.map_err(|e| StoreError::io("list", &dir)(e.into()))?;
+                let entry = entry.map_err(|e| FileError::at("list", &dir)(e.into()))?;
                 if entry.file_type().is_file() && !live.contains(entry.path()) {
                     std::fs::remove_file(entry.path())
-                        .map_err(StoreError::io("remove", entry.path()))?;
+                        .map_err(FileError::at("remove", entry.path()))?;
                 }
             }
         }
@@ -413,7 +415,7 @@ fn read_input(path: &Path) -> Result<DayInput> {
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &'static str) -> Result<T> {
-    let text = std::fs::read(path).map_err(StoreError::io("read", path))?;
+    let text = std::fs::read(path).map_err(FileError::at("read", path))?;
     serde_json::from_slice(&text).map_err(|source| StoreError::Json {
         path: path.to_owned(),
         what,
@@ -521,10 +523,11 @@ pub fn sql_context(
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
-    let mut file = File::create(path).map_err(StoreError::io("create", path))?;
+    let mut file = File::create(path).map_err(FileError::at("create", path))?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
-        .map_err(StoreError::io("write", path))
+        .map_err(FileError::at("write", path))?;
+    Ok(())
 }
 
 /// The days of a window of `days` days ending with the store's latest dated day, plus the
@@ -571,11 +574,12 @@ pub fn reingest_path(store: &Path) -> std::path::PathBuf {
 pub fn swap_in(rebuild: &Path, store: &Path) -> Result<()> {
     let aside = reingest_path(store).with_extension("replaced");
     if aside.exists() {
-        std::fs::remove_dir_all(&aside).map_err(StoreError::io("clear", &aside))?;
+        std::fs::remove_dir_all(&aside).map_err(FileError::at("clear", &aside))?;
     }
-    std::fs::rename(store, &aside).map_err(StoreError::io("move aside", store))?;
-    std::fs::rename(rebuild, store).map_err(StoreError::io("move into place", rebuild))?;
-    std::fs::remove_dir_all(&aside).map_err(StoreError::io("remove the replaced store", &aside))
+    std::fs::rename(store, &aside).map_err(FileError::at("move aside", store))?;
+    std::fs::rename(rebuild, store).map_err(FileError::at("move into place", rebuild))?;
+    std::fs::remove_dir_all(&aside).map_err(FileError::at("remove the replaced store", &aside))?;
+    Ok(())
 }
 
 /// Midnight UTC of `day` plus `plus_days`.

@@ -13,6 +13,7 @@ use crate::aggregate::{
     sorted_calls,
 };
 use crate::attribute::ServiceAccount;
+use crate::errors::FileError;
 
 /// `workloads.kind` / `usage.kind` of retired sessions no binding explained (`-node` for EC2
 /// instance sessions): role-level until a recommendation asks the role's trust policy.
@@ -466,7 +467,7 @@ pub fn object_rows(df: &DataFrame) -> Result<Vec<ObjectRow>> {
 }
 
 pub fn read_parquet(path: &Path) -> Result<DataFrame> {
-    let file = std::fs::File::open(path).map_err(StoreError::io("open", path))?;
+    let file = std::fs::File::open(path).map_err(FileError::at("open", path))?;
     ParquetReader::new(file)
         .finish()
         .map_err(StoreError::table(format!("cannot read {}", path.display())))
@@ -474,7 +475,7 @@ pub fn read_parquet(path: &Path) -> Result<DataFrame> {
 
 /// Writes `df` to `path` (the caller renames it into place).
 pub fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<()> {
-    let mut file = std::fs::File::create(path).map_err(StoreError::io("create", path))?;
+    let mut file = std::fs::File::create(path).map_err(FileError::at("create", path))?;
     ParquetWriter::new(&mut file)
         .with_compression(ParquetCompression::Zstd(None))
         .finish(df)
@@ -482,5 +483,6 @@ pub fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<()> {
             "cannot write {}",
             path.display()
         )))?;
-    file.sync_all().map_err(StoreError::io("sync", path))
+    file.sync_all().map_err(FileError::at("sync", path))?;
+    Ok(())
 }
