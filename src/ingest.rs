@@ -335,6 +335,9 @@ fn record_location(file: &str, record: &Record<'_>) -> String {
     }
 }
 
+/// The namespace of `sharedEventID`s in [`SeenEvents`] (beside accounts for `eventID`s).
+const SHARED_EVENT: &str = "sharedEventID";
+
 /// Attributes and maps one record into the file's aggregate. An `Err` is a bad record.
 fn process<'a>(
     record: &Record<'a>,
@@ -353,6 +356,13 @@ fn process<'a>(
             file.counts.duplicates += 1;
             return Ok(());
         }
+    }
+    // One action delivered to several accounts: every copy is read, the call counts once.
+    if let Some(shared) = record.shared_event_id.as_deref()
+        && !seen.first_time(SHARED_EVENT, shared, at)
+    {
+        file.counts.shared_copies += 1;
+        return Ok(());
     }
     let caller = attribute::classify(record, &config.clusters);
     // Vending events count whatever the window: a session vended before the window starts can

@@ -22,6 +22,9 @@ pub struct Counts {
     pub outside_window: u64,
     /// Records whose `eventID` was already counted (redelivered or copied events).
     pub duplicates: u64,
+    /// Records whose `sharedEventID` was already counted: the same action delivered to another
+    /// account (read, but the call counts once).
+    pub shared_copies: u64,
     pub no_permission: u64,
     /// Workload API calls mapped to catalog actions.
     pub mapped: u64,
@@ -34,6 +37,7 @@ impl AddAssign<&Counts> for Counts {
         self.bad_records += other.bad_records;
         self.outside_window += other.outside_window;
         self.duplicates += other.duplicates;
+        self.shared_copies += other.shared_copies;
         self.no_permission += other.no_permission;
         self.mapped += other.mapped;
         for (reason, n) in &other.not_workload {

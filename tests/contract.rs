@@ -22,9 +22,31 @@ struct Recommendation {
     attribution: Attribution,
     shared_roles: Vec<SharedRole>,
     workloads: Vec<Workload>,
+    roles: Vec<RoleEntry>,
     unmapped: Vec<Unmapped>,
     #[serde(default)]
     diffs: Option<Vec<RoleDiff>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleEntry {
+    role: String,
+    account: Option<String>,
+    workloads: Vec<Contribution>,
+    findings: Vec<Finding>,
+    policy: Option<Policy>,
+    policy_size: PolicySize,
+    policy_parts: Vec<Policy>,
+    generalizations: Vec<Generalization>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Contribution {
+    id: String,
+    calls: u64,
+    share: f64,
 }
 
 #[derive(Deserialize)]
@@ -42,6 +64,7 @@ struct Input {
     bad_records: u64,
     outside_window: u64,
     duplicate_events: u64,
+    shared_event_copies: u64,
     no_permission_needed: u64,
     mapped_events: u64,
     not_workload_activity: BTreeMap<String, u64>,
@@ -124,6 +147,7 @@ struct Workload {
     policy: Option<Policy>,
     policy_size: PolicySize,
     policy_parts: Vec<Policy>,
+    policy_by_role: BTreeMap<String, Policy>,
     generalizations: Vec<Generalization>,
     usage: Vec<Usage>,
     denied: Vec<FailedCall>,
@@ -317,6 +341,7 @@ fn recommendation_v1_reads_back_strictly() {
         "json",
     ]);
     assert_eq!(report.workloads.len(), 13);
+    assert_eq!(report.roles.len(), 12);
     assert_eq!(report.input.records, 124);
     let diffs = report.diffs.as_ref().unwrap();
     assert!(diffs.iter().any(|d| d.trust.is_some()));
@@ -423,6 +448,7 @@ struct ManifestInput {
     records: u64,
     bad_records: u64,
     duplicate_events: u64,
+    shared_event_copies: u64,
     outside_window: u64,
     no_permission_needed: u64,
     mapped_events: u64,

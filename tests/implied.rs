@@ -185,7 +185,7 @@ fn implied_permissions_are_granted_on_the_resources_that_imply_them() {
 /// recommended policy, and denies them under the policy without the implied permissions.
 /// Each request's result under `policies`, from @cloud-copilot/iam-simulate: `<result> <action>
 /// <resource>` lines.
-fn simulate(
+pub(crate) fn simulate(
     modules: &std::path::Path,
     policies: Vec<Value>,
     requests: &[(&str, &str)],

@@ -12,6 +12,7 @@ mod failed_calls;
 mod implied;
 mod real_data;
 mod recommend;
+mod roles;
 mod s3;
 mod synthesis;
 mod util;

@@ -313,9 +313,18 @@ fn out_dir_gets_one_valid_policy_file_per_workload() {
             "eks/shop-prod/batch/exporter.json".to_owned(),
             "eks/shop-prod/billing/invoicer.json".to_owned(),
             "eks/shop-prod/checkout/frontend.json".to_owned(),
+            // One file per role (`roles[]`): what to attach, role workloads' included.
             "roles/111122223333/analytics-jobs.json".to_owned(),
+            "roles/111122223333/billing-invoicer.json".to_owned(),
+            "roles/111122223333/checkout-frontend.json".to_owned(),
+            "roles/111122223333/exporter.json".to_owned(),
             "roles/111122223333/invoice-pdf.json".to_owned(),
             "roles/111122223333/ledger-writer.json".to_owned(),
+            "roles/111122223333/orders-shared.json".to_owned(),
+            "roles/111122223333/payments-api-staging.json".to_owned(),
+            "roles/111122223333/payments-api.json".to_owned(),
+            "roles/111122223333/reports-writer.json".to_owned(),
+            "roles/111122223333/search-indexer.json".to_owned(),
             "roles/111122223333/shop-prod-node.json".to_owned(),
             "users/111122223333/alice.json".to_owned(),
         ]

@@ -202,6 +202,18 @@ impl Usage {
     }
 }
 
+/// The grants calls need: each call that used its permission (allowed, or failed after
+/// authorization) as (action, resource, regions), for `synth::synthesize`. Workload policies,
+/// role policies and the diff's proposal all come from this one selection.
+pub fn used_grants<'a>(
+    calls: impl IntoIterator<Item = (&'a CallKey, &'a Usage)>,
+) -> impl Iterator<Item = (&'a str, &'a str, u64)> {
+    calls
+        .into_iter()
+        .filter(|(call, _)| call.outcome.used())
+        .map(|(call, usage)| (&*call.action, &*call.resource, usage.regions))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,6 +37,10 @@ pub struct Record<'a> {
     pub event_id: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "text")]
     pub event_type: Option<Cow<'a, str>>,
+    /// The same for every account one action was delivered to (a cross-account `AssumeRole` is
+    /// logged in the caller's and in the role's account, each copy with its own `eventID`).
+    #[serde(borrow, default, deserialize_with = "text", rename = "sharedEventID")]
+    pub shared_event_id: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "text")]
     pub recipient_account_id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]

@@ -280,13 +280,7 @@ pub fn diff_role(
 
     let mut lint = lint::lint(&identity, catalog, true);
     lint.extend(lint::lint(boundary.as_slice(), catalog, false));
-    let proposed = synthesize(
-        calls
-            .iter()
-            .filter(|(c, _)| c.outcome.used())
-            .map(|(c, u)| (&*c.action, &*c.resource, u.regions)),
-        synth,
-    );
+    let proposed = synthesize(crate::aggregate::used_grants(calls.iter().copied()), synth);
     let drift = !granted_unused.is_empty() || !not_granted.is_empty();
     RoleDiff {
         role: role.to_owned(),

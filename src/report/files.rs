@@ -1,10 +1,12 @@
-//! `--out DIR`: one policy file per workload, at a path a person can find:
-//! `eks/<cluster>/<namespace>/<service-account>.json`, `roles/<account>/<role>.json`,
-//! `users/<account>/<user>.json` (`.tf` or `.yaml` with `--policy-format`). A policy split to fit
+//! `--out DIR`: the policy to attach to each role, `roles/<account>/<role>.json` (from
+//! `roles[]`), and each other workload's total need at a path a person can find:
+//! `eks/<cluster>/<namespace>/<service-account>.json`, `users/<account>/<user>.json` (`.tf` or
+//! `.yaml` with `--policy-format`). A role workload's file is its role's. A policy split to fit
 //! IAM's size limit is written as `<name>.part-1.json`, `<name>.part-2.json`, ...
 
 use std::path::{Path, PathBuf};
 
+use super::roles::RoleReport;
 use super::{Recommendation, WorkloadReport, role_name};
 use crate::policy::PolicyDocument;
 use crate::policy::render::{PolicyFormat, cloudformation};
@@ -27,37 +29,78 @@ fn documents(workload: &WorkloadReport) -> Vec<(String, &PolicyDocument)> {
     }
 }
 
-/// Writes every workload's policy under `dir`; returns the paths written, in workload order.
-/// Workloads with nothing to grant get no file.
+/// The documents to attach to a role: its policy, or its parts when it had to be split.
+fn role_documents(role: &RoleReport) -> Vec<(String, &PolicyDocument)> {
+    if role.policy_parts.is_empty() {
+        role.policy.iter().map(|p| (role.role.clone(), p)).collect()
+    } else {
+        role.policy_parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("{} part {}", role.role, i + 1), p))
+            .collect()
+    }
+}
+
+/// Writes every role's policy, then every other workload's, under `dir`; returns the paths
+/// written. Roles and workloads with nothing to grant get no file.
 pub fn write_policies(
     dir: &Path,
     recommendation: &Recommendation,
     format: PolicyFormat,
 ) -> std::io::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
+    for role in &recommendation.roles {
+        let stem = role_path(&role.role);
+        write_documents(dir, &stem, role_documents(role), format, &mut written)?;
+    }
     for workload in &recommendation.workloads {
-        let documents = documents(workload);
-        let split = documents.len() > 1;
-        for (i, (name, policy)) in documents.into_iter().enumerate() {
-            let mut path = dir.join(relative_path(workload));
-            let stem = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let file = if split {
-                format!("{stem}.part-{}.{}", i + 1, format.extension())
-            } else {
-                format!("{stem}.{}", format.extension())
-            };
-            path.set_file_name(file);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            std::fs::write(&path, format.render(&name, policy))?;
-            written.push(path);
+        if workload.kind == "role" || workload.kind == "node-role" {
+            // Its file is its role's, written above.
+            continue;
         }
+        let stem = relative_path(workload);
+        write_documents(dir, &stem, documents(workload), format, &mut written)?;
     }
     Ok(written)
+}
+
+fn write_documents(
+    dir: &Path,
+    stem: &Path,
+    documents: Vec<(String, &PolicyDocument)>,
+    format: PolicyFormat,
+    written: &mut Vec<PathBuf>,
+) -> std::io::Result<()> {
+    let split = documents.len() > 1;
+    for (i, (name, policy)) in documents.into_iter().enumerate() {
+        let mut path = dir.join(stem);
+        let stem = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let file = if split {
+            format!("{stem}.part-{}.{}", i + 1, format.extension())
+        } else {
+            format!("{stem}.{}", format.extension())
+        };
+        path.set_file_name(file);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, format.render(&name, policy))?;
+        written.push(path);
+    }
+    Ok(())
+}
+
+/// `roles/<account>/<role name>`, without extension.
+pub fn role_path(arn: &str) -> PathBuf {
+    let account = crate::attribute::arn_account(arn).unwrap_or("unknown-account");
+    ["roles", account, role_name(arn).unwrap_or(arn)]
+        .iter()
+        .map(|p| safe_component(p))
+        .collect()
 }
 
 /// Every workload's policy in one Terraform file or one CloudFormation template.

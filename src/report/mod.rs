@@ -3,6 +3,7 @@
 
 pub mod files;
 pub mod findings;
+pub mod roles;
 pub mod text;
 #[cfg(feature = "store")]
 pub mod upload;
@@ -28,6 +29,8 @@ pub struct Recommendation {
     pub attribution: Attribution,
     pub shared_roles: Vec<findings::SharedRole>,
     pub workloads: Vec<WorkloadReport>,
+    /// The policy to attach to each role of the reported workloads (docs/OUTPUT.md).
+    pub roles: Vec<roles::RoleReport>,
     pub unmapped: Vec<Unmapped>,
     /// With `--diff` (or `iamtrim diff`): each reported role against its current policies.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -85,6 +88,10 @@ pub struct Input {
     pub bad_records: u64,
     pub outside_window: u64,
     pub duplicate_events: u64,
+    /// Copies of an action delivered to several accounts (same `sharedEventID`) beyond the
+    /// first: read, not counted as calls again.
+    #[serde(default)]
+    pub shared_event_copies: u64,
     pub no_permission_needed: u64,
     pub mapped_events: u64,
     pub not_workload_activity: BTreeMap<String, u64>,
@@ -109,6 +116,7 @@ impl From<&InputStats> for Input {
             bad_records: c.bad_records,
             outside_window: c.outside_window,
             duplicate_events: c.duplicates,
+            shared_event_copies: c.shared_copies,
             no_permission_needed: c.no_permission,
             mapped_events: c.mapped,
             not_workload_activity: c
@@ -138,11 +146,15 @@ pub struct WorkloadReport {
     /// Sessions and events by the evidence they were attributed on.
     pub evidence: BTreeMap<&'static str, EvidenceTally>,
     pub findings: Vec<findings::Finding>,
+    /// The workload's total need; for attaching only when the workload uses one role of its
+    /// own (`policy_by_role` and `roles[]` say which role each permission belongs to).
     pub policy: Option<PolicyDocument>,
     /// How big `policy` is against IAM's limit.
     pub policy_size: PolicySize,
     /// Only when `policy` is over the limit after generalising: parts that each fit.
     pub policy_parts: Vec<PolicyDocument>,
+    /// The same need by the role whose sessions made the calls.
+    pub policy_by_role: BTreeMap<String, PolicyDocument>,
     /// Every generalisation rule applied to reach `policy` (docs/SYNTHESIS.md).
     pub generalizations: Vec<Generalization>,
     /// Calls a policy refused: never granted.
@@ -269,11 +281,16 @@ pub fn build(
         }
     }
     let shared_roles = findings::shared_roles(&workloads);
+    let mut roles = roles::role_reports(&workloads, None, synth);
     let workloads: Vec<WorkloadReport> = workloads
         .into_iter()
         .map(|(key, w)| workload_report(&key, w, &shared_roles, synth))
         .filter(|w| filter.matches(w))
         .collect();
+    if !filter.is_empty() {
+        let reported: BTreeSet<&String> = workloads.iter().flat_map(|w| &w.roles).collect();
+        roles.retain(|r| reported.contains(&r.role));
+    }
     let observed = |pick: fn(&UsageRow) -> &String, max: bool| {
         let times = workloads.iter().flat_map(|w| w.usage.iter().map(pick));
         if max {
@@ -302,6 +319,7 @@ pub fn build(
             ..Input::from(input)
         },
         workloads,
+        roles,
         diffs: None,
         unmapped: input.unmapped_list(),
     }
@@ -478,6 +496,7 @@ fn workload_report(
         .filter(|(e, _)| e.coverage() == Coverage::Unattributed)
         .map(|(_, t)| t.sessions)
         .sum();
+    let policy_by_role = roles::policy_by_role(&workload, synth);
     WorkloadReport {
         id,
         kind,
@@ -496,6 +515,7 @@ fn workload_report(
         policy: synthesis.policy,
         policy_size: synthesis.size,
         policy_parts: synthesis.parts,
+        policy_by_role,
         generalizations: synthesis.generalizations,
         denied: failed_calls(denied),
         unauthenticated: failed_calls(unauthenticated),

@@ -143,6 +143,7 @@ pub fn render(r: &Recommendation) -> String {
             }
         }
     }
+    render_roles(&mut out, r);
     if !r.unmapped.is_empty() {
         let _ = writeln!(
             out,
@@ -190,6 +191,50 @@ pub fn render(r: &Recommendation) -> String {
         );
     }
     out
+}
+
+/// The policy to attach to each role. A role's own policy is printed where it is not already a
+/// workload's (a shared role, a role reached by chaining).
+fn render_roles(out: &mut String, r: &Recommendation) {
+    if r.roles.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nPolicies to attach, one per role (roles/<account>/<role>.json with --out):"
+    );
+    for role in &r.roles {
+        let used_by: Vec<String> = role
+            .workloads
+            .iter()
+            .map(|w| format!("{} ({:.0}%)", w.id, w.share * 100.0))
+            .collect();
+        let size = match &role.policy {
+            Some(p) => format!(
+                "{} statements, {} of {} characters",
+                p.statements.len(),
+                role.policy_size.characters,
+                role.policy_size.limit
+            ),
+            None => "nothing to grant".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "   {}: {size}; calls by {}",
+            role.role,
+            used_by.join(", ")
+        );
+        for finding in &role.findings {
+            let _ = writeln!(out, "      {}: {}", finding.kind, finding.message);
+        }
+        if !role.findings.is_empty()
+            && let Some(policy) = &role.policy
+        {
+            for line in policy.to_pretty_json().lines() {
+                let _ = writeln!(out, "        {line}");
+            }
+        }
+    }
 }
 
 /// ANSI colour on a terminal (and not with NO_COLOR), plain text otherwise.

@@ -71,7 +71,6 @@ impl LookupEventsSource {
             if let Some(last) = last_call {
                 tokio::time::sleep(MIN_INTERVAL.saturating_sub(last.elapsed())).await;
             }
-            last_call = Some(Instant::now());
             let output = self
                 .client
                 .lookup_events()
@@ -88,6 +87,9 @@ impl LookupEventsSource {
                         crate::errors::error_chain(&err)
                     ),
                 })?;
+            // Timed from the answer, not the request: the service then sees requests at least
+            // MIN_INTERVAL apart however long the first one took to reach it.
+            last_call = Some(Instant::now());
             let events: Vec<&str> = output
                 .events()
                 .iter()

@@ -74,6 +74,8 @@ pub struct DayInput {
     pub bad_records: u64,
     pub outside_window: u64,
     pub duplicates: u64,
+    #[serde(default)]
+    pub shared_copies: u64,
     pub no_permission: u64,
     pub mapped: u64,
     pub not_workload: BTreeMap<String, u64>,
@@ -95,6 +97,7 @@ impl DayInput {
             bad_records: c.bad_records,
             outside_window: c.outside_window,
             duplicates: c.duplicates,
+            shared_copies: c.shared_copies,
             no_permission: c.no_permission,
             mapped: c.mapped,
             not_workload: c
@@ -121,6 +124,7 @@ impl DayInput {
             bad_records: self.bad_records,
             outside_window: self.outside_window,
             duplicates: self.duplicates,
+            shared_copies: self.shared_copies,
             no_permission: self.no_permission,
             mapped: self.mapped,
             not_workload: self
@@ -138,6 +142,7 @@ impl DayInput {
         self.bad_records += other.bad_records;
         self.outside_window += other.outside_window;
         self.duplicates += other.duplicates;
+        self.shared_copies += other.shared_copies;
         self.no_permission += other.no_permission;
         self.mapped += other.mapped;
         // By name: reasons this binary does not know are kept as stored.

@@ -7,6 +7,8 @@
 // Prints one line per request: `<overallResult> <action> <resource>`. A resource in another
 // account (a KMS key of the data account) gets a resource policy that trusts the principal, as
 // that account grants it: cross-account, IAM then still needs the identity policy to allow.
+// A KMS key in the principal's own account gets KMS's default key policy (the account root may
+// use the key), without which KMS ignores identity policies.
 import { createRequire } from 'node:module'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
@@ -25,7 +27,19 @@ for (const request of input.requests) {
       identityPolicies,
       serviceControlPolicies: [],
       resourceControlPolicies: [],
-      resourcePolicy: foreign
+      resourcePolicy: !foreign && request.resource.startsWith('arn:aws:kms:')
+        ? {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Principal: { AWS: `arn:aws:iam::${input.account}:root` },
+                Action: 'kms:*',
+                Resource: '*'
+              }
+            ]
+          }
+        : foreign
         ? {
             Version: '2012-10-17',
             Statement: [
