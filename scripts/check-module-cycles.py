@@ -101,7 +101,7 @@ for v in sorted(set(edges) | {k for s in edges.values() for k in s}):
     if v not in index: sc(v)
 ABOVE_STAGES = {'settings', 'pipeline', 'config', 'cli', 'commands'}
 OUTPUTS = {'report', 'evidence', 'store'}
-BEFORE_OUTPUTS = {'aws', 'errors', 'hash', 'atomic', 'window', 'exit', 'decode', 'policy', 'catalog',
+BEFORE_OUTPUTS = {'aws', 'errors', 'hash', 'atomic', 'window', 'exit', 'decode', 'policy', 'catalog', 'observe',
                   'source', 'attribute', 'synth', 'map', 'stats', 'aggregate', 'dedup', 'diff',
                   'ingest', 'lookup'}
 broken = []

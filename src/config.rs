@@ -72,6 +72,8 @@ pub struct ClusterSection {
 pub struct ContextSection {
     pub iam_snapshot: Option<PathBuf>,
     pub pod_identity_associations: Option<PathBuf>,
+    /// What the trails record (as `--trail-config`).
+    pub trail_config: Option<PathBuf>,
     #[serde(default)]
     pub aws: bool,
 }
@@ -91,6 +93,9 @@ pub struct ReportSection {
     pub diff: bool,
     /// One policy file to diff every role against.
     pub policy: Option<PathBuf>,
+    /// Let the diff's proposal drop grants the trail cannot show (as `--drop-unobservable`).
+    #[serde(default)]
+    pub drop_unobservable: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -149,6 +154,7 @@ impl Config {
         for p in [
             &mut self.context.iam_snapshot,
             &mut self.context.pod_identity_associations,
+            &mut self.context.trail_config,
             &mut self.report.policy,
             &mut self.output.evidence_public_keys,
         ]
@@ -201,6 +207,7 @@ impl Config {
                 &self.context.pod_identity_associations,
             ),
             ("report.policy", &self.report.policy),
+            ("context.trail_config", &self.context.trail_config),
         ] {
             if let Some(path) = path {
                 anyhow::ensure!(path.is_file(), "{name}: no such file {}", path.display());
@@ -252,6 +259,8 @@ impl Config {
                 .collect(),
             pod_identity_associations: self.context.pod_identity_associations.clone(),
             iam_snapshot: self.context.iam_snapshot.clone(),
+            trail_config: self.context.trail_config.clone(),
+            drop_unobservable: self.report.drop_unobservable,
             aws_lookups: self.context.aws,
             aws: AwsOptions {
                 profile: self.source.profile.clone(),

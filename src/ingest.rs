@@ -357,6 +357,17 @@ fn process<'a>(
             return Ok(());
         }
     }
+    // Which services' data events the trail records (`observe`, without --trail-config).
+    if record.event_category.as_deref() == Some("Data")
+        && let Some(source) = record.event_source.as_deref()
+    {
+        match file.counts.data_events.get_mut(source) {
+            Some(n) => *n += 1,
+            None => {
+                file.counts.data_events.insert(source.to_owned(), 1);
+            }
+        }
+    }
     // One action delivered to several accounts: every copy is read, the call counts once.
     if let Some(shared) = record.shared_event_id.as_deref()
         && !seen.first_time(SHARED_EVENT, shared, at)

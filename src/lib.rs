@@ -32,6 +32,7 @@ pub mod hash;
 pub mod ingest;
 pub mod lookup;
 pub mod map;
+pub mod observe;
 pub mod pipeline;
 pub mod policy;
 pub mod report;

@@ -29,6 +29,8 @@ pub struct Counts {
     /// Workload API calls mapped to catalog actions.
     pub mapped: u64,
     pub not_workload: BTreeMap<NotWorkload, u64>,
+    /// Data events (`eventCategory` Data) by eventSource: what the trail records of them.
+    pub data_events: BTreeMap<String, u64>,
 }
 
 impl AddAssign<&Counts> for Counts {
@@ -42,6 +44,9 @@ impl AddAssign<&Counts> for Counts {
         self.mapped += other.mapped;
         for (reason, n) in &other.not_workload {
             *self.not_workload.entry(*reason).or_default() += n;
+        }
+        for (source, n) in &other.data_events {
+            *self.data_events.entry(source.clone()).or_default() += n;
         }
     }
 }

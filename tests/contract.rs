@@ -72,6 +72,15 @@ struct Input {
     skipped_not_listed: u64,
     ignored: Vec<Problem>,
     source_notes: Vec<String>,
+    coverage: TrailCoverage,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrailCoverage {
+    source: String,
+    not_recorded: Vec<String>,
+    data_events: BTreeMap<String, u64>,
 }
 
 #[derive(Deserialize)]
@@ -266,6 +275,9 @@ struct UnusedGrant {
     action: String,
     access: String,
     flag: Option<String>,
+    observable: bool,
+    #[serde(default)]
+    unobservable_because: Option<String>,
 }
 
 #[derive(Deserialize)]

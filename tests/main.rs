@@ -10,6 +10,7 @@ mod diff;
 mod evidence;
 mod failed_calls;
 mod implied;
+mod observe;
 mod real_data;
 mod recommend;
 mod roles;

@@ -60,6 +60,12 @@ pub struct RecommendArgs {
     #[arg(long, value_name = "FILE", help_heading = "Account context")]
     pub iam_snapshot: Option<PathBuf>,
 
+    /// What the trails record: the JSON of `aws cloudtrail describe-trails` as "trailList", with
+    /// each trail's `aws cloudtrail get-event-selectors` in "selectors" (docs/OUTPUT.md). Without
+    /// it, data events are taken as recorded only for services the input has data events from.
+    #[arg(long, value_name = "FILE", help_heading = "Account context")]
+    pub trail_config: Option<PathBuf>,
+
     /// Also ask AWS: cluster names and Pod Identity associations from the EKS API, trust policies
     /// from IAM (standard credential chain; failures are warnings).
     #[arg(long, help_heading = "Account context")]
@@ -86,6 +92,12 @@ pub struct RecommendArgs {
     /// --aws): exit status 1 when anything granted is unused or anything used is not granted.
     #[arg(long, help_heading = "Diff")]
     pub diff: bool,
+
+    /// Let the diff's proposed policy drop grants the trail could not have shown (data events not
+    /// recorded, permission-only actions ...). By default they are kept, in statements whose Sid
+    /// starts with NotObservable, so applying a proposal never removes what the trail cannot see.
+    #[arg(long, help_heading = "Diff")]
+    pub drop_unobservable: bool,
 
     /// The current policy (an IAM policy JSON) to diff the reported roles against.
     #[arg(long, value_name = "FILE", help_heading = "Diff")]
@@ -164,6 +176,8 @@ impl RecommendArgs {
             clusters: self.cluster.clone(),
             pod_identity_associations: self.pod_identity_associations.clone(),
             iam_snapshot: self.iam_snapshot.clone(),
+            trail_config: self.trail_config.clone(),
+            drop_unobservable: self.drop_unobservable,
             aws_lookups: self.aws,
             aws: AwsOptions {
                 profile: self.profile.clone(),

@@ -39,6 +39,9 @@ pub struct Record<'a> {
     pub event_type: Option<Cow<'a, str>>,
     /// The same for every account one action was delivered to (a cross-account `AssumeRole` is
     /// logged in the caller's and in the role's account, each copy with its own `eventID`).
+    /// `Management`, `Data`, `Insight`, `NetworkActivity`.
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub event_category: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "text", rename = "sharedEventID")]
     pub shared_event_id: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "text")]

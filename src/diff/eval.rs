@@ -34,6 +34,8 @@ pub struct ParsedStatement {
     pub resources: Patterns,
     /// Condition keys, when the statement has a `Condition`.
     pub condition_keys: Vec<String>,
+    /// The `Condition` block as written.
+    pub condition: Option<Value>,
 }
 
 /// A named policy (inline name, managed policy ARN, or file) and its statements.
@@ -128,6 +130,7 @@ pub fn parse_policy(name: &str, document: &Value) -> Result<ParsedPolicy, String
             actions: pick("Action", "NotAction")?,
             resources: pick("Resource", "NotResource")?,
             condition_keys,
+            condition: statement.get("Condition").cloned(),
         });
     }
     Ok(ParsedPolicy {

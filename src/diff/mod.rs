@@ -10,6 +10,7 @@
 pub mod eval;
 pub mod lint;
 pub mod trust;
+mod unseen;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,6 +21,7 @@ use serde_json::Value;
 
 use crate::aggregate::{CallKey, Outcome, Usage};
 use crate::catalog::Catalog;
+use crate::observe::Observability;
 use crate::policy::PolicyDocument;
 use crate::synth::{SynthConfig, synthesize};
 use eval::{Decision, Effect, ParsedPolicy, evaluate, granted_actions};
@@ -111,6 +113,12 @@ pub struct UnusedGrant {
     pub access: String,
     /// Set for `Permissions management` and `Write`: the grants most worth removing.
     pub flag: Option<&'static str>,
+    /// Whether the trail could have shown a call using it (`observe`): only then is "unused"
+    /// evidence that it is not needed.
+    pub observable: bool,
+    /// When not observable: why, naming the selector or the missing data events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unobservable_because: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -156,6 +164,7 @@ pub struct RoleDiff {
 }
 
 /// Diffs one role.
+#[allow(clippy::too_many_arguments)]
 pub fn diff_role(
     role: &str,
     raw: &RawPolicies,
@@ -163,6 +172,8 @@ pub fn diff_role(
     associations: Vec<String>,
     catalog: &Catalog,
     synth: SynthConfig,
+    observe: &Observability,
+    drop_unobservable: bool,
 ) -> RoleDiff {
     let mut problems = raw.problems.clone();
     let mut parse = |(name, doc): &(String, Value)| match eval::parse_policy(name, doc) {
@@ -235,6 +246,8 @@ pub fn diff_role(
         let allowed_by_boundary = granted_actions(std::slice::from_ref(boundary), catalog);
         effective.retain(|a| allowed_by_boundary.contains(a));
     }
+    let account = crate::attribute::arn_account(role);
+    let unseen = unseen::grants(&identity, &effective, observe, account, catalog);
     let granted_unused: Vec<UnusedGrant> = effective
         .difference(&used_actions)
         .map(|action| {
@@ -244,10 +257,16 @@ pub fn diff_role(
                 "Write" => Some("write"),
                 _ => None,
             };
+            let because = unseen
+                .iter()
+                .find(|u| u.action == *action)
+                .map(|u| u.reason.clone());
             UnusedGrant {
                 action: action.clone(),
                 access,
                 flag,
+                observable: because.is_none(),
+                unobservable_because: because,
             }
         })
         .collect();
@@ -280,8 +299,12 @@ pub fn diff_role(
 
     let mut lint = lint::lint(&identity, catalog, true);
     lint.extend(lint::lint(boundary.as_slice(), catalog, false));
-    let proposed = synthesize(crate::aggregate::used_grants(calls.iter().copied()), synth);
-    let drift = !granted_unused.is_empty() || !not_granted.is_empty();
+    let mut proposed = synthesize(crate::aggregate::used_grants(calls.iter().copied()), synth);
+    if !drop_unobservable {
+        unseen::keep(&mut proposed.policy, &unseen);
+    }
+    // Only what the trail could have shown used is evidence of non-use.
+    let drift = granted_unused.iter().any(|g| g.observable) || !not_granted.is_empty();
     RoleDiff {
         role: role.to_owned(),
         source: raw.source.clone(),

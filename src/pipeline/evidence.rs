@@ -71,6 +71,7 @@ pub fn configuration(settings: &Settings) -> anyhow::Result<Configuration> {
             &settings.context.pod_identity_associations,
         ),
         ("policy", &settings.policy),
+        ("trail-config", &settings.context.trail_config),
     ])?;
     Ok(Configuration {
         trails: settings.record.trails.clone(),

@@ -22,6 +22,7 @@ use crate::catalog::Catalog;
 use crate::diff::{RawPolicies, RoleDiff, RoleUsage};
 use crate::ingest::{Reporter, ingest};
 use crate::lookup::Lookups;
+use crate::observe::Observability;
 use crate::report::{self, Recommendation};
 use crate::settings::{ContextSpec, Input, Settings};
 use crate::source::LogSource;
@@ -107,16 +108,21 @@ pub fn recommend(
         lookups.summary.clone(),
         settings.synth,
     );
+    let observe = observability(settings, &input, &mut recommendation)?;
     let mut diff_problems = false;
     if settings.diff {
         let diffs = diff_roles(
             &recommendation,
             &settings.filter.roles,
             &role_usage,
-            &lookups,
-            policy_file.as_ref(),
-            &config.catalog,
-            settings.synth,
+            &DiffContext {
+                lookups: &lookups,
+                policy_file: policy_file.as_ref(),
+                catalog: &config.catalog,
+                synth: settings.synth,
+                observe: &observe,
+                drop_unobservable: settings.drop_unobservable,
+            },
         );
         diff_problems = diffs.iter().any(|d| !d.problems.is_empty());
         recommendation.diffs = Some(diffs);
@@ -200,16 +206,48 @@ pub fn role_usage(finished: &[(WorkloadKey, Workload)]) -> BTreeMap<String, Role
     out
 }
 
+/// What a diff compares usage with, besides the usage.
+pub struct DiffContext<'a> {
+    pub lookups: &'a Lookups,
+    /// `--policy`: one current policy for every role.
+    pub policy_file: Option<&'a RawPolicies>,
+    pub catalog: &'a Catalog,
+    pub synth: SynthConfig,
+    /// What the trail could have shown.
+    pub observe: &'a Observability,
+    pub drop_unobservable: bool,
+}
+
+/// What the trail records, from `--trail-config` or the input, and its summary in the
+/// recommendation's `input.coverage`.
+pub fn observability(
+    settings: &Settings,
+    input: &InputStats,
+    recommendation: &mut Recommendation,
+) -> anyhow::Result<Observability> {
+    let observe = Observability::load(
+        settings.context.trail_config.as_deref(),
+        &input.counts.data_events,
+    )?;
+    recommendation.input.coverage = Some(observe.coverage(&input.counts.data_events));
+    Ok(observe)
+}
+
 /// Diffs every role of the reported workloads (only those named by `--role`, if given).
 pub fn diff_roles(
     recommendation: &Recommendation,
     wanted: &[String],
     usage: &BTreeMap<String, RoleUsage>,
-    lookups: &Lookups,
-    policy_file: Option<&RawPolicies>,
-    catalog: &Catalog,
-    synth: SynthConfig,
+    context: &DiffContext<'_>,
 ) -> Vec<RoleDiff> {
+    let DiffContext {
+        lookups,
+        policy_file,
+        catalog,
+        synth,
+        observe,
+        drop_unobservable,
+    } = *context;
     let roles: BTreeSet<&String> = recommendation
         .workloads
         .iter()
@@ -240,6 +278,8 @@ pub fn diff_roles(
                 lookups.associations_of(role),
                 catalog,
                 synth,
+                observe,
+                drop_unobservable,
             )
         })
         .collect()
@@ -284,14 +324,17 @@ mod tests {
 
     fn trail() -> MemorySource {
         let get = |id: &str, key: &str| {
-            role_call(
+            let mut record = role_call(
                 id,
                 "2026-11-01T06:10:00Z",
                 "reports",
                 "s3.amazonaws.com",
                 "GetObject",
                 json!({"bucketName": "reports-data", "key": key}),
-            )
+            );
+            // An S3 data event: the trail records them, so an unused s3:DeleteObject shows.
+            record["eventCategory"] = json!("Data");
+            record
         };
         MemorySource::new().records(
             &format!("{DAY}a.json.gz"),
@@ -333,14 +376,19 @@ mod tests {
             identity: vec![("current".into(), current)],
             ..RawPolicies::default()
         };
+        let observe = observability(&settings, &input, &mut recommendation).unwrap();
         recommendation.diffs = Some(diff_roles(
             &recommendation,
             &[],
             &usage,
-            &lookups,
-            Some(&policy),
-            &config.catalog,
-            settings.synth,
+            &DiffContext {
+                lookups: &lookups,
+                policy_file: Some(&policy),
+                catalog: &config.catalog,
+                synth: settings.synth,
+                observe: &observe,
+                drop_unobservable: settings.drop_unobservable,
+            },
         ));
         (recommendation, input, lookups)
     }

@@ -150,16 +150,21 @@ pub fn run(settings: &RunSettings, reingest: bool, log: &dyn Log) -> anyhow::Res
         .map(crate::diff::RawPolicies::from_policy_file)
         .transpose()
         .context("cannot read the current policy")?;
+    let observe = super::observability(common, &input, &mut recommendation)?;
     let mut diff_problems = false;
     if common.diff {
         let diffs = super::diff_roles(
             &recommendation,
             &common.filter.roles,
             &role_usage,
-            &lookups,
-            policy_file.as_ref(),
-            &config.catalog,
-            common.synth,
+            &super::DiffContext {
+                lookups: &lookups,
+                policy_file: policy_file.as_ref(),
+                catalog: &config.catalog,
+                synth: common.synth,
+                observe: &observe,
+                drop_unobservable: common.drop_unobservable,
+            },
         );
         diff_problems = diffs.iter().any(|d| !d.problems.is_empty());
         recommendation.diffs = Some(diffs);

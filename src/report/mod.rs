@@ -101,6 +101,9 @@ pub struct Input {
     /// What the source cannot see (e.g. LookupEvents: no data events). Recommendation only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_notes: Option<Vec<String>>,
+    /// What the trail does not record (`observe`). Recommendation only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<crate::observe::Coverage>,
     /// Calls no IAM action is known for. Evidence manifest only (the recommendation has them
     /// at its top level).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -128,6 +131,7 @@ impl From<&InputStats> for Input {
             skipped_not_listed: input.skipped_not_listed,
             ignored: input.ignored.clone(),
             source_notes: None,
+            coverage: None,
             unmapped: None,
         }
     }

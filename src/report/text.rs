@@ -171,6 +171,16 @@ pub fn render(r: &Recommendation) -> String {
         let _ = writeln!(out, "   warning: {warning}");
     }
     let i = &r.input;
+    if let Some(coverage) = &i.coverage
+        && !coverage.not_recorded.is_empty()
+    {
+        let _ = writeln!(
+            out,
+            "\nThe trail does not record ({}): {}. Grants only such calls use are kept in proposals.",
+            coverage.source,
+            coverage.not_recorded.join("; ")
+        );
+    }
     for note in i.source_notes.iter().flatten() {
         let _ = writeln!(out, "\nNote: {note}.");
     }
@@ -327,17 +337,21 @@ pub fn render_diffs(r: &Recommendation) -> String {
                 );
             }
         }
-        if !d.granted_unused.is_empty() {
-            let flagged: Vec<&crate::diff::UnusedGrant> = d
-                .granted_unused
+        let observable: Vec<&crate::diff::UnusedGrant> =
+            d.granted_unused.iter().filter(|g| g.observable).collect();
+        let unseen: Vec<&crate::diff::UnusedGrant> =
+            d.granted_unused.iter().filter(|g| !g.observable).collect();
+        if !observable.is_empty() {
+            let flagged: Vec<&crate::diff::UnusedGrant> = observable
                 .iter()
+                .copied()
                 .filter(|g| g.flag.is_some())
                 .collect();
             let _ = writeln!(
                 out,
                 "   {} {} action(s), {} of them Write or Permissions management",
                 paint("granted but unused (removable):", "33"),
-                d.granted_unused.len(),
+                observable.len(),
                 flagged.len()
             );
             for g in flagged.iter().take(20) {
@@ -348,6 +362,28 @@ pub fn render_diffs(r: &Recommendation) -> String {
                     out,
                     "     ... and {} more (see diffs[].granted_unused)",
                     flagged.len() - 20
+                );
+            }
+        }
+        if !unseen.is_empty() {
+            let _ = writeln!(
+                out,
+                "   granted, unused, and cannot tell from this trail (kept in the proposal): {} action(s)",
+                unseen.len()
+            );
+            for g in unseen.iter().take(20) {
+                let _ = writeln!(
+                    out,
+                    "     {}: {}",
+                    g.action,
+                    g.unobservable_because.as_deref().unwrap_or_default()
+                );
+            }
+            if unseen.len() > 20 {
+                let _ = writeln!(
+                    out,
+                    "     ... and {} more (see diffs[].granted_unused)",
+                    unseen.len() - 20
                 );
             }
         }

@@ -46,6 +46,10 @@ pub struct Options {
     pub clusters: Vec<ClusterArg>,
     pub pod_identity_associations: Option<PathBuf>,
     pub iam_snapshot: Option<PathBuf>,
+    /// What the trails record (`--trail-config`, `context.trail_config`).
+    pub trail_config: Option<PathBuf>,
+    /// Let a diff's proposal drop grants the trail cannot show (`--drop-unobservable`).
+    pub drop_unobservable: bool,
     /// Ask the EKS and IAM APIs for account facts (`--aws`, `context.aws`).
     pub aws_lookups: bool,
     pub aws: AwsOptions,
@@ -79,6 +83,8 @@ pub enum Input {
 pub struct ContextSpec {
     pub pod_identity_associations: Option<PathBuf>,
     pub iam_snapshot: Option<PathBuf>,
+    /// The trails' configuration: what they record (`observe`).
+    pub trail_config: Option<PathBuf>,
     /// Ask the EKS and IAM APIs, with these options.
     pub aws: Option<AwsOptions>,
 }
@@ -116,6 +122,8 @@ pub struct Settings {
     pub diff: bool,
     /// One policy file as every role's current policy.
     pub policy: Option<PathBuf>,
+    /// The diff's proposal drops grants the trail could not show instead of keeping them.
+    pub drop_unobservable: bool,
     pub policy_format: PolicyFormat,
     /// What the evidence manifest records of how the run was configured.
     pub record: Recorded,
@@ -219,6 +227,7 @@ impl Settings {
             context: ContextSpec {
                 pod_identity_associations: options.pod_identity_associations.clone(),
                 iam_snapshot: options.iam_snapshot.clone(),
+                trail_config: options.trail_config.clone(),
                 aws: options.aws_lookups.then(|| options.aws.clone()),
             },
             aws: options.aws.clone(),
@@ -230,6 +239,7 @@ impl Settings {
             },
             diff: options.diff,
             policy: options.policy.clone(),
+            drop_unobservable: options.drop_unobservable,
             policy_format: options.policy_format.unwrap_or_default(),
             record: Recorded {
                 trails: options

@@ -76,6 +76,8 @@ pub struct DayInput {
     pub duplicates: u64,
     #[serde(default)]
     pub shared_copies: u64,
+    #[serde(default)]
+    pub data_events: BTreeMap<String, u64>,
     pub no_permission: u64,
     pub mapped: u64,
     pub not_workload: BTreeMap<String, u64>,
@@ -98,6 +100,7 @@ impl DayInput {
             outside_window: c.outside_window,
             duplicates: c.duplicates,
             shared_copies: c.shared_copies,
+            data_events: c.data_events.clone(),
             no_permission: c.no_permission,
             mapped: c.mapped,
             not_workload: c
@@ -125,6 +128,7 @@ impl DayInput {
             outside_window: self.outside_window,
             duplicates: self.duplicates,
             shared_copies: self.shared_copies,
+            data_events: self.data_events.clone(),
             no_permission: self.no_permission,
             mapped: self.mapped,
             not_workload: self
@@ -143,6 +147,9 @@ impl DayInput {
         self.outside_window += other.outside_window;
         self.duplicates += other.duplicates;
         self.shared_copies += other.shared_copies;
+        for (k, v) in other.data_events {
+            *self.data_events.entry(k).or_default() += v;
+        }
         self.no_permission += other.no_permission;
         self.mapped += other.mapped;
         // By name: reasons this binary does not know are kept as stored.
