@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::util::{SAMPLE_CONTEXT, recommend, sample_trail, workload, workload_ids};
+use crate::util::{SAMPLE_CONTEXT, irsa_vending, recommend, sample_trail, workload, workload_ids};
 
 const IRSA_CLUSTER: &str = "5E1C9A0B7D3F4E2A8B6C1D0E9F8A7B6C";
 
@@ -252,25 +252,6 @@ fn unreadable_account_context_is_a_clear_error() {
         "{}",
         run.stderr
     );
-}
-
-fn irsa_vending(key: &str, ns: &str, sa: &str, role: &str, time: &str) -> Value {
-    let provider = format!(
-        "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/{IRSA_CLUSTER}"
-    );
-    let subject = format!("system:serviceaccount:{ns}:{sa}");
-    json!({
-        "eventVersion": "1.08",
-        "userIdentity": {"type": "WebIdentityUser", "principalId": format!("{provider}:sts.amazonaws.com:{subject}"),
-            "userName": subject, "identityProvider": provider},
-        "eventTime": time, "eventSource": "sts.amazonaws.com", "eventName": "AssumeRoleWithWebIdentity",
-        "awsRegion": "us-east-1", "sourceIPAddress": "10.0.4.17", "userAgent": "aws-sdk-go-v2/1.30.3",
-        "requestParameters": {"roleArn": format!("arn:aws:iam::111122223333:role/{role}"), "roleSessionName": "1700000000000000001"},
-        "responseElements": {"credentials": {"accessKeyId": key, "sessionToken": "IQoJSYNTHETIC", "expiration": "later"},
-            "subjectFromWebIdentityToken": subject, "provider": provider, "audience": "sts.amazonaws.com"},
-        "requestID": "r", "eventID": format!("vend-{key}"), "readOnly": true, "eventType": "AwsApiCall",
-        "managementEvent": true, "recipientAccountId": "111122223333", "eventCategory": "Management"
-    })
 }
 
 fn session_call(key: &str, role: &str, source: &str, name: &str, time: &str) -> Value {

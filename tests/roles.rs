@@ -4,30 +4,11 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::util::{SAMPLE_CONTEXT, gzip, iamtrim, recommend, sample_trail, write};
+use crate::util::{SAMPLE_CONTEXT, gzip, iamtrim, irsa_vending, recommend, sample_trail, write};
 
 const A: &str = "111122223333";
 const B: &str = "444455556666";
 const OIDC: &str = "5E1C9A0B7D3F4E2A8B6C1D0E9F8A7B6C";
-
-fn irsa(key: &str, ns: &str, sa: &str, role: &str, time: &str) -> Value {
-    let provider =
-        format!("arn:aws:iam::{A}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/{OIDC}");
-    let subject = format!("system:serviceaccount:{ns}:{sa}");
-    json!({
-        "eventVersion": "1.08",
-        "userIdentity": {"type": "WebIdentityUser", "principalId": format!("{provider}:sts.amazonaws.com:{subject}"),
-            "userName": subject, "identityProvider": provider},
-        "eventTime": time, "eventSource": "sts.amazonaws.com", "eventName": "AssumeRoleWithWebIdentity",
-        "awsRegion": "us-east-1", "sourceIPAddress": "10.0.4.17", "userAgent": "aws-sdk-go-v2/1.30.3",
-        "requestParameters": {"roleArn": format!("arn:aws:iam::{A}:role/{role}"), "roleSessionName": "1700000000000000001"},
-        "responseElements": {"credentials": {"accessKeyId": key, "sessionToken": "IQoJSYNTHETIC", "expiration": "later"},
-            "subjectFromWebIdentityToken": subject, "provider": provider, "audience": "sts.amazonaws.com"},
-        "requestID": format!("req-vend-{key}"), "eventID": format!("vend-{key}"), "readOnly": true,
-        "eventType": "AwsApiCall", "managementEvent": true, "recipientAccountId": A,
-        "eventCategory": "Management"
-    })
-}
 
 fn identity(key: &str, account: &str, role: &str) -> Value {
     json!({"type": "AssumedRole", "principalId": format!("AROAEXAMPLE{role}:s"),
@@ -131,6 +112,18 @@ fn statements(policy: &Value) -> Vec<(Vec<String>, Vec<String>)> {
         .collect()
 }
 
+/// Every (action, resource) a policy grants.
+fn grants(policy: &Value) -> std::collections::BTreeSet<(String, String)> {
+    statements(policy)
+        .into_iter()
+        .flat_map(|(actions, resources)| {
+            actions
+                .into_iter()
+                .flat_map(move |a| resources.clone().into_iter().map(move |r| (a.clone(), r)))
+        })
+        .collect()
+}
+
 fn role<'a>(report: &'a Value, arn: &str) -> &'a Value {
     report["roles"]
         .as_array()
@@ -149,7 +142,7 @@ fn a_cross_account_chain_gives_each_role_exactly_what_its_sessions_used() {
     trail(
         &logs,
         vec![
-            irsa(
+            irsa_vending(
                 "ASIAK1LOADER00000001",
                 "etl",
                 "loader",
@@ -267,7 +260,7 @@ fn a_chain_of_depth_two_in_one_account_splits_by_role() {
     trail(
         &logs,
         vec![
-            irsa(
+            irsa_vending(
                 "ASIAK1APP000000000001",
                 "jobs",
                 "runner",
@@ -351,16 +344,6 @@ fn a_shared_roles_policy_is_the_union_of_its_service_accounts_policies() {
     let report = run.json();
     let shared = role(&report, &format!("arn:aws:iam::{A}:role/orders-shared"));
     assert_eq!(shared["findings"][0]["kind"], "shared-role");
-    let grants = |policy: &Value| -> std::collections::BTreeSet<(String, String)> {
-        statements(policy)
-            .into_iter()
-            .flat_map(|(actions, resources)| {
-                actions
-                    .into_iter()
-                    .flat_map(move |a| resources.clone().into_iter().map(move |r| (a.clone(), r)))
-            })
-            .collect()
-    };
     let mut union = std::collections::BTreeSet::new();
     for id in ["reporter", "worker"] {
         let w = crate::util::workload(&report, &format!("eks/{OIDC}/orders/{id}"));
@@ -467,21 +450,10 @@ fn an_independent_evaluator_allows_every_call_of_each_role_under_its_policy() {
         let mut union = std::collections::BTreeSet::new();
         for w in report["workloads"].as_array().unwrap() {
             if let Some(p) = w["policy_by_role"].get(arn) {
-                union.extend(statements(p).into_iter().flat_map(|(actions, resources)| {
-                    actions.into_iter().flat_map(move |a| {
-                        resources.clone().into_iter().map(move |r| (a.clone(), r))
-                    })
-                }));
+                union.extend(grants(p));
             }
         }
-        let own: std::collections::BTreeSet<(String, String)> = statements(&entry["policy"])
-            .into_iter()
-            .flat_map(|(actions, resources)| {
-                actions
-                    .into_iter()
-                    .flat_map(move |a| resources.clone().into_iter().map(move |r| (a.clone(), r)))
-            })
-            .collect();
+        let own = grants(&entry["policy"]);
         if entry["workloads"].as_array().unwrap().len() == 1 {
             assert_eq!(own, union, "{arn}");
         }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 use flate2::{Compression, GzBuilder};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -470,4 +470,23 @@ pub fn node_tool(package: &str) -> Option<PathBuf> {
         modules.display()
     );
     None
+}
+
+/// An IRSA credential vending (AssumeRoleWithWebIdentity) of `ns/sa` into `role` of account
+/// 111122223333, giving access key `key`, as CloudTrail records it.
+pub fn irsa_vending(key: &str, ns: &str, sa: &str, role: &str, time: &str) -> Value {
+    let provider = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/5E1C9A0B7D3F4E2A8B6C1D0E9F8A7B6C";
+    let subject = format!("system:serviceaccount:{ns}:{sa}");
+    json!({
+        "eventVersion": "1.08",
+        "userIdentity": {"type": "WebIdentityUser", "principalId": format!("{provider}:sts.amazonaws.com:{subject}"),
+            "userName": subject, "identityProvider": provider},
+        "eventTime": time, "eventSource": "sts.amazonaws.com", "eventName": "AssumeRoleWithWebIdentity",
+        "awsRegion": "us-east-1", "sourceIPAddress": "10.0.4.17", "userAgent": "aws-sdk-go-v2/1.30.3",
+        "requestParameters": {"roleArn": format!("arn:aws:iam::111122223333:role/{role}"), "roleSessionName": "1700000000000000001"},
+        "responseElements": {"credentials": {"accessKeyId": key, "sessionToken": "IQoJSYNTHETIC", "expiration": "later"},
+            "subjectFromWebIdentityToken": subject, "provider": provider, "audience": "sts.amazonaws.com"},
+        "requestID": "r", "eventID": format!("vend-{key}"), "readOnly": true, "eventType": "AwsApiCall",
+        "managementEvent": true, "recipientAccountId": "111122223333", "eventCategory": "Management"
+    })
 }

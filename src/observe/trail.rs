@@ -516,6 +516,30 @@ mod tests {
     }
 
     #[test]
+    fn a_single_region_trail_sees_only_its_region() {
+        let mut one = trail();
+        one["IsMultiRegionTrail"] = serde_json::json!(false);
+        let c = config(serde_json::json!({"trailList": [one]}));
+        let delete = shape("sqs:DeleteQueue");
+        let here = "arn:aws:sqs:us-east-1:111122223333:jobs";
+        assert_eq!(c.records(&delete, "sqs:DeleteQueue", here, A), Ok(()));
+        let there = "arn:aws:sqs:eu-west-1:111122223333:jobs";
+        let why = c.records(&delete, "sqs:DeleteQueue", there, A).unwrap_err();
+        assert!(why.contains("records only region us-east-1"), "{why}");
+        assert!(c.records(&delete, "sqs:DeleteQueue", "*", A).is_err());
+        // No selectors given: CloudTrail's default, management events only.
+        let get = shape("s3:GetObject");
+        assert!(
+            c.records(&get, "s3:GetObject", "arn:aws:s3:::b/*", A)
+                .is_err()
+        );
+        assert!(
+            c.not_recorded()
+                .contains(&"trail org: only region us-east-1".to_owned())
+        );
+    }
+
+    #[test]
     fn read_only_events_excluded_hide_reads_only() {
         let c = config(serde_json::json!({"trailList": [trail()], "selectors": [{
             "TrailARN": "arn:aws:cloudtrail:us-east-1:111122223333:trail/org",
