@@ -346,10 +346,7 @@ fn process<'a>(
     mapper: &mut Mapper,
     file: &mut FileAggregate<'a>,
 ) -> Result<(), String> {
-    let time_text = record.time_text().unwrap_or_default();
-    let at: Timestamp = time_text
-        .parse()
-        .map_err(|_| format!("eventTime {time_text:?} is not an RFC 3339 time"))?;
+    let at: Timestamp = record.event_time()?;
     if let Some(id) = record.event_id.as_deref() {
         let account = record.recipient_account_id.as_deref().unwrap_or_default();
         if !seen.first_time(account, id, at) {

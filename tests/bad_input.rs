@@ -646,3 +646,27 @@ fn planted_secrets_never_reach_any_output() {
         "an access key id leaked"
     );
 }
+
+/// Records that went through a log pipeline or SIEM often come back with `eventTime` as
+/// `2025-01-20 16:52:14.000000000` (UTC): read as that time, not reported as bad.
+#[test]
+fn siem_style_event_times_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = json!({"Records": [
+        user_event("alice", "s3.amazonaws.com", "ListBuckets", "2025-01-20 16:52:14.000000000"),
+        user_event("alice", "sqs.amazonaws.com", "ListQueues", "2025-01-20 16:53:01.250000000"),
+    ]});
+    write(
+        &dir.path().join("export.json"),
+        records.to_string().as_bytes(),
+    );
+    let run = recommend(&[dir.path()], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["input"]["bad_records"], 0);
+    assert_eq!(report["input"]["skipped"], json!([]));
+    let usage = report["workloads"][0]["usage"].as_array().unwrap();
+    assert_eq!(usage.len(), 2);
+    assert_eq!(usage[0]["first_seen"], "2025-01-20T16:52:14Z");
+    assert_eq!(usage[1]["first_seen"], "2025-01-20T16:53:01.25Z");
+}

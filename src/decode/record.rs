@@ -144,6 +144,13 @@ impl Record<'_> {
             .or(self.logstash_timestamp.as_deref())
     }
 
+    /// The event's time: RFC 3339 as CloudTrail writes it, or as log pipelines and SIEM exports
+    /// often write it back, `2025-01-20 16:52:14.000000000` (UTC, a space, up to nanoseconds).
+    pub fn event_time(&self) -> Result<jiff::Timestamp, String> {
+        let text = self.time_text().unwrap_or_default();
+        parse_event_time(text).ok_or_else(|| format!("eventTime {text:?} is not an RFC 3339 time"))
+    }
+
     /// The field that makes a record unusable when absent, if any; used for the bad-record report.
     pub fn missing_required_field(&self) -> Option<&'static str> {
         if self.time_text().is_none() {
@@ -158,9 +165,56 @@ impl Record<'_> {
     }
 }
 
+/// RFC 3339, else `YYYY-MM-DD HH:MM:SS[.fraction]` taken as UTC (a SIEM's spelling).
+pub fn parse_event_time(text: &str) -> Option<jiff::Timestamp> {
+    if let Ok(at) = text.parse::<jiff::Timestamp>() {
+        return Some(at);
+    }
+    let bytes = text.as_bytes();
+    let siem = bytes.len() >= 19
+        && bytes[10] == b' '
+        && !text.ends_with('Z')
+        && text[..10].bytes().all(|b| b.is_ascii_digit() || b == b'-')
+        && text[11..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b':' || b == b'.');
+    if !siem {
+        return None;
+    }
+    format!("{}T{}Z", &text[..10], &text[11..]).parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_times_as_cloudtrail_and_as_siem_exports_write_them() {
+        let t = |s: &str| parse_event_time(s).map(|t| t.to_string());
+        assert_eq!(
+            t("2025-01-20T16:52:14Z").as_deref(),
+            Some("2025-01-20T16:52:14Z")
+        );
+        assert_eq!(
+            t("2025-01-20 16:52:14.000000000").as_deref(),
+            Some("2025-01-20T16:52:14Z")
+        );
+        assert_eq!(
+            t("2025-01-20 16:52:14.5").as_deref(),
+            Some("2025-01-20T16:52:14.5Z")
+        );
+        assert_eq!(
+            t("2025-01-20 16:52:14").as_deref(),
+            Some("2025-01-20T16:52:14Z")
+        );
+        assert_eq!(t("2025-01-20 16:52"), None);
+        // An explicit offset is honoured (jiff reads RFC 3339 with a space too).
+        assert_eq!(
+            t("2025-01-20 16:52:14+02:00").as_deref(),
+            Some("2025-01-20T14:52:14Z")
+        );
+        assert_eq!(t("yesterday"), None);
+    }
 
     /// Fields without escapes borrow from the buffer: no allocation per field per record.
     #[test]
