@@ -81,7 +81,6 @@ struct DataResource {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct AdvancedSelector {
-    name: Option<String>,
     field_selectors: Vec<FieldSelector>,
 }
 
@@ -383,7 +382,6 @@ fn fixed_part(pattern: &str) -> &str {
 
 /// Whether every event `shape` on `resource` matches all of the selector's field conditions.
 fn advanced_records(selector: &AdvancedSelector, shape: &EventShape, resource: &str) -> bool {
-    let _ = &selector.name;
     let category = if shape.data_type.is_some() {
         "Data"
     } else {

@@ -285,7 +285,7 @@ pub fn build(
         }
     }
     let shared_roles = findings::shared_roles(&workloads);
-    let mut roles = roles::role_reports(&workloads, None, synth);
+    let mut roles = roles::role_reports(&workloads, synth);
     let workloads: Vec<WorkloadReport> = workloads
         .into_iter()
         .map(|(key, w)| workload_report(&key, w, &shared_roles, synth))

@@ -51,13 +51,9 @@ struct Role {
     node: bool,
 }
 
-/// Every role whose sessions made calls, with its policy; `wanted` limits them to the roles of
-/// the reported workloads (all when `None`).
-pub fn role_reports(
-    workloads: &[(WorkloadKey, Workload)],
-    wanted: Option<&BTreeSet<String>>,
-    synth: SynthConfig,
-) -> Vec<RoleReport> {
+/// Every role whose sessions made calls, with its policy (`report::build` keeps those of the
+/// reported workloads).
+pub fn role_reports(workloads: &[(WorkloadKey, Workload)], synth: SynthConfig) -> Vec<RoleReport> {
     let mut roles: BTreeMap<&str, Role> = BTreeMap::new();
     for (key, workload) in workloads {
         let id = key.id();
@@ -89,7 +85,6 @@ pub fn role_reports(
     }
     roles
         .into_iter()
-        .filter(|(role, _)| wanted.is_none_or(|w| w.contains(*role)))
         .map(|(role, acc)| report(role, acc, synth))
         .collect()
 }
