@@ -103,6 +103,10 @@ pub struct ReportSection {
 pub struct PolicySection {
     /// [default: 3]
     pub max_objects: Option<usize>,
+    /// As `--generalize-over` [default: 10].
+    pub generalize_over: Option<usize>,
+    /// As `--max-managed-policies` [default: 10].
+    pub max_managed_policies: Option<usize>,
     #[serde(default)]
     pub condition_requested_region: bool,
     /// `managed` or `inline` [default: managed].
@@ -274,6 +278,8 @@ impl Config {
             workloads: self.report.workloads.clone(),
             policy_format: self.output.policy_format,
             max_objects: self.policy.max_objects,
+            generalize_over: self.policy.generalize_over,
+            max_managed_policies: self.policy.max_managed_policies,
             condition_requested_region: self.policy.condition_requested_region,
             size_limit: self.policy.size_limit,
             fetch_concurrency: self.source.fetch_concurrency,

@@ -201,6 +201,9 @@ struct PolicySize {
     characters: u64,
     limit: u64,
     limit_kind: String,
+    documents: u64,
+    max_documents: u64,
+    attachable: bool,
 }
 
 #[derive(Deserialize)]
@@ -422,6 +425,8 @@ struct Configuration {
     workloads: Vec<String>,
     diff: bool,
     max_objects: u64,
+    generalize_over: u64,
+    max_managed_policies: u64,
     size_limit: String,
     condition_requested_region: bool,
 }

@@ -1,5 +1,6 @@
 //! One integration-test binary: end-to-end through the `iamtrim` executable.
 
+mod attachable;
 mod attribution;
 mod aws_lookup;
 mod bad_input;

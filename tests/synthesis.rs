@@ -41,7 +41,8 @@ fn policies_name_the_real_resources() {
     );
     assert_eq!(
         api["policy_size"],
-        json!({"characters": 584, "limit": 6144, "limit_kind": "managed"})
+        json!({"characters": 584, "limit": 6144, "limit_kind": "managed",
+            "documents": 1, "max_documents": 10, "attachable": true})
     );
 
     // A secret by name, its random suffix as a pattern; SSM by path; KMS without a named key.
@@ -262,6 +263,19 @@ fn terraform_and_cloudformation_render_the_same_policies() {
 #[test]
 fn an_oversized_policy_is_generalised_then_split_to_fit() {
     let dir = tempfile::tempdir().unwrap();
+    // Bucket names that share no token: no name pattern covers two of them (tenant-numbered
+    // names would become one pattern; tests/attachable.rs).
+    let bucket = |i: usize| {
+        let words = [
+            "amber", "birch", "cobalt", "dune", "ember", "fjord", "garnet", "heron",
+        ];
+        format!(
+            "{}{}{}{i}",
+            words[i % 8],
+            words[i / 8 % 8],
+            words[i / 64 % 8]
+        )
+    };
     let records: Vec<Value> = (0..400)
         .map(|i| {
             let mut event = crate::util::user_event(
@@ -271,7 +285,7 @@ fn an_oversized_policy_is_generalised_then_split_to_fit() {
                 "2026-11-01T06:00:00Z",
             );
             event["requestParameters"] =
-                json!({"bucketName": format!("tenant-{i:03}-exports"), "key": format!("{i}/data.csv")});
+                json!({"bucketName": bucket(i), "key": format!("{i}/data.csv")});
             event["eventID"] = json!(format!("e-{i}"));
             event
         })
@@ -296,11 +310,9 @@ fn an_oversized_policy_is_generalised_then_split_to_fit() {
     }
     assert_eq!(etl["findings"][0]["kind"], "policy-size");
     assert!(
-        etl["generalizations"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|g| g["rule"] == "size-limit" && g["to"] == "arn:aws:s3:::tenant-000-exports/*")
+        etl["generalizations"].as_array().unwrap().iter().any(
+            |g| g["rule"] == "size-limit" && g["to"] == format!("arn:aws:s3:::{}/*", bucket(0))
+        )
     );
     for i in 1..=parts.len() {
         assert!(
@@ -308,13 +320,16 @@ fn an_oversized_policy_is_generalised_then_split_to_fit() {
                 .is_file()
         );
     }
-    // With the inline limit (10,240) fewer parts are needed.
-    let inline = recommend(&[&dir.path().join("trail")], &["--size-limit", "inline"]).json();
-    let inline_parts = workload(&inline, "arn:aws:iam::111122223333:user/etl")["policy_parts"]
-        .as_array()
-        .unwrap()
-        .len();
+    // With the inline limit (10,240 characters for all of a role's inline policies together)
+    // fewer parts are needed, but more than one cannot be attached: a finding, exit 1.
+    let run = recommend(&[&dir.path().join("trail")], &["--size-limit", "inline"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let inline = run.json();
+    let etl = workload(&inline, "arn:aws:iam::111122223333:user/etl");
+    let inline_parts = etl["policy_parts"].as_array().unwrap().len();
     assert!(inline_parts < parts.len());
+    assert_eq!(etl["policy_size"]["attachable"], false);
+    assert_eq!(etl["findings"][0]["kind"], "policy-not-attachable");
 }
 
 #[test]

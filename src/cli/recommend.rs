@@ -129,6 +129,16 @@ pub struct RecommendArgs {
     #[arg(long, value_name = "N", help_heading = "Policy")]
     pub max_objects: Option<usize>,
 
+    /// Resources of one type and account used by the same actions kept as listed; more become
+    /// name patterns (`table/tenant-*-orders`) even when the policy fits [default: 10].
+    #[arg(long, value_name = "N", help_heading = "Policy")]
+    pub generalize_over: Option<usize>,
+
+    /// Managed policies IAM lets the role attach (its default quota is 10, at most 20); a
+    /// recommendation that needs more is reported as not attachable [default: 10].
+    #[arg(long, value_name = "N", help_heading = "Policy")]
+    pub max_managed_policies: Option<usize>,
+
     /// Add an `aws:RequestedRegion` condition to each statement, naming the regions its actions
     /// were used in (off by default: a new region then needs a policy change).
     #[arg(long, help_heading = "Policy")]
@@ -191,6 +201,8 @@ impl RecommendArgs {
             workloads: self.workload.clone(),
             policy_format: self.policy_format,
             max_objects: self.max_objects,
+            generalize_over: self.generalize_over,
+            max_managed_policies: self.max_managed_policies,
             condition_requested_region: self.condition_requested_region,
             size_limit: self.size_limit,
             catalog: self.catalog.clone(),

@@ -74,6 +74,6 @@ pub fn run(args: &EvidenceArgs, quiet: bool) -> anyhow::Result<Outcome> {
     }
     Ok(Outcome::of(
         computed.input.incomplete() || computed.diff_problems,
-        computed.drift() || manifest.integrity.status == "failed",
+        computed.finding() || manifest.integrity.status == "failed",
     ))
 }

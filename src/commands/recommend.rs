@@ -80,6 +80,6 @@ pub fn run(args: &RecommendArgs, quiet: bool, diff_only: bool) -> anyhow::Result
     }
     Ok(Outcome::of(
         input.incomplete() || diff_problems,
-        pipeline::drift(recommendation),
+        pipeline::finding(recommendation),
     ))
 }

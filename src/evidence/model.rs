@@ -61,6 +61,10 @@ pub struct Configuration {
     pub workloads: Vec<String>,
     pub diff: bool,
     pub max_objects: usize,
+    #[serde(default = "default_generalize_over")]
+    pub generalize_over: usize,
+    #[serde(default = "default_max_managed_policies")]
+    pub max_managed_policies: usize,
     pub size_limit: String,
     pub condition_requested_region: bool,
 }
@@ -223,4 +227,13 @@ pub struct Finding {
     pub kind: String,
     pub message: String,
     pub subjects: Vec<String>,
+}
+
+/// Packs written before `generalize_over` was recorded ran with its default.
+fn default_generalize_over() -> usize {
+    crate::synth::Rules::default().generalize_over
+}
+
+fn default_max_managed_policies() -> usize {
+    crate::synth::DEFAULT_MAX_MANAGED_POLICIES
 }

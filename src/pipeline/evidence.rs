@@ -84,6 +84,8 @@ pub fn configuration(settings: &Settings) -> anyhow::Result<Configuration> {
         workloads: settings.filter.workloads.clone(),
         diff: settings.diff,
         max_objects: settings.synth.rules.max_objects,
+        generalize_over: settings.synth.rules.generalize_over,
+        max_managed_policies: settings.synth.max_managed_policies,
         size_limit: settings.synth.size_limit.as_str().to_owned(),
         condition_requested_region: settings.synth.region_condition,
     })

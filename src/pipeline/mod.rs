@@ -44,10 +44,24 @@ pub struct Computed {
 }
 
 impl Computed {
-    /// Whether any diffed role's policies differ from what it used.
-    pub fn drift(&self) -> bool {
-        drift(&self.recommendation)
+    /// Whether the run has a finding that sets exit status 1 (see [`finding`]).
+    pub fn finding(&self) -> bool {
+        finding(&self.recommendation)
     }
+}
+
+/// Whether the run has a finding that sets exit status 1: drift, or a recommendation that
+/// cannot be attached within IAM's limits.
+pub fn finding(recommendation: &Recommendation) -> bool {
+    drift(recommendation)
+        || recommendation
+            .workloads
+            .iter()
+            .any(|w| !w.policy_size.attachable)
+        || recommendation
+            .roles
+            .iter()
+            .any(|r| !r.policy_size.attachable)
 }
 
 /// Whether any diffed role's policies differ from what it used.

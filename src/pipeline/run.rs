@@ -60,7 +60,7 @@ impl RunReport {
     }
 
     pub fn finding(&self) -> bool {
-        super::drift(&self.recommendation)
+        super::finding(&self.recommendation)
             || self
                 .evidence
                 .as_ref()

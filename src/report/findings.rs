@@ -18,6 +18,50 @@ pub struct Finding {
     pub subjects: Vec<String>,
 }
 
+/// How the policy fits IAM's limits, when it takes more than one document: split into parts a
+/// role can attach (`policy-size`), or more than it can (`policy-not-attachable`, a finding that
+/// makes the run exit 1).
+pub fn policy_size(size: &crate::synth::PolicySize) -> Option<Finding> {
+    let (kind, message) = if !size.attachable && size.limit_kind == "inline" {
+        (
+            "policy-not-attachable",
+            format!(
+                "the policy has {} characters after every generalisation rung, over the {} a \
+                 role's inline policies may hold in all; attach it as managed policies \
+                 (--size-limit managed) or split the workload's role",
+                size.characters, size.limit
+            ),
+        )
+    } else if !size.attachable {
+        (
+            "policy-not-attachable",
+            format!(
+                "the policy needs {} managed policies of at most {} characters even after every \
+                 generalisation rung, and a role can attach {} (--max-managed-policies; IAM's \
+                 quota is 10 by default and can be raised to 20): raise the quota and the flag, \
+                 or split the workload's role; policy_parts has every part",
+                size.documents, size.limit, size.max_documents
+            ),
+        )
+    } else if size.documents > 1 {
+        (
+            "policy-size",
+            format!(
+                "the policy has {} characters, over the {} limit of {} even after generalising; \
+                 it is split into {} parts (policy_parts) to attach together ({} allowed)",
+                size.characters, size.limit_kind, size.limit, size.documents, size.max_documents
+            ),
+        )
+    } else {
+        return None;
+    };
+    Some(Finding {
+        kind,
+        message,
+        subjects: Vec::new(),
+    })
+}
+
 /// A role vended to more than one service account.
 #[derive(Debug, Clone, Serialize)]
 pub struct SharedRole {

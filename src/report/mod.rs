@@ -442,20 +442,7 @@ fn workload_report(
     );
     let allowed: Vec<&str> = usage.iter().map(|u| u.action.as_str()).collect();
     let mut findings = findings::workload_findings(&workload, &allowed);
-    if !synthesis.parts.is_empty() {
-        findings.push(findings::Finding {
-            kind: "policy-size",
-            message: format!(
-                "the policy has {} characters, over the {} limit of {} even after generalising; \
-                 it is split into {} parts (policy_parts) to attach separately",
-                synthesis.size.characters,
-                synthesis.size.limit_kind,
-                synthesis.size.limit,
-                synthesis.parts.len()
-            ),
-            subjects: Vec::new(),
-        });
-    }
+    findings.extend(findings::policy_size(&synthesis.size));
     let rejected: u64 = unauthenticated.values().map(|(count, _)| count).sum();
     if rejected > 0 {
         let codes: BTreeSet<&str> = unauthenticated

@@ -135,6 +135,7 @@ fn report(role: &str, acc: Role, synth: SynthConfig) -> RoleReport {
             subjects: from,
         });
     }
+    findings.extend(super::findings::policy_size(&synthesis.size));
     if acc.node {
         findings.push(Finding {
             kind: "node-role",

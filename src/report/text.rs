@@ -1,8 +1,12 @@
 //! The text view: one block per workload, for an engineer reading a terminal.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::Recommendation;
+
+/// Resources listed per action under "used:"; the rest are counted.
+const TEXT_RESOURCES_PER_ACTION: usize = 3;
 
 pub fn render(r: &Recommendation) -> String {
     let mut out = String::new();
@@ -59,7 +63,27 @@ pub fn render(r: &Recommendation) -> String {
                 .max()
                 .unwrap_or(0);
             let _ = writeln!(out, "   used:");
+            let mut per_action: BTreeMap<&str, usize> = BTreeMap::new();
             for u in &w.usage {
+                *per_action.entry(&u.action).or_default() += 1;
+            }
+            let mut shown: BTreeMap<&str, usize> = BTreeMap::new();
+            for u in &w.usage {
+                // A few resources per action; the JSON keeps every row.
+                let seen = shown.entry(&u.action).or_default();
+                *seen += 1;
+                let total = per_action[u.action.as_str()];
+                if *seen > TEXT_RESOURCES_PER_ACTION {
+                    if *seen == total {
+                        let _ = writeln!(
+                            out,
+                            "     {} on {} more resources (every one in the JSON output)",
+                            u.action,
+                            total - TEXT_RESOURCES_PER_ACTION
+                        );
+                    }
+                    continue;
+                }
                 let what = format!("{} on {}", u.action, u.resource);
                 // A permission seen only in calls that failed after authorization is still
                 // granted; say so, a reviewer would otherwise wonder why.
@@ -112,7 +136,27 @@ pub fn render(r: &Recommendation) -> String {
                 );
             }
         }
+        let mut per_rule: BTreeMap<(&str, &str), usize> = BTreeMap::new();
         for g in &w.generalizations {
+            *per_rule.entry((g.rule, &g.action)).or_default() += 1;
+        }
+        let mut shown: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+        for g in &w.generalizations {
+            let seen = shown.entry((g.rule, &g.action)).or_default();
+            *seen += 1;
+            let total = per_rule[&(g.rule, g.action.as_str())];
+            if *seen > TEXT_RESOURCES_PER_ACTION {
+                if *seen == total {
+                    let _ = writeln!(
+                        out,
+                        "   generalised ({}): {} on {} more resources (every one in the JSON output)",
+                        g.rule,
+                        g.action,
+                        total - TEXT_RESOURCES_PER_ACTION
+                    );
+                }
+                continue;
+            }
             let from = if g.from_count == 1 {
                 g.from[0].clone()
             } else {

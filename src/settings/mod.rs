@@ -24,7 +24,7 @@ use crate::ingest::IngestConfig;
 use crate::policy::render::PolicyFormat;
 use crate::report::WorkloadFilter;
 use crate::source::{LayoutFilter, SourceSpec};
-use crate::synth::{Rules, SizeLimit, SynthConfig};
+use crate::synth::{DEFAULT_MAX_MANAGED_POLICIES, Rules, SizeLimit, SynthConfig};
 use crate::window::{TimeArg, TimeWindow};
 
 /// Objects fetched at once from a network source when `--fetch-concurrency` is not given.
@@ -60,6 +60,8 @@ pub struct Options {
     pub workloads: Vec<String>,
     pub policy_format: Option<PolicyFormat>,
     pub max_objects: Option<usize>,
+    pub generalize_over: Option<usize>,
+    pub max_managed_policies: Option<usize>,
     pub condition_requested_region: bool,
     pub size_limit: Option<SizeLimit>,
     pub catalog: Option<PathBuf>,
@@ -205,10 +207,21 @@ impl Settings {
         let synth = SynthConfig {
             rules: Rules {
                 max_objects: options.max_objects.unwrap_or(Rules::default().max_objects),
+                generalize_over: options
+                    .generalize_over
+                    .unwrap_or(Rules::default().generalize_over),
             },
             size_limit: options.size_limit.unwrap_or_default(),
             region_condition: options.condition_requested_region,
+            max_managed_policies: options
+                .max_managed_policies
+                .unwrap_or(DEFAULT_MAX_MANAGED_POLICIES),
         };
+        if synth.max_managed_policies == 0 {
+            return Err(SettingsError::Zero {
+                flag: "--max-managed-policies",
+            });
+        }
         Ok(Settings {
             input,
             ingest: IngestConfig {

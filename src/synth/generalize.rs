@@ -19,16 +19,22 @@ use serde::Serialize;
 
 use crate::policy::arn::wildcard_match;
 
-/// Tunable thresholds (`--max-objects`).
+/// Tunable thresholds (`--max-objects`, `--generalize-over`).
 #[derive(Debug, Clone, Copy)]
 pub struct Rules {
     /// Distinct object keys of one action in one bucket kept as they are.
     pub max_objects: usize,
+    /// Resources of one type used by the same actions kept as they are even when the policy
+    /// fits; more start the name-pattern rung (see `ladder`).
+    pub generalize_over: usize,
 }
 
 impl Default for Rules {
     fn default() -> Self {
-        Self { max_objects: 3 }
+        Self {
+            max_objects: 3,
+            generalize_over: 10,
+        }
     }
 }
 
@@ -179,7 +185,7 @@ fn common_folder(objects: &[String], bucket: &str) -> String {
     }
 }
 
-fn drop_subsumed(
+pub(super) fn drop_subsumed(
     action: &str,
     resources: BTreeSet<String>,
     log: &mut Vec<Generalization>,
@@ -211,7 +217,7 @@ fn split_object(arn: &str) -> Option<(&str, &str)> {
     Some((bucket_arn, key))
 }
 
-fn record<'a>(
+pub(super) fn record<'a>(
     rule: &'static str,
     action: &str,
     from: impl IntoIterator<Item = &'a String>,

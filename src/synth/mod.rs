@@ -1,18 +1,27 @@
 //! Synthesize: a workload's successful calls → a minimal IAM policy document.
 //!
-//! The observed resources go through the generalisation rules (`generalize`, each application
-//! recorded); actions of one service that apply to the same set of resources share a statement;
-//! statements are ordered by `Sid`, which is derived from the service prefix, so output is stable.
-//! A policy over IAM's size limit is generalised further (objects to their bucket), then split into
-//! parts that each fit. Failed calls never reach this stage's input as grants.
+//! The observed resources go through the generalisation ladder, each application recorded:
+//! 1. today's rules (`generalize`: S3 object prefixes, subsumption; at the size limit, objects to
+//!    their bucket);
+//! 2. name patterns within one account, region and resource type (`patterns`, `ladder`);
+//! 3. the type's wildcard within its account and region, only when 2 cannot make it fit;
+//! 4. only then parts, up to the number IAM lets a role attach; past that, the synthesis says the
+//!    policy is not attachable (a finding).
+//!
+//! Actions of one service that apply to the same set of resources share a statement; statements
+//! are ordered by `Sid`, which is derived from the service prefix, so output is stable. Failed
+//! calls never reach this stage's input as grants.
 
 pub mod generalize;
+mod ladder;
+mod patterns;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 pub use generalize::{Generalization, Rules};
+pub use ladder::{NAME_PATTERN, TYPE_WILDCARD};
 
 use crate::policy::{Effect, POLICY_VERSION, PolicyDocument, Statement};
 
@@ -44,13 +53,29 @@ impl SizeLimit {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+/// IAM's default quota of managed policies attached to one role (it can be raised to 20).
+pub const DEFAULT_MAX_MANAGED_POLICIES: usize = 10;
+
+#[derive(Debug, Clone, Copy)]
 pub struct SynthConfig {
     pub rules: Rules,
     pub size_limit: SizeLimit,
     /// Add `aws:RequestedRegion` conditions naming the regions each action was used in
     /// (`--condition-requested-region`; off by default).
     pub region_condition: bool,
+    /// Managed policies a role may attach (`--max-managed-policies`).
+    pub max_managed_policies: usize,
+}
+
+impl Default for SynthConfig {
+    fn default() -> Self {
+        Self {
+            rules: Rules::default(),
+            size_limit: SizeLimit::default(),
+            region_condition: false,
+            max_managed_policies: DEFAULT_MAX_MANAGED_POLICIES,
+        }
+    }
 }
 
 /// A workload's policy, how it was generalised, and how it fits IAM's size limit.
@@ -58,7 +83,7 @@ pub struct SynthConfig {
 pub struct Synthesis {
     /// None when nothing needs a grant (IAM rejects a policy without statements).
     pub policy: Option<PolicyDocument>,
-    /// When the policy is still over the limit after generalising: parts that each fit.
+    /// When the policy is still over the limit after the ladder: parts that each fit.
     pub parts: Vec<PolicyDocument>,
     pub generalizations: Vec<Generalization>,
     pub size: PolicySize,
@@ -70,6 +95,13 @@ pub struct PolicySize {
     pub characters: usize,
     pub limit: usize,
     pub limit_kind: &'static str,
+    /// Documents to attach: 1, or the number of parts (0 without a policy).
+    pub documents: usize,
+    /// What IAM lets a role attach: `--max-managed-policies` managed policies, or 1 for inline
+    /// policies (their 10,240 characters are a total).
+    pub max_documents: usize,
+    /// Whether the documents can all be attached to one role.
+    pub attachable: bool,
 }
 
 /// Builds the policy from successful (action, resource, regions) usage.
@@ -87,17 +119,46 @@ pub fn synthesize<'a>(
         *regions.entry(action.to_owned()).or_default() |= in_regions;
     }
     let regions = config.region_condition.then_some(&regions);
-    let mut log = Vec::new();
-    let mut by_action = generalize::apply(by_action, config.rules, &mut log);
     let limit = config.size_limit.characters();
-    let mut policy = document(&by_action, regions);
-    if policy.as_ref().is_some_and(|p| size(p) > limit) {
-        by_action = generalize::objects_to_buckets(by_action, &mut log);
-        policy = document(&by_action, regions);
+    let fits =
+        |grants: &generalize::Grants| document(grants, regions).is_none_or(|p| size(&p) <= limit);
+    let mut log = Vec::new();
+    let by_action = generalize::apply(by_action, config.rules, &mut log);
+    let start = |grants: generalize::Grants| {
+        let mut ladder = ladder::Ladder::new(grants);
+        ladder.start(config.rules.generalize_over);
+        ladder
+    };
+    // Rung 1 ends with today's size rule; rungs 2 and 3 climb only as far as the policy needs.
+    let mut ladder = start(by_action.clone());
+    if !fits(&ladder.grants()) {
+        ladder = start(generalize::objects_to_buckets(by_action, &mut log));
     }
+    for rule in [ladder::NAME_PATTERN, ladder::TYPE_WILDCARD] {
+        while !fits(&ladder.grants()) && ladder.climb(rule) {}
+    }
+    ladder.applications(&mut log);
+    let by_action: generalize::Grants = ladder
+        .grants()
+        .into_iter()
+        .map(|(action, resources)| {
+            let resources = generalize::drop_subsumed(&action, resources, &mut log);
+            (action, resources)
+        })
+        .collect();
+    let policy = document(&by_action, regions);
     let parts = match &policy {
         Some(p) if size(p) > limit => split(p, limit),
         _ => Vec::new(),
+    };
+    let documents = match (&policy, parts.len()) {
+        (None, _) => 0,
+        (Some(_), 0) => 1,
+        (Some(_), n) => n,
+    };
+    let max_documents = match config.size_limit {
+        SizeLimit::Managed => config.max_managed_policies,
+        SizeLimit::Inline => 1,
     };
     log.sort();
     log.dedup();
@@ -106,6 +167,9 @@ pub fn synthesize<'a>(
             characters: policy.as_ref().map_or(0, size),
             limit,
             limit_kind: config.size_limit.as_str(),
+            documents,
+            max_documents,
+            attachable: documents <= max_documents,
         },
         policy,
         parts,
@@ -271,8 +335,9 @@ mod tests {
 
     #[test]
     fn oversized_policies_are_generalised_then_split() {
+        // Bucket names that share no token: no name pattern, and S3 has no type wildcard.
         let keys: Vec<String> = (0..400)
-            .map(|i| format!("arn:aws:s3:::bucket-{i}/only/key-{i}.csv"))
+            .map(|i| format!("arn:aws:s3:::{}/only/key-{i}.csv", letters(i)))
             .collect();
         let grants = keys.iter().map(|k| ("s3:GetObject", k.as_str(), 0));
         let synthesis = synthesize(grants, SynthConfig::default());
@@ -285,8 +350,69 @@ mod tests {
             synthesis
                 .generalizations
                 .iter()
-                .any(|g| g.rule == "size-limit" && g.to == "arn:aws:s3:::bucket-0/*")
+                .any(|g| g.rule == "size-limit" && g.to == format!("arn:aws:s3:::{}/*", letters(0)))
         );
+        assert_eq!(synthesis.size.documents, synthesis.parts.len());
+        assert!(synthesis.size.attachable);
+        let one = SynthConfig {
+            max_managed_policies: 1,
+            ..SynthConfig::default()
+        };
+        let keys = keys.iter().map(|k| ("s3:GetObject", k.as_str(), 0));
+        let synthesis = synthesize(keys, one);
+        assert!(!synthesis.size.attachable);
+        assert_eq!(synthesis.size.max_documents, 1);
+    }
+
+    /// `i` as a bucket name of letters only, distinct per `i`.
+    fn letters(mut i: usize) -> String {
+        let mut name = String::from("q");
+        for _ in 0..8 {
+            name.push(char::from(b'a' + (i % 26) as u8));
+            i = i / 26 + 7;
+        }
+        name
+    }
+
+    #[test]
+    fn many_tenants_fit_one_policy_with_name_patterns() {
+        let mut grants: Vec<(&str, String)> = Vec::new();
+        for t in 0..3000 {
+            grants.push((
+                "dynamodb:GetItem",
+                format!("arn:aws:dynamodb:eu-west-1:111122223333:table/tenant-{t:05}-orders"),
+            ));
+        }
+        for t in 0..400 {
+            grants.push((
+                "sqs:SendMessage",
+                format!("arn:aws:sqs:eu-west-1:111122223333:tenant-{t:05}-jobs"),
+            ));
+        }
+        let synthesis = synthesize(
+            grants.iter().map(|(a, r)| (*a, r.as_str(), 0)),
+            SynthConfig::default(),
+        );
+        let policy = synthesis.policy.unwrap();
+        assert!(synthesis.parts.is_empty());
+        let resources: Vec<&str> = policy
+            .statements
+            .iter()
+            .flat_map(|s| s.resources.iter().map(String::as_str))
+            .collect();
+        assert_eq!(
+            resources,
+            [
+                "arn:aws:dynamodb:eu-west-1:111122223333:table/tenant-*-orders",
+                "arn:aws:sqs:eu-west-1:111122223333:tenant-*-jobs"
+            ]
+        );
+        let rules: Vec<(&str, usize)> = synthesis
+            .generalizations
+            .iter()
+            .map(|g| (g.rule, g.from_count))
+            .collect();
+        assert_eq!(rules, [(NAME_PATTERN, 3000), (NAME_PATTERN, 400)]);
     }
 
     use crate::policy::naive_allows as allows;
@@ -305,12 +431,22 @@ mod tests {
                 format!("arn:aws:dynamodb:eu-west-1:111122223333:table/t{t}"),
             )
         });
+        let tenant = (0..2u8, 0..40u8, 0..2u8).prop_map(|(account, t, kind)| {
+            (
+                "dynamodb:Query".to_owned(),
+                format!(
+                    "arn:aws:dynamodb:eu-west-1:{}:table/tenant-{t:03}-{}",
+                    ["111122223333", "444455556666"][usize::from(account)],
+                    ["orders", "invoices"][usize::from(kind)]
+                ),
+            )
+        });
         let star = Just(("ec2:DescribeInstances".to_owned(), "*".to_owned()));
         let key = Just((
             "kms:Decrypt".to_owned(),
             "arn:aws:kms:eu-west-1:111122223333:key/*".to_owned(),
         ));
-        prop_oneof![object, table, star, key]
+        prop_oneof![object, table, tenant.clone(), tenant, star, key]
     }
 
     proptest::proptest! {
@@ -320,8 +456,12 @@ mod tests {
         fn policy_allows_what_was_used_and_only_what_rules_justify(
             grants in proptest::collection::vec(arb_grant(), 0..60),
             max_objects in 1usize..5,
+            generalize_over in 1usize..12,
         ) {
-            let config = SynthConfig { rules: Rules { max_objects }, ..SynthConfig::default() };
+            let config = SynthConfig {
+                rules: Rules { max_objects, generalize_over },
+                ..SynthConfig::default()
+            };
             let synthesis = synthesize(grants.iter().map(|(a, r)| (a.as_str(), r.as_str(), 0)), config);
             let Some(policy) = &synthesis.policy else {
                 proptest::prop_assert!(grants.is_empty());
@@ -346,6 +486,24 @@ mod tests {
                         // Never wider than a bucket.
                         if resource.starts_with("arn:aws:s3:::") {
                             proptest::prop_assert!(resource.contains('/'));
+                        }
+                    }
+                }
+            }
+            // A recorded generalisation covers what it says, and never crosses an account,
+            // region or resource type.
+            for g in &synthesis.generalizations {
+                for from in &g.from {
+                    proptest::prop_assert!(
+                        crate::policy::arn::wildcard_match(&g.to, from),
+                        "{} does not cover {from}", g.to
+                    );
+                    if g.rule == NAME_PATTERN || g.rule == TYPE_WILDCARD {
+                        let head = |arn: &str| arn.splitn(6, ':').take(5).collect::<Vec<_>>().join(":");
+                        proptest::prop_assert_eq!(head(&g.to), head(from));
+                        let kind = |arn: &str| arn.splitn(6, ':').nth(5).and_then(|r| r.split_once('/')).map(|(t, _)| t.to_owned());
+                        if !from.starts_with("arn:aws:s3:::") {
+                            proptest::prop_assert_eq!(kind(&g.to), kind(from));
                         }
                     }
                 }
