@@ -81,6 +81,8 @@ struct TrailCoverage {
     source: String,
     not_recorded: Vec<String>,
     data_events: BTreeMap<String, u64>,
+    /// The trail configuration as read (null when inferred).
+    trail_config: serde_json::Value,
 }
 
 #[derive(Deserialize)]

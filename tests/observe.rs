@@ -302,3 +302,155 @@ fn selectors_that_record_one_buckets_objects_keep_the_other_bucket() {
     assert!(!statements_with(proposed, "kms:Decrypt").is_empty());
     assert!(statements_with(proposed, "ec2:TerminateInstances").is_empty());
 }
+
+/// A credential scope moto routes by (it does not check signatures).
+fn auth(service: &str) -> String {
+    format!(
+        "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
+    )
+}
+
+/// An IAM Query API call to moto.
+fn iam(moto: &crate::util::Moto, params: &[(&str, &str)]) {
+    let mut form = vec![("Version", "2010-05-08")];
+    form.extend_from_slice(params);
+    ureq::post(&moto.endpoint)
+        .header("Authorization", &auth("iam"))
+        .send_form(form)
+        .unwrap();
+}
+
+/// A CloudTrail API call to moto (JSON protocol; moto routes by the credential scope and does
+/// not check signatures).
+fn cloudtrail(moto: &crate::util::Moto, operation: &str, body: Value) {
+    ureq::post(&moto.endpoint)
+        .header("Authorization", &auth("cloudtrail"))
+        .header("Content-Type", "application/x-amz-json-1.1")
+        .header(
+            "X-Amz-Target",
+            &format!("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.{operation}"),
+        )
+        .send(body.to_string().as_bytes())
+        .unwrap_or_else(|e| panic!("cloudtrail:{operation}: {e}"));
+}
+
+#[test]
+fn with_aws_the_trails_own_selectors_decide_through_the_cloudtrail_api() {
+    let Some(moto) = crate::util::Moto::start_in(Some(A)) else {
+        return;
+    };
+    // A management-events trail, as an account creates it, whose selectors also log the objects
+    // of one bucket (advanced selectors), read by iamtrim with DescribeTrails and
+    // GetEventSelectors through the SDK.
+    ureq::put(&format!("{}/trail-logs", moto.endpoint))
+        .header("Authorization", &auth("s3"))
+        .send_empty()
+        .unwrap();
+    cloudtrail(
+        &moto,
+        "CreateTrail",
+        json!({"Name": "main", "S3BucketName": "trail-logs", "IsMultiRegionTrail": true}),
+    );
+    cloudtrail(
+        &moto,
+        "PutEventSelectors",
+        json!({"TrailName": "main", "AdvancedEventSelectors": [
+            {"Name": "management", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]},
+            {"Name": "logged bucket", "FieldSelectors": [
+                {"Field": "eventCategory", "Equals": ["Data"]},
+                {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
+                {"Field": "resources.ARN", "StartsWith": ["arn:aws:s3:::logged/"]}]}
+        ]}),
+    );
+    // The role and its current policy, in IAM.
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::logged/*", "arn:aws:s3:::unlogged/*"]},
+        {"Effect": "Allow", "Action": "sqs:DeleteQueue", "Resource": QUEUE}
+    ]});
+    iam(
+        &moto,
+        &[
+            ("Action", "CreateRole"),
+            ("RoleName", "dataplane"),
+            (
+                "AssumeRolePolicyDocument",
+                r#"{"Version":"2012-10-17","Statement":[]}"#,
+            ),
+        ],
+    );
+    iam(
+        &moto,
+        &[
+            ("Action", "PutRolePolicy"),
+            ("RoleName", "dataplane"),
+            ("PolicyName", "app"),
+            ("PolicyDocument", &policy.to_string()),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    files(
+        dir.path(),
+        vec![session_call(
+            "GetObject",
+            "s3.amazonaws.com",
+            json!({"bucketName": "logged", "key": "a.csv"}),
+            "2026-11-01T06:11:00Z",
+            true,
+        )],
+        policy,
+        None,
+    );
+    let logs = dir.path().join("logs");
+    let run = crate::util::iamtrim_with_aws(
+        &[
+            "recommend",
+            "--format",
+            "json",
+            "--trail",
+            logs.to_str().unwrap(),
+            "--diff",
+            "--aws",
+        ],
+        &[("AWS_ENDPOINT_URL", &moto.endpoint)],
+    );
+    let report = run.json();
+    let coverage = &report["input"]["coverage"];
+    assert_eq!(
+        run.code, 1,
+        "drift: {}\n{coverage}\n{}",
+        run.stderr, report["diffs"]
+    );
+    assert_eq!(
+        coverage["source"],
+        "--aws: cloudtrail:DescribeTrails and GetEventSelectors"
+    );
+    // What the API said is kept with the recommendation (and so in evidence packs).
+    assert_eq!(coverage["trail_config"]["trailList"][0]["Name"], "main");
+    assert_eq!(
+        coverage["trail_config"]["selectors"][0]["AdvancedEventSelectors"][1]["Name"],
+        "logged bucket"
+    );
+    // The logged bucket narrows to the object used; the unlogged one is kept whole.
+    let proposed = &report["diffs"][0]["proposed_policy"];
+    let objects: Vec<Value> = statements_with(proposed, "s3:GetObject");
+    let resources: Vec<&Value> = objects
+        .iter()
+        .flat_map(|s| s["Resource"].as_array().unwrap())
+        .collect();
+    assert!(
+        resources.contains(&&json!("arn:aws:s3:::unlogged/*")),
+        "{objects:?}"
+    );
+    assert!(
+        !resources.contains(&&json!("arn:aws:s3:::logged/*")),
+        "{objects:?}"
+    );
+    let unused = unused(&report);
+    // A management write the trail records: unused and removable.
+    let (_, observable, _) = unused
+        .iter()
+        .find(|(a, ..)| a == "sqs:DeleteQueue")
+        .unwrap();
+    assert!(observable);
+    assert!(statements_with(&report["diffs"][0]["proposed_policy"], "sqs:DeleteQueue").is_empty());
+}

@@ -214,6 +214,11 @@ impl Moto {
     /// Starts moto (`python3 -m moto.server`). Without moto installed the test is skipped with
     /// a notice, unless `IAMTRIM_REQUIRE_TOOLS` is set (CI), where that is a failure.
     pub fn start() -> Option<Moto> {
+        Self::start_in(None)
+    }
+
+    /// As [`Moto::start`], with every request in `account` (moto's default is 123456789012).
+    pub fn start_in(account: Option<&str>) -> Option<Moto> {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -237,6 +242,7 @@ impl Moto {
                 "-p",
                 &port.to_string(),
             ])
+            .envs(account.map(|a| ("MOTO_ACCOUNT_ID", a)))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();

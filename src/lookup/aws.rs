@@ -14,8 +14,8 @@ use crate::diff::RawPolicies;
 
 /// A loaded SDK configuration and the runtime its clients run on.
 pub struct Session {
-    runtime: &'static tokio::runtime::Runtime,
-    config: SdkConfig,
+    pub(super) runtime: &'static tokio::runtime::Runtime,
+    pub(super) config: SdkConfig,
 }
 
 /// What the EKS API said.
@@ -328,6 +328,6 @@ pub struct LookupFailure {
 }
 
 /// `call: error: cause: cause`, on one line, without the SDK's debug dump.
-fn warning(call: &str, err: &(dyn std::error::Error + 'static)) -> String {
+pub(super) fn warning(call: &str, err: &(dyn std::error::Error + 'static)) -> String {
     format!("{call}: {}", crate::errors::error_chain(err))
 }

@@ -8,6 +8,7 @@
 //! then says which sessions it could not tie to a service account and why.
 
 pub mod aws;
+mod cloudtrail;
 pub mod snapshot;
 
 use std::collections::{BTreeSet, HashMap};
@@ -106,6 +107,15 @@ impl Lookups {
         self.associations.extend(found.associations);
         self.summary.warnings.extend(found.warnings);
         self.aws = Some(session);
+    }
+
+    /// The trails' configuration from the CloudTrail API (`--aws`), as `--trail-config` holds
+    /// it; None without `--aws` or when the trails could not be listed (warnings say why).
+    pub fn trail_config(&mut self) -> Option<Value> {
+        let session = self.aws.as_ref()?;
+        let (config, warnings) = cloudtrail::trail_config(session);
+        self.summary.warnings.extend(warnings);
+        config
     }
 
     /// A role's current policies for `diff`: from a snapshot that has the role, else from IAM

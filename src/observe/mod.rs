@@ -125,6 +125,10 @@ pub struct Coverage {
     pub not_recorded: Vec<String>,
     /// Data events in the input, by eventSource.
     pub data_events: BTreeMap<String, u64>,
+    /// The trail configuration the answers rest on, as read (`--trail-config` or `--aws`);
+    /// null when inferred. Evidence packs keep it with the recommendation.
+    #[serde(default)]
+    pub trail_config: serde_json::Value,
 }
 
 impl Observability {
@@ -135,14 +139,17 @@ impl Observability {
         }
     }
 
-    /// From a `--trail-config` file, else inferred from the input's data events.
+    /// From a `--trail-config` file, else from the CloudTrail API (`fetched`, with `--aws`),
+    /// else inferred from the input's data events.
     pub fn load(
         trail_config: Option<&Path>,
+        fetched: Option<TrailConfig>,
         data_events: &BTreeMap<String, u64>,
     ) -> Result<Self, TrailConfigError> {
-        let recording = match trail_config {
-            Some(path) => Recording::Configured(TrailConfig::read(path)?),
-            None => Recording::Inferred {
+        let recording = match (trail_config, fetched) {
+            (Some(path), _) => Recording::Configured(TrailConfig::read(path)?),
+            (None, Some(config)) => Recording::Configured(config),
+            (None, None) => Recording::Inferred {
                 data_events: data_events.clone(),
             },
         };
@@ -216,6 +223,10 @@ impl Observability {
 
     /// What is not recorded, for `input.coverage`.
     pub fn coverage(&self, data_events: &BTreeMap<String, u64>) -> Coverage {
+        let trail_config = match &self.recording {
+            Recording::Configured(config) => config.raw.clone(),
+            Recording::Inferred { .. } => serde_json::Value::Null,
+        };
         let (source, not_recorded) = match &self.recording {
             Recording::Inferred { data_events } => {
                 let mut missing = BTreeSet::new();
@@ -251,6 +262,7 @@ impl Observability {
             source,
             not_recorded,
             data_events: data_events.clone(),
+            trail_config,
         }
     }
 }
@@ -294,7 +306,7 @@ mod tests {
     #[test]
     fn without_a_configuration_data_events_count_only_where_the_input_has_some() {
         let seen = BTreeMap::from([("s3.amazonaws.com".to_owned(), 3)]);
-        let o = Observability::load(None, &seen).unwrap();
+        let o = Observability::load(None, None, &seen).unwrap();
         let bucket = "arn:aws:s3:::data/*";
         assert_eq!(o.check("s3:GetObject", bucket, None, catalog()), Ok(()));
         let queue = "arn:aws:sqs:us-east-1:111122223333:jobs";

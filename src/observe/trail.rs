@@ -107,6 +107,8 @@ struct FieldSelector {
 pub struct TrailConfig {
     /// Where it was read from, for the output.
     pub origin: String,
+    /// The configuration as read, for the output (`input.coverage.trail_config`).
+    pub raw: serde_json::Value,
     trails: Vec<(Trail, How)>,
 }
 
@@ -123,12 +125,21 @@ impl TrailConfig {
             path: location.clone(),
             source,
         })?;
-        let file: File =
-            serde_json::from_slice(&text).map_err(|source| TrailConfigError::Format {
-                path: location.clone(),
-                source,
-            })?;
-        Ok(Self::from_file(file, format!("--trail-config {location}")))
+        let format = |source| TrailConfigError::Format {
+            path: location.clone(),
+            source,
+        };
+        let raw: serde_json::Value = serde_json::from_slice(&text).map_err(format)?;
+        Self::from_value(raw, format!("--trail-config {location}")).map_err(format)
+    }
+
+    /// The same JSON as a file holds, from elsewhere (the CloudTrail API with `--aws`).
+    pub fn from_value(value: serde_json::Value, origin: String) -> Result<Self, serde_json::Error> {
+        let raw = value.clone();
+        let file: File = serde_json::from_value(value)?;
+        let mut config = Self::from_file(file, origin);
+        config.raw = raw;
+        Ok(config)
     }
 
     fn from_file(file: File, origin: String) -> Self {
@@ -160,7 +171,11 @@ impl TrailConfig {
                 (trail, how)
             })
             .collect();
-        Self { origin, trails }
+        Self {
+            origin,
+            raw: serde_json::Value::Null,
+            trails,
+        }
     }
 
     /// `Ok` when some trail records every call `shape` of `action` on `resource` could be;

@@ -122,7 +122,7 @@ pub fn recommend(
         lookups.summary.clone(),
         settings.synth,
     );
-    let observe = observability(settings, &input, &mut recommendation)?;
+    let observe = observability(settings, &input, &mut lookups, &mut recommendation)?;
     let mut diff_problems = false;
     if settings.diff {
         let diffs = diff_roles(
@@ -232,17 +232,41 @@ pub struct DiffContext<'a> {
     pub drop_unobservable: bool,
 }
 
-/// What the trail records, from `--trail-config` or the input, and its summary in the
-/// recommendation's `input.coverage`.
+/// What the trail records, from `--trail-config`, the CloudTrail API (`--aws`) or the input, and
+/// its summary in the recommendation's `input.coverage`.
 pub fn observability(
     settings: &Settings,
     input: &InputStats,
+    lookups: &mut Lookups,
     recommendation: &mut Recommendation,
 ) -> anyhow::Result<Observability> {
+    let warned = lookups.summary.warnings.len();
+    let fetched = match settings.context.trail_config {
+        Some(_) => None,
+        None => lookups.trail_config().and_then(|value| {
+            let origin = "--aws: cloudtrail:DescribeTrails and GetEventSelectors".to_owned();
+            match crate::observe::TrailConfig::from_value(value, origin) {
+                Ok(config) => Some(config),
+                Err(err) => {
+                    lookups.summary.warnings.push(format!(
+                        "cloudtrail:GetEventSelectors: the answer could not be read ({err}); \
+                         what the trail records is inferred from the input"
+                    ));
+                    None
+                }
+            }
+        }),
+    };
     let observe = Observability::load(
         settings.context.trail_config.as_deref(),
+        fetched,
         &input.counts.data_events,
     )?;
+    recommendation
+        .attribution
+        .context
+        .warnings
+        .extend(lookups.summary.warnings[warned..].iter().cloned());
     recommendation.input.coverage = Some(observe.coverage(&input.counts.data_events));
     Ok(observe)
 }
@@ -390,7 +414,7 @@ mod tests {
             identity: vec![("current".into(), current)],
             ..RawPolicies::default()
         };
-        let observe = observability(&settings, &input, &mut recommendation).unwrap();
+        let observe = observability(&settings, &input, &mut lookups, &mut recommendation).unwrap();
         recommendation.diffs = Some(diff_roles(
             &recommendation,
             &[],

@@ -150,7 +150,7 @@ pub fn run(settings: &RunSettings, reingest: bool, log: &dyn Log) -> anyhow::Res
         .map(crate::diff::RawPolicies::from_policy_file)
         .transpose()
         .context("cannot read the current policy")?;
-    let observe = super::observability(common, &input, &mut recommendation)?;
+    let observe = super::observability(common, &input, &mut lookups, &mut recommendation)?;
     let mut diff_problems = false;
     if common.diff {
         let diffs = super::diff_roles(
