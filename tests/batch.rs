@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::gen_bench_trail::generate_trail;
 use crate::util::{Run, iamtrim, recommend, root, sample_trail};
@@ -930,6 +930,15 @@ fn the_batch_job_diffs_against_current_policies() {
     let mut theirs = direct.json()["diffs"].clone();
     ours[0]["source"] = Value::Null;
     theirs[0]["source"] = Value::Null;
+    // Only the store knows the days before and within the window.
+    assert_eq!(
+        ours[0]
+            .as_object_mut()
+            .unwrap()
+            .remove("days_seen")
+            .unwrap(),
+        json!({"days": 1, "window_days": 90})
+    );
     assert!(
         ours == theirs,
         "the store's diff differs from `iamtrim diff`"
@@ -1256,4 +1265,95 @@ fn reingest_rebuilds_the_store_and_swaps_it_in_only_on_success() {
     assert_eq!(empty.code, 2, "{}", empty.stderr);
     assert!(empty.stderr.contains("not reingested"), "{}", empty.stderr);
     assert_eq!(read(&dir.path().join("store/MANIFEST.json")), manifest);
+}
+
+/// Rare use is not non-use (#20): with the store, a grant last used before the window is kept in
+/// the proposal with that `last_seen`, and the diff says on how many of the window's days the
+/// role was seen.
+#[test]
+fn a_grant_used_before_the_window_is_kept_with_its_last_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = "111122223333";
+    let call = |name: &str, time: &str| {
+        json!({
+            "eventVersion": "1.09",
+            "userIdentity": {"type": "AssumedRole", "principalId": "AROAMONTHLY:s",
+                "arn": format!("arn:aws:sts::{a}:assumed-role/monthly-report/s"), "accountId": a,
+                "accessKeyId": "ASIAMONTHLYREPORT001",
+                "sessionContext": {"attributes": {"creationDate": time, "mfaAuthenticated": "false"},
+                    "sessionIssuer": {"type": "Role", "arn": format!("arn:aws:iam::{a}:role/monthly-report"),
+                    "principalId": "AROAMONTHLY", "accountId": a, "userName": "monthly-report"}}},
+            "eventTime": time, "eventSource": "sqs.amazonaws.com", "eventName": name,
+            "awsRegion": "us-east-1", "sourceIPAddress": "10.0.4.17", "userAgent": "aws-sdk-go-v2/1.30.3",
+            "requestParameters": {"queueUrl": format!("https://sqs.us-east-1.amazonaws.com/{a}/reports")},
+            "responseElements": null, "requestID": format!("req-{time}"), "eventID": format!("{name}-{time}"),
+            "readOnly": true, "eventType": "AwsApiCall", "managementEvent": true,
+            "recipientAccountId": a, "eventCategory": "Management"
+        })
+    };
+    let trail = dir.path().join("trail");
+    for (day, name) in [
+        ("2026/10/01", "GetQueueAttributes"),
+        ("2026/11/01", "ListQueueTags"),
+    ] {
+        let time = format!("{}T06:10:00Z", day.replace('/', "-"));
+        crate::util::write(
+            &trail.join(format!(
+                "AWSLogs/{a}/CloudTrail/us-east-1/{day}/{a}_CloudTrail_us-east-1_{}T0610Z_M.json.gz",
+                day.replace('/', "")
+            )),
+            &crate::util::gzip(json!({"Records": [call(name, &time)]}).to_string().as_bytes()),
+        );
+    }
+    let queue = format!("arn:aws:sqs:us-east-1:{a}:reports");
+    std::fs::write(
+        dir.path().join("policy.json"),
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Action": ["sqs:GetQueueAttributes", "sqs:ListQueueTags", "sqs:DeleteQueue"],
+            "Resource": queue}]})
+        .to_string(),
+    )
+    .unwrap();
+    let config = config(
+        dir.path(),
+        &trail,
+        "[report]\nwindow_days = 7\ndiff = true\npolicy = \"policy.json\"\n",
+    );
+    let r = run(&config, &[]);
+    // sqs:DeleteQueue is unused and the trail would show it: drift.
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let report: Value =
+        serde_json::from_slice(&read(&dir.path().join("out/recommendation.json"))).unwrap();
+    let diff = &report["diffs"][0];
+    assert_eq!(diff["days_seen"], json!({"days": 1, "window_days": 7}));
+    let unused = diff["granted_unused"].as_array().unwrap();
+    let by = |a: &str| unused.iter().find(|g| g["action"] == a).unwrap();
+    let monthly = by("sqs:GetQueueAttributes");
+    assert_eq!(monthly["observable"], false);
+    assert_eq!(monthly["last_seen"], "2026-10-01T06:10:00Z");
+    assert!(
+        monthly["unobservable_because"]
+            .as_str()
+            .unwrap()
+            .starts_with(
+                "last used 2026-10-01T06:10:00Z, before the window that starts 2026-10-26"
+            ),
+        "{monthly}"
+    );
+    assert_eq!(by("sqs:DeleteQueue")["observable"], true);
+    let kept: Vec<&Value> = diff["proposed_policy"]["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            s["Action"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("sqs:GetQueueAttributes"))
+        })
+        .collect();
+    assert_eq!(kept.len(), 1, "kept in the proposal");
+    assert_eq!(kept[0]["Resource"], json!([queue]));
+    let text = String::from_utf8(read(&dir.path().join("out/recommendation.txt"))).unwrap();
+    assert!(text.contains("seen on 1 of the window's 7 days"), "{text}");
 }

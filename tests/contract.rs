@@ -259,6 +259,8 @@ struct RoleDiff {
     lint: Vec<Lint>,
     trust: Option<Trust>,
     proposed_policy: Option<Policy>,
+    /// Only with the usage store.
+    days_seen: Option<DaysSeen>,
     drift: bool,
 }
 
@@ -283,6 +285,8 @@ struct UnusedGrant {
     observable: bool,
     #[serde(default)]
     unobservable_because: Option<String>,
+    /// Only with the usage store: the last use before the window.
+    last_seen: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -546,4 +550,12 @@ fn the_evidence_manifest_reads_back_strictly() {
     assert!(manifest.integrity.digest_files.len() > 1);
     assert_eq!(manifest.workloads.len(), 13);
     assert!(manifest.files.contains_key("report.md"));
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct DaysSeen {
+    days: u32,
+    window_days: u32,
 }

@@ -119,6 +119,28 @@ pub struct UnusedGrant {
     /// When not observable: why, naming the selector or the missing data events.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unobservable_because: Option<String>,
+    /// With the usage store: the last call that used it, in the store's days before the window
+    /// (rare use is not non-use: the grant is kept, and does not count as drift).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<String>,
+}
+
+/// What the usage store knows about a role beyond the window (`iamtrim run`).
+#[derive(Debug, Clone, Default)]
+pub struct RoleHistory {
+    /// action → its last use in the store's days before the window.
+    pub last_used_before: BTreeMap<String, String>,
+    /// The window's first day.
+    pub window_start: String,
+    /// Days of the window on which the role made calls, and the window's length in days.
+    pub days_seen: Option<DaysSeen>,
+}
+
+/// How many of the window's days a role was seen on (`diffs[].days_seen`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DaysSeen {
+    pub days: u32,
+    pub window_days: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -157,6 +179,10 @@ pub struct RoleDiff {
     pub narrowable: Vec<Narrowable>,
     pub lint: Vec<lint::LintFinding>,
     pub trust: Option<trust::TrustReport>,
+    /// With the usage store: the window's days the role made calls on. Fewer than the window
+    /// means a permission used less often than the role runs may not show as used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days_seen: Option<DaysSeen>,
     /// The least-privilege policy for what the role's sessions used.
     pub proposed_policy: Option<PolicyDocument>,
     /// Granted-and-unused or used-and-not-granted is not empty.
@@ -174,6 +200,7 @@ pub fn diff_role(
     synth: SynthConfig,
     observe: &Observability,
     drop_unobservable: bool,
+    history: Option<&RoleHistory>,
 ) -> RoleDiff {
     let mut problems = raw.problems.clone();
     let mut parse = |(name, doc): &(String, Value)| match eval::parse_policy(name, doc) {
@@ -247,7 +274,17 @@ pub fn diff_role(
         effective.retain(|a| allowed_by_boundary.contains(a));
     }
     let account = crate::attribute::arn_account(role);
-    let unseen = unseen::grants(&identity, &effective, observe, account, catalog);
+    let before = |action: &str| history.and_then(|h| h.last_used_before.get(action));
+    // A grant used before the window is kept like one the trail cannot show.
+    let check = |action: &str, resource: &str| match before(action) {
+        Some(last) => Err(format!(
+            "last used {last}, before the window that starts {}: a permission used less \
+             often than the window is still needed",
+            history.map_or("", |h| h.window_start.as_str())
+        )),
+        None => observe.check(action, resource, account, catalog),
+    };
+    let unseen = unseen::grants(&identity, &effective, catalog, &check);
     let granted_unused: Vec<UnusedGrant> = effective
         .difference(&used_actions)
         .map(|action| {
@@ -267,6 +304,7 @@ pub fn diff_role(
                 flag,
                 observable: because.is_none(),
                 unobservable_because: because,
+                last_seen: before(action).cloned(),
             }
         })
         .collect();
@@ -329,6 +367,7 @@ pub fn diff_role(
             .trust
             .as_ref()
             .map(|doc| trust::analyse(doc, &usage.service_accounts, associations)),
+        days_seen: history.and_then(|h| h.days_seen),
         proposed_policy: proposed.policy,
         drift,
         problems,

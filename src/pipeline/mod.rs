@@ -136,6 +136,7 @@ pub fn recommend(
                 synth: settings.synth,
                 observe: &observe,
                 drop_unobservable: settings.drop_unobservable,
+                history: None,
             },
         );
         diff_problems = diffs.iter().any(|d| !d.problems.is_empty());
@@ -230,6 +231,8 @@ pub struct DiffContext<'a> {
     /// What the trail could have shown.
     pub observe: &'a Observability,
     pub drop_unobservable: bool,
+    /// With the usage store: what it knows of each role beyond the window.
+    pub history: Option<&'a BTreeMap<String, crate::diff::RoleHistory>>,
 }
 
 /// What the trail records, from `--trail-config`, the CloudTrail API (`--aws`) or the input, and
@@ -285,6 +288,7 @@ pub fn diff_roles(
         synth,
         observe,
         drop_unobservable,
+        history,
     } = *context;
     let roles: BTreeSet<&String> = recommendation
         .workloads
@@ -318,6 +322,7 @@ pub fn diff_roles(
                 synth,
                 observe,
                 drop_unobservable,
+                history.and_then(|h| h.get(role.as_str())),
             )
         })
         .collect()
@@ -426,6 +431,7 @@ mod tests {
                 synth: settings.synth,
                 observe: &observe,
                 drop_unobservable: settings.drop_unobservable,
+                history: None,
             },
         ));
         (recommendation, input, lookups)

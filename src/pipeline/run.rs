@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::aggregate::{Aggregator, JoinContext};
+use crate::diff::{DaysSeen, RoleHistory};
 use crate::evidence::model::Manifest;
 use crate::lookup::Lookups;
 use crate::report::{self, Recommendation};
@@ -152,6 +153,11 @@ pub fn run(settings: &RunSettings, reingest: bool, log: &dyn Log) -> anyhow::Res
         .context("cannot read the current policy")?;
     let observe = super::observability(common, &input, &mut lookups, &mut recommendation)?;
     let mut diff_problems = false;
+    let history = if common.diff {
+        role_history(&store, &days, range.as_ref(), settings.window_days)?
+    } else {
+        BTreeMap::new()
+    };
     if common.diff {
         let diffs = super::diff_roles(
             &recommendation,
@@ -164,6 +170,7 @@ pub fn run(settings: &RunSettings, reingest: bool, log: &dyn Log) -> anyhow::Res
                 synth: common.synth,
                 observe: &observe,
                 drop_unobservable: common.drop_unobservable,
+                history: Some(&history),
             },
         );
         diff_problems = diffs.iter().any(|d| !d.problems.is_empty());
@@ -296,4 +303,39 @@ fn write_evidence(
     )?;
     crate::evidence::archive(dir)?;
     Ok(manifest)
+}
+
+/// What the store knows of each role beyond the window: its last use of each action in the days
+/// before it, and on how many of the window's days it made calls.
+fn role_history(
+    store: &Store,
+    days: &[String],
+    range: Option<&(String, String)>,
+    window_days: u32,
+) -> anyhow::Result<BTreeMap<String, RoleHistory>> {
+    let found = store::history(store.root(), store.manifest(), days)
+        .context("cannot read the usage store's history")?;
+    let mut out: BTreeMap<String, RoleHistory> = BTreeMap::new();
+    let start = range.map(|(first, _)| first.clone()).unwrap_or_default();
+    for ((role, action), last) in found.last_used_before {
+        out.entry(role)
+            .or_insert_with(|| RoleHistory {
+                window_start: start.clone(),
+                ..RoleHistory::default()
+            })
+            .last_used_before
+            .insert(action, last);
+    }
+    for (role, seen) in found.days_seen {
+        out.entry(role)
+            .or_insert_with(|| RoleHistory {
+                window_start: start.clone(),
+                ..RoleHistory::default()
+            })
+            .days_seen = Some(DaysSeen {
+            days: seen,
+            window_days,
+        });
+    }
+    Ok(out)
 }

@@ -409,6 +409,14 @@ pub fn render_diffs(r: &Recommendation) -> String {
                 );
             }
         }
+        if let Some(seen) = d.days_seen.filter(|s| s.days < s.window_days) {
+            let _ = writeln!(
+                out,
+                "   seen on {} of the window's {} days: a permission used less often may not show; \
+                 grants used before the window are kept",
+                seen.days, seen.window_days
+            );
+        }
         if !unseen.is_empty() {
             let _ = writeln!(
                 out,

@@ -446,6 +446,63 @@ fn to_json(value: &impl Serialize) -> Vec<u8> {
 pub const WINDOW_USAGE_SQL: &str = include_str!("../../queries/window-usage.sql");
 /// Attribution evidence over the window (queries/window-workloads.sql).
 pub const WINDOW_WORKLOADS_SQL: &str = include_str!("../../queries/window-workloads.sql");
+/// Each role's last use of each action before the window (queries/role-history.sql).
+pub const ROLE_HISTORY_SQL: &str = include_str!("../../queries/role-history.sql");
+
+/// What the store knows beyond a window: (role, action) → last use in the days before it, and
+/// role → the number of the window's days on which it made calls.
+#[derive(Debug, Default)]
+pub struct History {
+    pub last_used_before: BTreeMap<(String, String), String>,
+    pub days_seen: BTreeMap<String, u32>,
+}
+
+/// [`History`] for `window` (the days of [`window_days`]).
+pub fn history(root: &Path, manifest: &Manifest, window: &[String]) -> Result<History> {
+    let mut out = History::default();
+    let first = window.iter().find(|d| d.as_str() != UNDATED);
+    let before: Vec<&String> = manifest
+        .days
+        .keys()
+        .filter(|d| d.as_str() != UNDATED && first.is_some_and(|f| d.as_str() < f.as_str()))
+        .collect();
+    let query = |days: &[&String], sql: &str| -> Result<polars::prelude::DataFrame> {
+        sql_context(root, manifest, days)?
+            .execute(sql)
+            .and_then(|lazy| lazy.collect())
+            .map_err(StoreError::table("queries/role-history.sql"))
+    };
+    if !before.is_empty() {
+        let df = query(&before, ROLE_HISTORY_SQL)?;
+        let (roles, actions, last) = (
+            tables::strings(&df, "role")?,
+            tables::strings(&df, "action")?,
+            tables::strings(&df, "last_seen")?,
+        );
+        for i in 0..df.height() {
+            if let (Some(role), Some(action), Some(last)) =
+                (roles.get(i), actions.get(i), last.get(i))
+            {
+                out.last_used_before
+                    .insert((role.to_owned(), action.to_owned()), last.to_owned());
+            }
+        }
+    }
+    for day in window
+        .iter()
+        .filter(|d| d.as_str() != UNDATED && manifest.days.contains_key(*d))
+    {
+        let df = query(
+            &[day],
+            "SELECT DISTINCT role FROM usage WHERE role IS NOT NULL ORDER BY role",
+        )?;
+        let roles = tables::strings(&df, "role")?;
+        for role in (0..df.height()).filter_map(|i| roles.get(i)) {
+            *out.days_seen.entry(role.to_owned()).or_default() += 1;
+        }
+    }
+    Ok(out)
+}
 
 /// Settled activity and input counters of `days` (absent days contribute nothing), aggregated
 /// by polars' SQL engine over those days' partitions.

@@ -238,7 +238,7 @@ pub fn settled_frames(day: &str, settled: &Settled) -> PolarsResult<(DataFrame, 
     Ok((usage.frame(day)?, workloads.frame(day)?))
 }
 
-fn strings<'a>(df: &'a DataFrame, name: &str) -> Result<&'a StringChunked> {
+pub(super) fn strings<'a>(df: &'a DataFrame, name: &str) -> Result<&'a StringChunked> {
     df.column(name)
         .and_then(|c| c.str())
         .map_err(StoreError::table(format!("column {name}")))
