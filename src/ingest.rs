@@ -364,6 +364,11 @@ fn process<'a>(
                 file.counts.data_events.insert(source.to_owned(), 1);
             }
         }
+        if source == "s3.amazonaws.com"
+            && let Some(bucket) = data_event_bucket(record)
+        {
+            *file.counts.data_event_buckets.entry(bucket).or_default() += 1;
+        }
     }
     // One action delivered to several accounts: every copy is read, the call counts once.
     if let Some(shared) = record.shared_event_id.as_deref()
@@ -441,6 +446,26 @@ fn is_credential_exchange(source: &str, name: &str, caller: &attribute::Caller<'
     source == "sts.amazonaws.com"
         && name == "AssumeRoleWithWebIdentity"
         && matches!(caller, attribute::Caller::ServiceAccount(_))
+}
+
+/// The bucket an S3 data event names: its `AWS::S3::Bucket` resource, else `bucketName`.
+fn data_event_bucket(record: &Record<'_>) -> Option<String> {
+    let from_resources = record.resources.as_ref().and_then(|resources| {
+        resources
+            .iter()
+            .find(|r| r.kind.as_deref() == Some("AWS::S3::Bucket"))
+            .and_then(|r| r.arn.as_deref()?.strip_prefix("arn:")?.split_once(":s3:::"))
+            .map(|(_, bucket)| bucket.to_owned())
+    });
+    from_resources.or_else(|| {
+        #[derive(serde::Deserialize)]
+        struct Request {
+            #[serde(rename = "bucketName")]
+            bucket_name: Option<String>,
+        }
+        let raw = record.request_parameters?;
+        serde_json::from_str::<Request>(raw.get()).ok()?.bucket_name
+    })
 }
 
 #[cfg(test)]

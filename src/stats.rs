@@ -31,6 +31,8 @@ pub struct Counts {
     pub not_workload: BTreeMap<NotWorkload, u64>,
     /// Data events (`eventCategory` Data) by eventSource: what the trail records of them.
     pub data_events: BTreeMap<String, u64>,
+    /// S3 data events by bucket: which buckets' objects the trail records.
+    pub data_event_buckets: BTreeMap<String, u64>,
 }
 
 impl AddAssign<&Counts> for Counts {
@@ -47,6 +49,9 @@ impl AddAssign<&Counts> for Counts {
         }
         for (source, n) in &other.data_events {
             *self.data_events.entry(source.clone()).or_default() += n;
+        }
+        for (bucket, n) in &other.data_event_buckets {
+            *self.data_event_buckets.entry(bucket.clone()).or_default() += n;
         }
     }
 }

@@ -454,3 +454,48 @@ fn with_aws_the_trails_own_selectors_decide_through_the_cloudtrail_api() {
     assert!(observable);
     assert!(statements_with(&report["diffs"][0]["proposed_policy"], "sqs:DeleteQueue").is_empty());
 }
+
+#[test]
+fn without_a_configuration_each_bucket_with_no_data_events_counts_as_not_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut call = session_call(
+        "GetObject",
+        "s3.amazonaws.com",
+        json!({"bucketName": "data-bucket", "key": "reports/q4.csv"}),
+        "2026-11-01T06:11:00Z",
+        true,
+    );
+    call["resources"] = json!([
+        {"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::data-bucket/reports/q4.csv"},
+        {"accountId": A, "type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::data-bucket"}
+    ]);
+    files(
+        dir.path(),
+        vec![call],
+        json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject",
+             "Resource": ["arn:aws:s3:::data-bucket/*", "arn:aws:s3:::archive-bucket/*"]}
+        ]}),
+        None,
+    );
+    let (_, report) = diff(dir.path(), &[]);
+    let proposed = &report["diffs"][0]["proposed_policy"];
+    let resources: Vec<Value> = statements_with(proposed, "s3:GetObject")
+        .iter()
+        .flat_map(|s| s["Resource"].as_array().unwrap().clone())
+        .collect();
+    // The bucket whose objects the input shows is narrowed to what was used; the other one
+    // may simply not be logged, so it is kept whole.
+    assert!(
+        resources.contains(&json!("arn:aws:s3:::data-bucket/reports/q4.csv")),
+        "{resources:?}"
+    );
+    assert!(
+        resources.contains(&json!("arn:aws:s3:::archive-bucket/*")),
+        "{resources:?}"
+    );
+    assert!(
+        !resources.contains(&json!("arn:aws:s3:::data-bucket/*")),
+        "{resources:?}"
+    );
+}

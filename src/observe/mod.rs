@@ -105,7 +105,11 @@ pub enum Recording {
     Configured(TrailConfig),
     /// No configuration: management events are taken as recorded, and a data event type as
     /// recorded only when the input holds data events from its eventSource.
-    Inferred { data_events: BTreeMap<String, u64> },
+    Inferred {
+        data_events: BTreeMap<String, u64>,
+        /// S3 data events by bucket (empty when not counted, e.g. old store days).
+        buckets: BTreeMap<String, u64>,
+    },
 }
 
 /// Answers whether a grant could have been seen.
@@ -145,12 +149,14 @@ impl Observability {
         trail_config: Option<&Path>,
         fetched: Option<TrailConfig>,
         data_events: &BTreeMap<String, u64>,
+        buckets: &BTreeMap<String, u64>,
     ) -> Result<Self, TrailConfigError> {
         let recording = match (trail_config, fetched) {
             (Some(path), _) => Recording::Configured(TrailConfig::read(path)?),
             (None, Some(config)) => Recording::Configured(config),
             (None, None) => Recording::Inferred {
                 data_events: data_events.clone(),
+                buckets: buckets.clone(),
             },
         };
         Ok(Self::new(recording))
@@ -208,13 +214,37 @@ impl Observability {
             ));
         };
         match &self.recording {
-            Recording::Inferred { data_events } => match shape.data_type {
+            Recording::Inferred {
+                data_events,
+                buckets,
+            } => match shape.data_type {
                 Some(t) if !data_events.contains_key(t.event_source) => Err(format!(
                     "{action} is logged as a {} data event, and the input has no data events \
                      from {}: the trail does not seem to record them (give --trail-config to \
                      say what it records)",
                     t.resource_type, t.event_source
                 )),
+                Some(t) if t.resource_type == "AWS::S3::Object" && !buckets.is_empty() => {
+                    // Trails often log the objects of some buckets only: judge each bucket.
+                    let bucket = resource
+                        .split_once(":s3:::")
+                        .map(|(_, rest)| rest.split('/').next().unwrap_or(rest))
+                        .unwrap_or("*");
+                    if !bucket.contains(['*', '?']) && buckets.contains_key(bucket) {
+                        Ok(())
+                    } else {
+                        Err(format!(
+                            "{action} is logged as an S3 object data event, and the input has \
+                             none for {}: the trail does not seem to record them there (give \
+                             --trail-config to say what it records)",
+                            if bucket.contains(['*', '?']) {
+                                format!("every bucket {resource} covers")
+                            } else {
+                                format!("bucket {bucket}")
+                            }
+                        ))
+                    }
+                }
                 _ => Ok(()),
             },
             Recording::Configured(config) => config.records(&shape, action, resource, account),
@@ -228,7 +258,7 @@ impl Observability {
             Recording::Inferred { .. } => serde_json::Value::Null,
         };
         let (source, not_recorded) = match &self.recording {
-            Recording::Inferred { data_events } => {
+            Recording::Inferred { data_events, .. } => {
                 let mut missing = BTreeSet::new();
                 for t in data_event_types() {
                     if !data_events.contains_key(t.event_source) {
@@ -306,7 +336,7 @@ mod tests {
     #[test]
     fn without_a_configuration_data_events_count_only_where_the_input_has_some() {
         let seen = BTreeMap::from([("s3.amazonaws.com".to_owned(), 3)]);
-        let o = Observability::load(None, None, &seen).unwrap();
+        let o = Observability::load(None, None, &seen, &BTreeMap::new()).unwrap();
         let bucket = "arn:aws:s3:::data/*";
         assert_eq!(o.check("s3:GetObject", bucket, None, catalog()), Ok(()));
         let queue = "arn:aws:sqs:us-east-1:111122223333:jobs";

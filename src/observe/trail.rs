@@ -472,6 +472,7 @@ mod tests {
     fn shape(action: &str) -> EventShape {
         let catalog = crate::catalog::Catalog::embedded().unwrap();
         super::super::Observability::new(super::super::Recording::Inferred {
+            buckets: std::collections::BTreeMap::new(),
             data_events: Default::default(),
         })
         .shape(action, &catalog)

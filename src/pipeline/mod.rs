@@ -264,6 +264,7 @@ pub fn observability(
         settings.context.trail_config.as_deref(),
         fetched,
         &input.counts.data_events,
+        &input.counts.data_event_buckets,
     )?;
     recommendation
         .attribution
@@ -441,7 +442,7 @@ mod tests {
     fn a_trail_in_memory_becomes_a_scoped_policy_and_a_diff() {
         let (recommendation, input, _) = computed(json!({
             "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:DeleteObject"], "Resource": "*"}]
+            "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:DeleteObject"], "Resource": "arn:aws:s3:::reports-data/*"}]
         }));
         assert_eq!(input.counts.records, 2);
         let workload = &recommendation.workloads[0];

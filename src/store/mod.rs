@@ -78,6 +78,9 @@ pub struct DayInput {
     pub shared_copies: u64,
     #[serde(default)]
     pub data_events: BTreeMap<String, u64>,
+    /// Days stored before buckets were counted have none: S3 is then judged per service.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub data_event_buckets: BTreeMap<String, u64>,
     pub no_permission: u64,
     pub mapped: u64,
     pub not_workload: BTreeMap<String, u64>,
@@ -101,6 +104,7 @@ impl DayInput {
             duplicates: c.duplicates,
             shared_copies: c.shared_copies,
             data_events: c.data_events.clone(),
+            data_event_buckets: c.data_event_buckets.clone(),
             no_permission: c.no_permission,
             mapped: c.mapped,
             not_workload: c
@@ -129,6 +133,7 @@ impl DayInput {
             duplicates: self.duplicates,
             shared_copies: self.shared_copies,
             data_events: self.data_events.clone(),
+            data_event_buckets: self.data_event_buckets.clone(),
             no_permission: self.no_permission,
             mapped: self.mapped,
             not_workload: self
@@ -149,6 +154,9 @@ impl DayInput {
         self.shared_copies += other.shared_copies;
         for (k, v) in other.data_events {
             *self.data_events.entry(k).or_default() += v;
+        }
+        for (k, v) in other.data_event_buckets {
+            *self.data_event_buckets.entry(k).or_default() += v;
         }
         self.no_permission += other.no_permission;
         self.mapped += other.mapped;
