@@ -1087,9 +1087,9 @@ fn day_folders(trail: &Path) -> Vec<PathBuf> {
 }
 
 /// #31, the conformance property: for generated sequences of runs over a growing trail (days
-/// arriving a few at a time, an object delivered twice, `source.since` and `report.window_days`
-/// changed between runs), once the whole trail is in and a run covers it, the store's
-/// recommendation equals `recommend` on the raw logs.
+/// arriving a few at a time, one day maybe delivered after all later ones, an object delivered
+/// twice, `source.since` and `report.window_days` changed between runs), once the whole trail is
+/// in and a run covers it, the store's recommendation equals `recommend` on the raw logs.
 #[test]
 fn run_sequences_conform_to_recommend_on_the_raw_logs() {
     use proptest::prelude::*;
@@ -1124,82 +1124,103 @@ fn run_sequences_conform_to_recommend_on_the_raw_logs() {
         ..Config::default()
     });
     let longest = std::cell::Cell::new(0);
+    let late_cases = std::cell::Cell::new(0);
     runner
-        .run(&prop::collection::vec(step, 1..=4), |plan| {
-            let case = tempfile::tempdir().unwrap();
-            let growing = case.path().join("trail");
-            let mut visible = 0;
-            let write_config = |since: &str, window: u32| {
-                let path = config(
-                    case.path(),
-                    &growing,
-                    &format!("[report]\nwindow_days = {window}\n"),
-                );
-                let text = std::fs::read_to_string(&path)
-                    .unwrap()
-                    .replace("since = \"2026-01-01\"", &format!("since = \"{since}\""));
-                std::fs::write(&path, text).unwrap();
-                path
-            };
-            for (i, (arrived, since, short_window, twice)) in plan.iter().enumerate() {
-                // Days arrive in order, a few at a time.
-                while visible < (*arrived).min(days.len()) {
-                    let to = growing.join(&relative[visible]);
-                    std::fs::create_dir_all(&to).unwrap();
-                    let mut files: Vec<_> = std::fs::read_dir(&days[visible])
+        .run(
+            &(
+                prop::collection::vec(step, 1..=4),
+                prop::option::of(0usize..3),
+            ),
+            |(plan, late)| {
+                let case = tempfile::tempdir().unwrap();
+                let growing = case.path().join("trail");
+                let mut visible = 0;
+                let mut copied = std::collections::BTreeSet::new();
+                let write_config = |since: &str, window: u32| {
+                    let path = config(
+                        case.path(),
+                        &growing,
+                        &format!("[report]\nwindow_days = {window}\n"),
+                    );
+                    let text = std::fs::read_to_string(&path)
                         .unwrap()
-                        .map(|f| f.unwrap().path())
-                        .collect();
-                    files.sort();
-                    for file in &files {
-                        std::fs::copy(file, to.join(file.file_name().unwrap())).unwrap();
-                    }
-                    if *twice {
-                        // The same object delivered twice, under a second name.
-                        let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
-                        std::fs::copy(&files[0], to.join(format!("again-{name}"))).unwrap();
-                    }
-                    visible += 1;
-                }
-                let since = match since {
-                    0 => "2026-01-01".to_owned(),
-                    1 => day_name(&days[1]),
-                    _ => format!("{}T06:00:00Z", day_name(&days[visible - 1])),
+                        .replace("since = \"2026-01-01\"", &format!("since = \"{since}\""));
+                    std::fs::write(&path, text).unwrap();
+                    path
                 };
-                let r = run(
-                    &write_config(&since, if *short_window { 2 } else { 90 }),
-                    &[],
-                );
-                prop_assert!(r.code == 0 || r.code == 2, "step {i}: {}", r.stderr);
-            }
-            // The rest of the trail arrives, and a run covers all of it.
-            for (day, rel) in days.iter().zip(&relative).skip(visible) {
-                let to = growing.join(rel);
-                std::fs::create_dir_all(&to).unwrap();
-                for file in std::fs::read_dir(day).unwrap() {
-                    let file = file.unwrap().path();
-                    std::fs::copy(&file, to.join(file.file_name().unwrap())).unwrap();
+                for (i, (arrived, since, short_window, twice)) in plan.iter().enumerate() {
+                    // Days arrive in order, a few at a time; the `late` one only at the end.
+                    while visible < (*arrived).min(days.len()) {
+                        if late == Some(visible) {
+                            visible += 1;
+                            continue;
+                        }
+                        copied.insert(visible);
+                        let to = growing.join(&relative[visible]);
+                        std::fs::create_dir_all(&to).unwrap();
+                        let mut files: Vec<_> = std::fs::read_dir(&days[visible])
+                            .unwrap()
+                            .map(|f| f.unwrap().path())
+                            .collect();
+                        files.sort();
+                        for file in &files {
+                            std::fs::copy(file, to.join(file.file_name().unwrap())).unwrap();
+                        }
+                        if *twice {
+                            // The same object delivered twice, under a second name.
+                            let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
+                            std::fs::copy(&files[0], to.join(format!("again-{name}"))).unwrap();
+                        }
+                        visible += 1;
+                    }
+                    let Some(&newest) = copied.last() else {
+                        continue;
+                    };
+                    let since = match since {
+                        0 => "2026-01-01".to_owned(),
+                        1 => day_name(&days[1]),
+                        _ => format!("{}T06:00:00Z", day_name(&days[newest])),
+                    };
+                    let r = run(
+                        &write_config(&since, if *short_window { 2 } else { 90 }),
+                        &[],
+                    );
+                    prop_assert!(r.code == 0 || r.code == 2, "step {i}: {}", r.stderr);
                 }
-            }
-            let r = run(&write_config("2026-01-01", 90), &[]);
-            prop_assert_eq!(r.code, 0, "{}", r.stderr);
-            let mut from_store: Value =
-                serde_json::from_slice(&read(&case.path().join("out/recommendation.json")))
-                    .unwrap();
-            from_store["window"] = Value::Null;
-            // The duplicate deliveries are counted once, by both.
-            from_store["input"] = Value::Null;
-            let mut expected = direct.clone();
-            expected["input"] = Value::Null;
-            prop_assert_eq!(&from_store["workloads"], &expected["workloads"]);
-            prop_assert_eq!(&from_store["unmapped"], &expected["unmapped"]);
-            longest.set(longest.get().max(plan.len() + 1));
-            Ok(())
-        })
+                // The rest of the trail arrives (the late day last), and a run covers all of it.
+                for (i, (day, rel)) in days.iter().zip(&relative).enumerate() {
+                    if copied.contains(&i) {
+                        continue;
+                    }
+                    let to = growing.join(rel);
+                    std::fs::create_dir_all(&to).unwrap();
+                    for file in std::fs::read_dir(day).unwrap() {
+                        let file = file.unwrap().path();
+                        std::fs::copy(&file, to.join(file.file_name().unwrap())).unwrap();
+                    }
+                }
+                let r = run(&write_config("2026-01-01", 90), &[]);
+                prop_assert_eq!(r.code, 0, "{}", r.stderr);
+                let mut from_store: Value =
+                    serde_json::from_slice(&read(&case.path().join("out/recommendation.json")))
+                        .unwrap();
+                from_store["window"] = Value::Null;
+                // The duplicate deliveries are counted once, by both.
+                from_store["input"] = Value::Null;
+                let mut expected = direct.clone();
+                expected["input"] = Value::Null;
+                prop_assert_eq!(&from_store["workloads"], &expected["workloads"]);
+                prop_assert_eq!(&from_store["unmapped"], &expected["unmapped"]);
+                longest.set(longest.get().max(plan.len() + 1));
+                late_cases.set(late_cases.get() + usize::from(late.is_some()));
+                Ok(())
+            },
+        )
         .unwrap();
     eprintln!(
-        "conformance: 8 generated run sequences, the longest {} runs",
-        longest.get()
+        "conformance: 8 generated run sequences, the longest {} runs, {} with a day delivered late",
+        longest.get(),
+        late_cases.get()
     );
 }
 
@@ -1356,4 +1377,85 @@ fn a_grant_used_before_the_window_is_kept_with_its_last_use() {
     assert_eq!(kept[0]["Resource"], json!([queue]));
     let text = String::from_utf8(read(&dir.path().join("out/recommendation.txt"))).unwrap();
     assert!(text.contains("seen on 1 of the window's 7 days"), "{text}");
+}
+
+/// #31, late deliveries: a day delivered after a later day was stored holds the vending of a
+/// session the later day's calls used. The run sees it arrive late, rebuilds the store from its
+/// first day, and ends with what `recommend` gives on the raw logs.
+#[test]
+fn a_day_delivered_after_a_later_day_rebuilds_the_store_and_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = "111122223333";
+    let key = "ASIALATEDELIVERY0001";
+    let call = json!({
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "AssumedRole", "principalId": "AROALATE:1700000000000000001",
+            "arn": format!("arn:aws:sts::{a}:assumed-role/report-builder/1700000000000000001"),
+            "accountId": a, "accessKeyId": key,
+            "sessionContext": {"attributes": {"creationDate": "2026-11-01T23:50:00Z", "mfaAuthenticated": "false"},
+                "sessionIssuer": {"type": "Role", "arn": format!("arn:aws:iam::{a}:role/report-builder"),
+                "principalId": "AROALATE", "accountId": a, "userName": "report-builder"},
+                "webIdFederationData": {}}},
+        "eventTime": "2026-11-02T00:10:00Z", "eventSource": "sqs.amazonaws.com", "eventName": "ListQueueTags",
+        "awsRegion": "us-east-1", "sourceIPAddress": "10.0.4.17", "userAgent": "aws-sdk-go-v2/1.30.3",
+        "requestParameters": {"queueUrl": format!("https://sqs.us-east-1.amazonaws.com/{a}/reports")},
+        "responseElements": null, "requestID": "req-late", "eventID": "late-call-1",
+        "readOnly": true, "eventType": "AwsApiCall", "managementEvent": true,
+        "recipientAccountId": a, "eventCategory": "Management"
+    });
+    let vending = crate::util::irsa_vending(
+        key,
+        "reports",
+        "builder",
+        "report-builder",
+        "2026-11-01T23:50:00Z",
+    );
+    let trail = dir.path().join("trail");
+    let put = |day: &str, record: &Value| {
+        crate::util::write(
+            &trail.join(format!(
+                "AWSLogs/{a}/CloudTrail/us-east-1/{day}/{a}_CloudTrail_us-east-1_{}T0000Z_L.json.gz",
+                day.replace('/', "")
+            )),
+            &crate::util::gzip(json!({"Records": [record]}).to_string().as_bytes()),
+        );
+    };
+    // The later day first: its call is role-level, the vending not seen yet.
+    put("2026/11/02", &call);
+    let config = config(dir.path(), &trail, "");
+    let r = run(&config, &["--log-format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let first: Value =
+        serde_json::from_slice(&read(&dir.path().join("out/recommendation.json"))).unwrap();
+    assert_eq!(
+        first["workloads"][0]["id"],
+        format!("arn:aws:iam::{a}:role/report-builder")
+    );
+    // The earlier day arrives late.
+    put("2026/11/01", &vending);
+    let r = run(&config, &["--log-format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("note: day 2026-11-01 has objects delivered after later days were stored; rebuilding the store from 2025-12-31"),
+        "{}",
+        r.stderr
+    );
+    let summary: Value = serde_json::from_str(r.stderr.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["rebuilt_for_late_day"], "2026-11-01");
+    let mut from_store: Value =
+        serde_json::from_slice(&read(&dir.path().join("out/recommendation.json"))).unwrap();
+    assert_eq!(
+        from_store["workloads"][0]["id"],
+        "eks/5E1C9A0B7D3F4E2A8B6C1D0E9F8A7B6C/reports/builder"
+    );
+    let mut direct = recommend(&[&trail], &[]).json();
+    from_store["window"] = Value::Null;
+    direct["window"] = Value::Null;
+    assert_eq!(from_store["workloads"], direct["workloads"]);
+    // The store holds both days, and a run after that reads nothing new.
+    let r = run(&config, &["--log-format", "json"]);
+    let summary: Value = serde_json::from_str(r.stderr.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["new_objects"], 0, "{}", r.stderr);
+    assert_eq!(summary["store_days"], 2);
+    assert_eq!(summary["rebuilt_for_late_day"], Value::Null);
 }

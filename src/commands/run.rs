@@ -81,6 +81,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
             "store_days": report.store_days,
             "store_objects": report.store_objects,
             "records_outside_window": report.records_outside_window,
+            "rebuilt_for_late_day": report.late_day,
             "window_first_day": first,
             "window_last_day": last,
             "workloads": report.recommendation.workloads.len(),

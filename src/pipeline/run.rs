@@ -44,6 +44,8 @@ pub struct RunReport {
     pub records_outside_window: u64,
     /// `Some(true)` when a reingest replaced the store, `Some(false)` when it was refused.
     pub reingested: Option<bool>,
+    /// A day delivered after later days were stored: the store was rebuilt for it.
+    pub late_day: Option<String>,
 }
 
 impl RunReport {
@@ -71,6 +73,19 @@ impl RunReport {
 
 /// Runs the batch job: ingest, recommend from the store, write the outputs.
 pub fn run(settings: &RunSettings, reingest: bool, log: &dyn Log) -> anyhow::Result<RunReport> {
+    run_from(settings, reingest, settings.first_listed_day(), log)
+}
+
+/// [`run`], listing from `first_day`. A day delivered after later days were stored (its
+/// sessions may be the ones calls in those days used) makes the run rebuild the store, as
+/// `--reingest` does, from the store's first day or `first_day`, whichever is earlier: no day
+/// the store holds is lost, and the join runs over the days in order as on the raw logs.
+fn run_from(
+    settings: &RunSettings,
+    reingest: bool,
+    first_day: Option<String>,
+    log: &dyn Log,
+) -> anyhow::Result<RunReport> {
     let common = &settings.common;
     let (rebuild, _held) = if reingest {
         let held = Store::open(&settings.store).context("cannot open the usage store")?;
@@ -107,12 +122,41 @@ pub fn run(settings: &RunSettings, reingest: bool, log: &dyn Log) -> anyhow::Res
     let ran = ingest_new(
         &*source,
         &config,
-        settings.first_listed_day().as_deref(),
+        first_day.as_deref(),
+        !reingest,
         &mut store,
         &mut aggregator,
         log,
     )?;
     drop(aggregator);
+    if let Some(late) = ran.late_day.clone() {
+        let oldest = store
+            .manifest()
+            .days
+            .keys()
+            .find(|d| d.as_str() != store::UNDATED)
+            .cloned();
+        // No `since` lists everything; else from the earliest of `since`, the store's first
+        // day and the late day.
+        let from = first_day.map(|f| {
+            [Some(f), oldest, Some(late.clone())]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or_default()
+        });
+        log.warn(&format!(
+            "note: day {late} has objects delivered after later days were stored; rebuilding the \
+             store{} so sessions that span days are joined as on the raw logs (as --reingest)",
+            from.as_deref()
+                .map(|f| format!(" from {f}"))
+                .unwrap_or_default()
+        ));
+        drop(store);
+        let mut report = run_from(settings, true, from, log)?;
+        report.late_day = Some(late);
+        return Ok(report);
+    }
 
     // The recommendation comes from the store alone.
     let (days, range) = store::window_days(store.manifest(), settings.window_days);
@@ -237,6 +281,7 @@ pub fn run(settings: &RunSettings, reingest: bool, log: &dyn Log) -> anyhow::Res
         days_outside_window: outside.len(),
         records_outside_window,
         reingested: None,
+        late_day: None,
     };
     // Last: everything read from the rebuilt store has been read. A rebuild that could not read
     // everything, or read nothing for the window, is not swapped in: the old store stays.

@@ -33,6 +33,9 @@ pub struct Ran {
     /// Objects ingested before whose ETag has changed since: not read again.
     pub changed: Vec<String>,
     pub listing_failures: Vec<Problem>,
+    /// A day with new objects listed after later days were committed (a late delivery): the
+    /// ingest stopped before it, as the join of the days after it would change.
+    pub late_day: Option<String>,
 }
 
 impl Ran {
@@ -76,11 +79,14 @@ fn day_of(location: &str) -> String {
 }
 
 /// Lists the source and ingests every object the store does not hold, day by day; objects of
-/// delivery days before `first_day` are not listed (undated ones always are).
+/// delivery days before `first_day` are not listed (undated ones always are). With
+/// `stop_at_late_day`, a day with new objects that comes before a day the store already holds
+/// is not ingested: the run stops there and says so in `Ran::late_day` (the caller rebuilds).
 pub fn ingest_new(
     source: &dyn LogSource,
     config: &IngestConfig,
     first_day: Option<&str>,
+    stop_at_late_day: bool,
     store: &mut Store,
     aggregator: &mut Aggregator,
     log: &dyn Log,
@@ -133,9 +139,22 @@ pub fn ingest_new(
         });
         for listed in rx {
             match listed {
-                Listed::Day(day, group) => ingest_day(
-                    &day, group, source, config, store, aggregator, log, &mut ran,
-                )?,
+                Listed::Day(day, group) => {
+                    let late = stop_at_late_day
+                        && day != UNDATED
+                        && store
+                            .manifest()
+                            .days
+                            .keys()
+                            .any(|d| d != UNDATED && d.as_str() > day.as_str());
+                    if late && has_new(&day, &group, store)? {
+                        ran.late_day = Some(day);
+                        break;
+                    }
+                    ingest_day(
+                        &day, group, source, config, store, aggregator, log, &mut ran,
+                    )?;
+                }
                 Listed::Failed(problem) => {
                     log.warn(&format!(
                         "warning: {}: {}",
@@ -150,6 +169,16 @@ pub fn ingest_new(
         Ok(())
     })?;
     Ok(ran)
+}
+
+/// Whether `group` lists an object the store does not hold for `day`.
+fn has_new(day: &str, group: &DayGroup, store: &Store) -> Result<bool> {
+    let known: std::collections::HashSet<String> = store
+        .objects(day)?
+        .into_iter()
+        .map(|row| row.location)
+        .collect();
+    Ok(group.objects.iter().any(|o| !known.contains(&o.location)))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -339,7 +368,16 @@ mod tests {
     fn run(source: &dyn LogSource, store: &mut Store, first_day: Option<&str>) -> Ran {
         let mut aggregator = Aggregator::new(JoinContext::default());
         aggregator.import_state(store.state().unwrap()).unwrap();
-        ingest_new(source, &config(), first_day, store, &mut aggregator, &Quiet).unwrap()
+        ingest_new(
+            source,
+            &config(),
+            first_day,
+            true,
+            store,
+            &mut aggregator,
+            &Quiet,
+        )
+        .unwrap()
     }
 
     fn stored(store: &Store, d: u32) -> Vec<String> {
@@ -397,9 +435,12 @@ mod tests {
         let ran = run(&source(), &mut store, Some("2026-11-02"));
         assert_eq!(ran.new_objects, 1);
         assert!(stored(&store, 1).is_empty());
+        // A wider `since` lists day 1, now before a stored day: a late day, left for the
+        // caller's rebuild (day 1's sessions may be the ones day 2's calls used).
         let ran = run(&source(), &mut store, None);
-        assert_eq!((ran.new_objects, ran.already_ingested), (1, 1));
-        assert_eq!(stored(&store, 1).len(), 1);
+        assert_eq!(ran.late_day.as_deref(), Some("2026-11-01"));
+        assert_eq!(ran.new_objects, 0);
+        assert!(stored(&store, 1).is_empty());
     }
 
     #[test]
@@ -413,6 +454,7 @@ mod tests {
             &failing,
             &config(),
             None,
+            true,
             &mut store,
             &mut aggregator,
             &Quiet,
