@@ -8,8 +8,8 @@ use serde_json::{Map, Value, json};
 use super::aws::{Session, warning};
 
 /// The trail configuration as `--trail-config` would hold it, and warnings. None when the
-/// trails could not be listed or there are none to see. A trail whose selectors cannot be read is left out (what it
-/// records is unknown, so it is not counted as recording anything).
+/// trails could not be listed or there are none to see. A trail whose selectors cannot be read
+/// is left out (what it records is unknown, so it is not counted as recording anything).
 pub fn trail_config(session: &Session) -> (Option<Value>, Vec<String>) {
     let client = aws_sdk_cloudtrail::Client::new(&session.config);
     let mut warnings = Vec::new();
