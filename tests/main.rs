@@ -16,6 +16,7 @@ mod real_data;
 mod recommend;
 mod roles;
 mod s3;
+mod shell;
 mod synthesis;
 mod util;
 

@@ -42,6 +42,18 @@ pub enum Command {
     Evidence(Box<evidence::EvidenceArgs>),
     /// Show the IAM catalog in use: its source, version and counts.
     Catalog(CatalogArgs),
+    /// Print a shell completion script: `iamtrim completions bash > /etc/bash_completion.d/iamtrim`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `iamtrim man > iamtrim.1; man ./iamtrim.1`, or a
+    /// subcommand's, with all its flags: `iamtrim man recommend > iamtrim-recommend.1`.
+    Man {
+        /// A subcommand (`recommend`, `run`, ...); none for iamtrim(1).
+        subcommand: Option<String>,
+    },
 }
 
 #[derive(Debug, clap::Args)]

@@ -11,6 +11,7 @@ pub mod query;
 pub mod recommend;
 #[cfg(feature = "store")]
 pub mod run;
+pub mod shell;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Outcome;
@@ -27,6 +28,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Calls(args) => calls::run(&args, cli.quiet),
         Command::Evidence(args) => evidence::run(&args, cli.quiet),
         Command::Catalog(args) => catalog::run(&args),
+        Command::Completions { shell } => shell::completions(shell),
+        Command::Man { subcommand } => shell::man(subcommand.as_deref()),
     }
 }
 
