@@ -367,7 +367,15 @@ fn process<'a>(
         if source == "s3.amazonaws.com"
             && let Some(bucket) = data_event_bucket(record)
         {
-            *file.counts.data_event_buckets.entry(bucket).or_default() += 1;
+            // Per record: allocate only for a bucket not seen yet in this file.
+            match file.counts.data_event_buckets.get_mut(bucket.as_ref()) {
+                Some(n) => *n += 1,
+                None => {
+                    file.counts
+                        .data_event_buckets
+                        .insert(bucket.into_owned(), 1);
+                }
+            }
         }
     }
     // One action delivered to several accounts: every copy is read, the call counts once.
@@ -448,14 +456,15 @@ fn is_credential_exchange(source: &str, name: &str, caller: &attribute::Caller<'
         && matches!(caller, attribute::Caller::ServiceAccount(_))
 }
 
-/// The bucket an S3 data event names: its `AWS::S3::Bucket` resource, else `bucketName`.
-fn data_event_bucket(record: &Record<'_>) -> Option<String> {
+/// The bucket an S3 data event names: its `AWS::S3::Bucket` resource (borrowed), else
+/// `bucketName`.
+fn data_event_bucket<'r>(record: &'r Record<'_>) -> Option<std::borrow::Cow<'r, str>> {
     let from_resources = record.resources.as_ref().and_then(|resources| {
         resources
             .iter()
             .find(|r| r.kind.as_deref() == Some("AWS::S3::Bucket"))
             .and_then(|r| r.arn.as_deref()?.strip_prefix("arn:")?.split_once(":s3:::"))
-            .map(|(_, bucket)| bucket.to_owned())
+            .map(|(_, bucket)| std::borrow::Cow::Borrowed(bucket))
     });
     from_resources.or_else(|| {
         #[derive(serde::Deserialize)]
@@ -464,7 +473,10 @@ fn data_event_bucket(record: &Record<'_>) -> Option<String> {
             bucket_name: Option<String>,
         }
         let raw = record.request_parameters?;
-        serde_json::from_str::<Request>(raw.get()).ok()?.bucket_name
+        serde_json::from_str::<Request>(raw.get())
+            .ok()?
+            .bucket_name
+            .map(std::borrow::Cow::Owned)
     })
 }
 
