@@ -5,8 +5,38 @@ use std::fmt::Write as _;
 
 use super::Recommendation;
 
-/// Resources listed per action under "used:"; the rest are counted.
+/// Resources listed per action under "used:" (and generalisations per rule and action); the
+/// rest are counted.
 const TEXT_RESOURCES_PER_ACTION: usize = 3;
+
+enum Capped<'a, T> {
+    Show(&'a T),
+    /// After the last shown item of its key: how many more there are.
+    More(&'a T, usize),
+}
+
+/// `items` with at most [`TEXT_RESOURCES_PER_ACTION`] shown per `key`, and one `More` for the
+/// rest, placed at the key's last item.
+fn capped<'a, T, K: Ord>(items: &'a [T], key: impl Fn(&'a T) -> K) -> Vec<Capped<'a, T>> {
+    let mut total: BTreeMap<K, usize> = BTreeMap::new();
+    for item in items {
+        *total.entry(key(item)).or_default() += 1;
+    }
+    let mut seen: BTreeMap<K, usize> = BTreeMap::new();
+    let mut out = Vec::new();
+    for item in items {
+        let k = key(item);
+        let n = total[&k];
+        let count = seen.entry(k).or_default();
+        *count += 1;
+        if *count <= TEXT_RESOURCES_PER_ACTION {
+            out.push(Capped::Show(item));
+        } else if *count == n {
+            out.push(Capped::More(item, n - TEXT_RESOURCES_PER_ACTION));
+        }
+    }
+    out
+}
 
 pub fn render(r: &Recommendation) -> String {
     let mut out = String::new();
@@ -63,27 +93,19 @@ pub fn render(r: &Recommendation) -> String {
                 .max()
                 .unwrap_or(0);
             let _ = writeln!(out, "   used:");
-            let mut per_action: BTreeMap<&str, usize> = BTreeMap::new();
-            for u in &w.usage {
-                *per_action.entry(&u.action).or_default() += 1;
-            }
-            let mut shown: BTreeMap<&str, usize> = BTreeMap::new();
-            for u in &w.usage {
-                // A few resources per action; the JSON keeps every row.
-                let seen = shown.entry(&u.action).or_default();
-                *seen += 1;
-                let total = per_action[u.action.as_str()];
-                if *seen > TEXT_RESOURCES_PER_ACTION {
-                    if *seen == total {
+            // A few resources per action; the JSON keeps every row.
+            for entry in capped(&w.usage, |u| u.action.as_str()) {
+                let u = match entry {
+                    Capped::Show(u) => u,
+                    Capped::More(u, more) => {
                         let _ = writeln!(
                             out,
-                            "     {} on {} more resources (every one in the JSON output)",
-                            u.action,
-                            total - TEXT_RESOURCES_PER_ACTION
+                            "     {} on {more} more resources (every one in the JSON output)",
+                            u.action
                         );
+                        continue;
                     }
-                    continue;
-                }
+                };
                 let what = format!("{} on {}", u.action, u.resource);
                 // A permission seen only in calls that failed after authorization is still
                 // granted; say so, a reviewer would otherwise wonder why.
@@ -136,27 +158,18 @@ pub fn render(r: &Recommendation) -> String {
                 );
             }
         }
-        let mut per_rule: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-        for g in &w.generalizations {
-            *per_rule.entry((g.rule, &g.action)).or_default() += 1;
-        }
-        let mut shown: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-        for g in &w.generalizations {
-            let seen = shown.entry((g.rule, &g.action)).or_default();
-            *seen += 1;
-            let total = per_rule[&(g.rule, g.action.as_str())];
-            if *seen > TEXT_RESOURCES_PER_ACTION {
-                if *seen == total {
+        for entry in capped(&w.generalizations, |g| (g.rule, g.action.as_str())) {
+            let g = match entry {
+                Capped::Show(g) => g,
+                Capped::More(g, more) => {
                     let _ = writeln!(
                         out,
-                        "   generalised ({}): {} on {} more resources (every one in the JSON output)",
-                        g.rule,
-                        g.action,
-                        total - TEXT_RESOURCES_PER_ACTION
+                        "   generalised ({}): {} on {more} more resources (every one in the JSON output)",
+                        g.rule, g.action
                     );
+                    continue;
                 }
-                continue;
-            }
+            };
             let from = if g.from_count == 1 {
                 g.from[0].clone()
             } else {
