@@ -1073,6 +1073,75 @@ fn since_prunes_listing_and_never_drops_ingested_records() {
     assert_same_reports(&again, &direct);
 }
 
+/// #31, one window: `source.since` bounds the report's window as it bounds what is listed. A
+/// store that holds older days (from a wider `since` before) reports only the days from
+/// `since`'s day on, counts the rest as outside the window, and says so when none is left.
+#[test]
+fn since_bounds_the_report_window_as_it_bounds_listing() {
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("trail");
+    generate_trail(4 * 300, 100, 300, 8, &trail).unwrap();
+    let days: Vec<String> = day_folders(&trail)
+        .iter()
+        .map(|d| {
+            let parts: Vec<String> = d
+                .components()
+                .rev()
+                .take(3)
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            format!("{}-{}-{}", parts[2], parts[1], parts[0])
+        })
+        .collect();
+    assert_eq!(days.len(), 4, "{days:?}");
+    let summary = |since: &str, window: u32| {
+        let path = config(
+            dir.path(),
+            &trail,
+            &format!("[report]\nwindow_days = {window}\n"),
+        );
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("since = \"2026-01-01\"", &format!("since = \"{since}\""));
+        std::fs::write(&path, text).unwrap();
+        let r = run(&path, &["--log-format", "json"]);
+        let last: Value = serde_json::from_str(r.stderr.lines().last().unwrap()).unwrap();
+        (r, last)
+    };
+    let (r, all) = summary("2026-01-01", 90);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // 90 days back from the store's latest day (2026-09-04).
+    assert_eq!(all["window_first_day"], "2026-06-07");
+    assert_eq!(all["window_last_day"], days[3].as_str());
+    assert_eq!(all["records_outside_window"], 0);
+
+    // `since` on the third day: the first two stay in the store, outside the window.
+    let (r, later) = summary(&format!("{}T06:00:00Z", days[2]), 90);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(later["window_first_day"], days[2].as_str());
+    assert_eq!(later["window_last_day"], days[3].as_str());
+    assert_eq!(later["days_outside_window"], 2);
+    assert_eq!(later["records_outside_window"], 600);
+    assert_eq!(later["new_records"], 0);
+
+    // `window_days` narrower than `since` allows: the later bound wins.
+    let (r, short) = summary("2026-01-01", 1);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(short["window_first_day"], days[3].as_str());
+    assert_eq!(short["records_outside_window"], 900);
+
+    // `since` after every stored day: an empty window, said and exit 2; the store keeps all.
+    let (r, none) = summary("2026-12-31", 90);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("the store's 4 days all lie before `source.since`, where the window starts"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(none["records_outside_window"], 1200);
+}
+
 /// The day folders of a generated trail, oldest first.
 fn day_folders(trail: &Path) -> Vec<PathBuf> {
     let mut days: Vec<PathBuf> = walkdir::WalkDir::new(trail)
@@ -1088,8 +1157,9 @@ fn day_folders(trail: &Path) -> Vec<PathBuf> {
 
 /// #31, the conformance property: for generated sequences of runs over a growing trail (days
 /// arriving a few at a time, one day maybe delivered after all later ones, an object delivered
-/// twice, `source.since` and `report.window_days` changed between runs), once the whole trail is
-/// in and a run covers it, the store's recommendation equals `recommend` on the raw logs.
+/// twice, `source.since` and `report.window_days` changed between runs, runs killed mid-way),
+/// once the whole trail is in and a run covers it, the store's recommendation equals
+/// `recommend` on the raw logs.
 #[test]
 fn run_sequences_conform_to_recommend_on_the_raw_logs() {
     use proptest::prelude::*;
@@ -1116,8 +1186,15 @@ fn run_sequences_conform_to_recommend_on_the_raw_logs() {
         .map(|d| d.strip_prefix(&trail).unwrap().to_owned())
         .collect();
     // A step: how many days are in after it, `since` (0: before the trail, 1: the second day,
-    // 2: inside the last day in), `window_days` (90 or 2), and whether an object arrives twice.
-    let step = (1usize..=4, 0u8..3, prop::bool::ANY, prop::bool::ANY);
+    // 2: inside the last day in), `window_days` (90 or 2), whether an object arrives twice, and
+    // whether the run is killed (SIGKILL) as soon as it commits a day.
+    let step = (
+        1usize..=4,
+        0u8..3,
+        prop::bool::ANY,
+        prop::bool::ANY,
+        prop::bool::weighted(0.3),
+    );
     let mut runner = TestRunner::new(Config {
         cases: 8,
         failure_persistence: None,
@@ -1125,6 +1202,7 @@ fn run_sequences_conform_to_recommend_on_the_raw_logs() {
     });
     let longest = std::cell::Cell::new(0);
     let late_cases = std::cell::Cell::new(0);
+    let kills = std::cell::Cell::new(0);
     runner
         .run(
             &(
@@ -1148,7 +1226,7 @@ fn run_sequences_conform_to_recommend_on_the_raw_logs() {
                     std::fs::write(&path, text).unwrap();
                     path
                 };
-                for (i, (arrived, since, short_window, twice)) in plan.iter().enumerate() {
+                for (i, (arrived, since, short_window, twice, kill)) in plan.iter().enumerate() {
                     // Days arrive in order, a few at a time; the `late` one only at the end.
                     while visible < (*arrived).min(days.len()) {
                         if late == Some(visible) {
@@ -1181,10 +1259,14 @@ fn run_sequences_conform_to_recommend_on_the_raw_logs() {
                         1 => day_name(&days[1]),
                         _ => format!("{}T06:00:00Z", day_name(&days[newest])),
                     };
-                    let r = run(
-                        &write_config(&since, if *short_window { 2 } else { 90 }),
-                        &[],
-                    );
+                    let config = write_config(&since, if *short_window { 2 } else { 90 });
+                    if *kill {
+                        if killed_mid_run(&config, &case.path().join("store")) {
+                            kills.set(kills.get() + 1);
+                        }
+                        continue;
+                    }
+                    let r = run(&config, &[]);
                     prop_assert!(r.code == 0 || r.code == 2, "step {i}: {}", r.stderr);
                 }
                 // The rest of the trail arrives (the late day last), and a run covers all of it.
@@ -1218,10 +1300,34 @@ fn run_sequences_conform_to_recommend_on_the_raw_logs() {
         )
         .unwrap();
     eprintln!(
-        "conformance: 8 generated run sequences, the longest {} runs, {} with a day delivered late",
+        "conformance: 8 generated run sequences, the longest {} runs, {} with a day delivered \
+         late, {} runs killed mid-way",
         longest.get(),
-        late_cases.get()
+        late_cases.get(),
+        kills.get()
     );
+}
+
+/// Starts `iamtrim run` and SIGKILLs it as soon as it has committed one more day to `store`
+/// (or at once, when it ends first). True when it was killed before it finished.
+fn killed_mid_run(config: &Path, store: &Path) -> bool {
+    let before = generation(store);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_iamtrim"))
+        .args(["run", "--config", &config.display().to_string(), "-q"])
+        .current_dir(root())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while generation(store) == before && Instant::now() < deadline {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let _ = child.kill();
+    !child.wait().unwrap().success()
 }
 
 /// #31, the repair: `--reingest` re-reads the whole trail into a new store and swaps it in when

@@ -43,9 +43,13 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
         log.warn(&format!(
             "warning: the window holds no usage: {}",
             match &report.range {
-                None => "the store holds no day of the trail (is `source.since` after every day \
-                         of it? days before it are not listed)"
+                None if report.store_days == 0 => "the store holds no day of the trail (is \
+                         `source.since` after every day of it? days before it are not listed)"
                     .to_owned(),
+                None => format!(
+                    "the store's {} days all lie before `source.since`, where the window starts",
+                    report.store_days
+                ),
                 Some((first, last)) => format!("no records in {first}..{last}"),
             }
         ));
@@ -81,6 +85,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
             "store_days": report.store_days,
             "store_objects": report.store_objects,
             "records_outside_window": report.records_outside_window,
+            "days_outside_window": report.days_outside_window,
             "rebuilt_for_late_day": report.late_day,
             "window_first_day": first,
             "window_last_day": last,

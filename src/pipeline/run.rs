@@ -159,7 +159,9 @@ fn run_from(
     }
 
     // The recommendation comes from the store alone.
-    let (days, range) = store::window_days(store.manifest(), settings.window_days);
+    let window_days = store::window_days(store.manifest(), settings.window_days, &settings.listing);
+    let window_span = window_days.span_days();
+    let store::DayWindow { days, range } = window_days;
     let (settled, input) = store.read_days(&days)?;
     let mut aggregator = Aggregator::new(context);
     aggregator
@@ -198,7 +200,7 @@ fn run_from(
     let observe = super::observability(common, &input, &mut lookups, &mut recommendation)?;
     let mut diff_problems = false;
     let history = if common.diff {
-        role_history(&store, &days, range.as_ref(), settings.window_days)?
+        role_history(&store, &days, range.as_ref(), window_span)?
     } else {
         BTreeMap::new()
     };

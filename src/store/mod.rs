@@ -607,36 +607,89 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// The days of a window of `days` days ending with the store's latest dated day, plus the
-/// undated partition. The window follows the data, not the clock, so the same store always gives
-/// the same recommendation.
-pub fn window_days(manifest: &Manifest, days: u32) -> (Vec<String>, Option<(String, String)>) {
+/// The report's window over the store's delivery days, as one definition for listing and
+/// reports (#31): the last `days` days up to the store's latest dated day, but never a day
+/// before the day of `bounds.start` (`source.since`, which also prunes what is listed) nor
+/// after `bounds.end` (`source.until`). The window follows the data, not the clock, so the same
+/// store with the same settings always gives the same recommendation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayWindow {
+    /// The store's days in the window, plus the undated partition (which every window includes).
+    pub days: Vec<String>,
+    /// The first and last day of the window (inclusive), when the store holds a dated day in it.
+    pub range: Option<(String, String)>,
+}
+
+impl DayWindow {
+    /// How many calendar days the window spans (0 when it is empty).
+    pub fn span_days(&self) -> u32 {
+        let Some((first, last)) = &self.range else {
+            return 0;
+        };
+        match (
+            first.parse::<jiff::civil::Date>(),
+            last.parse::<jiff::civil::Date>(),
+        ) {
+            (Ok(first), Ok(last)) => last
+                .since(first)
+                .ok()
+                .and_then(|span| u32::try_from(span.get_days() + 1).ok())
+                .unwrap_or(0),
+            _ => 0,
+        }
+    }
+}
+
+/// See [`DayWindow`].
+pub fn window_days(
+    manifest: &Manifest,
+    days: u32,
+    bounds: &crate::window::TimeWindow,
+) -> DayWindow {
+    let day_of = |at: jiff::Timestamp| at.to_zoned(jiff::tz::TimeZone::UTC).date().to_string();
+    let not_before = bounds.start.map(day_of);
+    // `until` is exclusive: an `until` at midnight ends the window with the day before.
+    let not_after = bounds
+        .end
+        .and_then(|end| end.checked_sub(jiff::SignedDuration::from_nanos(1)).ok())
+        .map(day_of);
     let dated: Vec<&String> = manifest
         .days
         .keys()
         .filter(|d| d.as_str() != UNDATED)
+        .filter(|d| not_after.as_deref().is_none_or(|last| d.as_str() <= last))
         .collect();
     let mut chosen = Vec::new();
     let mut range = None;
     if let Some(last) = dated.last()
         && let Ok(last_date) = last.parse::<jiff::civil::Date>()
     {
-        let first = last_date
+        let mut first = last_date
             .checked_sub(jiff::Span::new().days(i64::from(days.max(1)) - 1))
             .unwrap_or(last_date)
             .to_string();
-        chosen.extend(
-            dated
-                .iter()
-                .filter(|d| d.as_str() >= first.as_str())
-                .map(|d| (*d).clone()),
-        );
-        range = Some((first, (*last).clone()));
+        if let Some(since) = &not_before
+            && *since > first
+        {
+            first.clone_from(since);
+        }
+        if first.as_str() <= last.as_str() {
+            chosen.extend(
+                dated
+                    .iter()
+                    .filter(|d| d.as_str() >= first.as_str())
+                    .map(|d| (*d).clone()),
+            );
+            range = Some((first, (*last).clone()));
+        }
     }
     if manifest.days.contains_key(UNDATED) {
         chosen.push(UNDATED.to_owned());
     }
-    (chosen, range)
+    DayWindow {
+        days: chosen,
+        range,
+    }
 }
 /// Where `--reingest` builds the new store: beside the old one.
 pub fn reingest_path(store: &Path) -> std::path::PathBuf {
