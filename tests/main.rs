@@ -14,6 +14,7 @@ mod implied;
 mod observe;
 mod real_data;
 mod recommend;
+mod resources;
 mod roles;
 mod s3;
 mod shell;

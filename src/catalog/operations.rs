@@ -56,7 +56,17 @@ pub struct Api {
     pub role_members: BTreeMap<String, Vec<String>>,
     /// Operation → paths of input members that name a KMS key the service uses.
     pub kms_members: BTreeMap<String, Vec<String>>,
+    /// Operation → resource type (of the action named like it) → ARN variable → the key
+    /// CloudTrail logs the request member that fills it under (#21). Derived from the input
+    /// shapes by name (docs/MAPPING.md, "Resources").
+    pub resource_members: BTreeMap<String, ResourceMembers>,
+    /// Operation → the resource types it creates whose identifiers AWS assigns: their grant
+    /// stays the type's wildcard (`create-on-type`).
+    pub creates: BTreeMap<String, Vec<String>>,
 }
+
+/// Resource type → ARN variable → CloudTrail request key.
+pub type ResourceMembers = BTreeMap<String, BTreeMap<String, String>>;
 
 /// The index, with its APIs by eventSource host.
 pub struct Operations {
@@ -94,6 +104,29 @@ impl Operations {
             .into_iter()
             .flatten()
             .map(|&i| &self.apis[i])
+    }
+
+    /// Whether `resource` (an ARN with a wildcard) is of a type `action` creates with an
+    /// identifier AWS assigns (`ec2:CreateSubnet` on `…:subnet/*`).
+    pub fn creates(&self, action: &str, resource: &str) -> bool {
+        let Some((prefix, name)) = action.split_once(':') else {
+            return false;
+        };
+        let Some(part) = resource.splitn(6, ':').nth(5) else {
+            return false;
+        };
+        self.apis
+            .iter()
+            .filter(|api| api.prefix.as_deref() == Some(prefix))
+            .filter_map(|api| api.creates.get(name))
+            .flatten()
+            .any(|kind| {
+                // `subnet/*`, `db:*`, and `stack/my-stack/*` (a name the request gave, an id
+                // AWS assigns).
+                part.strip_prefix(kind.as_str()).is_some_and(|rest| {
+                    (rest.starts_with('/') || rest.starts_with(':')) && rest.contains('*')
+                })
+            })
     }
 
     /// The API at `event_source` that has `operation`, if any: the one an event of that name
@@ -137,6 +170,29 @@ mod tests {
             s3.kms_members["PutObject"],
             ["x-amz-server-side-encryption-aws-kms-key-id"]
         );
+        // #21: which member names each resource, and what a call creates.
+        let rds = index.find("rds.amazonaws.com", "DeleteDBInstance").unwrap();
+        assert_eq!(
+            rds.resource_members["DeleteDBInstance"]["db"]["DbInstanceName"],
+            "dBInstanceIdentifier"
+        );
+        let ec2 = index.find("ec2.amazonaws.com", "StopInstances").unwrap();
+        assert_eq!(
+            ec2.resource_members["StopInstances"]["instance"]["InstanceId"],
+            "instanceId"
+        );
+        assert_eq!(
+            ec2.resource_members["AuthorizeSecurityGroupIngress"]["security-group"]["SecurityGroupId"],
+            "groupId"
+        );
+        assert!(index.creates(
+            "ec2:CreateSubnet",
+            "arn:aws:ec2:us-east-1:111122223333:subnet/*"
+        ));
+        assert!(!index.creates(
+            "ec2:DeleteSubnet",
+            "arn:aws:ec2:us-east-1:111122223333:subnet/*"
+        ));
         // STS assumes roles, it does not pass them.
         let sts = index.find("sts.amazonaws.com", "AssumeRole").unwrap();
         assert!(sts.role_members.is_empty());

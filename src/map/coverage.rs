@@ -23,6 +23,76 @@ pub struct ServiceCoverage {
     pub unmapped: Vec<String>,
     /// Of `unmapped`, the deprecated ones.
     pub unmapped_deprecated: usize,
+    /// How the resources of its operations are named (#21).
+    pub resources: ResourceCoverage,
+}
+
+/// (operation, resource type) pairs of the actions named like their operations, by how a
+/// request names the resource: every variable from derived members, by a hand-written override
+/// ([`super::resources::OVERRIDES`]), a type the operation creates (`create-on-type`), or
+/// none (left at the type's wildcard, recorded as `resource-not-named-in-event`).
+#[derive(Debug, Default, Serialize, Clone, Copy)]
+pub struct ResourceCoverage {
+    pub pairs: usize,
+    pub derived: usize,
+    #[serde(rename = "override")]
+    pub overridden: usize,
+    pub create_on_type: usize,
+    pub none: usize,
+}
+
+impl ResourceCoverage {
+    fn add(&mut self, other: &Self) {
+        self.pairs += other.pairs;
+        self.derived += other.derived;
+        self.overridden += other.overridden;
+        self.create_on_type += other.create_on_type;
+        self.none += other.none;
+    }
+}
+
+/// Counts the resource pairs of `operation` of `api` into `into`.
+fn count_resources(
+    catalog: &Catalog,
+    prefix: &str,
+    api: &crate::catalog::operations::Api,
+    operation: &str,
+    into: &mut ResourceCoverage,
+) {
+    let Some(service) = catalog.services.get(prefix) else {
+        return;
+    };
+    let Some(action) = service.actions.get(operation) else {
+        return;
+    };
+    let derived = api.resource_members.get(operation);
+    let created = api.creates.get(operation);
+    for (kind, _) in &action.resources {
+        let Some(format) = service.resource_types.get(kind) else {
+            continue;
+        };
+        let template = crate::policy::arn::ArnTemplate::parse(format);
+        let own: Vec<&str> = template
+            .variables()
+            .filter(|v| !["Partition", "Region", "Account"].contains(v))
+            .collect();
+        let overridden = |v: &&str| super::resources::OVERRIDES.iter().any(|(o, _)| o == v);
+        let from_model = |v: &&str| {
+            derived
+                .and_then(|d| d.get(kind))
+                .is_some_and(|m| m.contains_key(*v))
+        };
+        into.pairs += 1;
+        if own.iter().any(overridden) && own.iter().all(|v| overridden(v) || from_model(v)) {
+            into.overridden += 1;
+        } else if own.iter().all(from_model) {
+            into.derived += 1;
+        } else if created.is_some_and(|c| c.contains(kind)) {
+            into.create_on_type += 1;
+        } else {
+            into.none += 1;
+        }
+    }
 }
 
 /// Every prefix's coverage, the APIs without an IAM prefix, and the totals.
@@ -44,6 +114,7 @@ pub struct Totals {
     pub resolved: usize,
     pub unmapped: usize,
     pub with_implied: usize,
+    pub resources: ResourceCoverage,
     /// `resolved / operations`, in percent (two decimals, rounded down).
     pub resolved_percent: f64,
     /// Operations the API models mark deprecated (CloudHSM Classic's, retired APIs).
@@ -64,6 +135,7 @@ pub fn coverage(catalog: &Catalog) -> Coverage {
         let entry = services.entry(prefix.to_owned()).or_default();
         for operation in &api.operations {
             let (mapping, rule) = resolve_operation(catalog, prefix, Some(api), operation);
+            count_resources(catalog, prefix, api, operation, &mut entry.resources);
             let deprecated = api.deprecated.contains(operation);
             entry.operations += 1;
             entry.deprecated += usize::from(deprecated);
@@ -86,6 +158,7 @@ pub fn coverage(catalog: &Catalog) -> Coverage {
         unmapped_deprecated += service.unmapped_deprecated;
         totals.unmapped += service.unmapped.len();
         totals.with_implied += service.with_implied;
+        totals.resources.add(&service.resources);
         for (rule, count) in &service.rules {
             *totals.rules.entry(rule).or_default() += count;
         }
@@ -191,6 +264,18 @@ pub fn text(coverage: &Coverage, unmapped: bool) -> String {
         "  {} operations with implied-permission rules (a role to pass, a KMS key, a copy source ...)",
         t.with_implied
     );
+    let r = &t.resources;
+    let _ = writeln!(
+        out,
+        "  resources of {} (operation, resource type) pairs: {} from members derived from the API \
+         models, {} by hand-written overrides, {} created (create-on-type), {} not named ({:.2}% named or created)",
+        r.pairs,
+        r.derived,
+        r.overridden,
+        r.create_on_type,
+        r.none,
+        (10_000.0 * (r.pairs - r.none) as f64 / r.pairs.max(1) as f64).floor() / 100.0
+    );
     if !coverage.apis_without_prefix.is_empty() {
         let _ = writeln!(
             out,
@@ -213,6 +298,13 @@ mod tests {
         let t = &coverage.totals;
         assert!(t.operations > 18_000, "{}", t.operations);
         assert!(t.resolved_percent >= 98.9, "{}", t.resolved_percent);
+        // #21: the resources of most (operation, resource type) pairs are named by a member
+        // (derived or overridden) or created.
+        let r = &t.resources;
+        assert!(
+            (r.pairs - r.none) * 100 >= r.pairs * 58,
+            "{r:?}: fewer than 58% of the resource pairs are named"
+        );
         assert!(
             t.current_resolved_percent >= 99.0,
             "{} of {} resolve ({}%); unmapped:\n{}",
@@ -253,6 +345,16 @@ mod tests {
             t.current_resolved_percent
         );
         let doc = include_str!("../../docs/MAPPING.md");
+        assert!(doc.contains(&line), "docs/MAPPING.md should say: {line}");
+        let r = &t.resources;
+        let line = format!(
+            "| {} | {} | {} | {} | {} |",
+            thousands(r.pairs),
+            thousands(r.derived),
+            thousands(r.overridden),
+            thousands(r.create_on_type),
+            thousands(r.none)
+        );
         assert!(doc.contains(&line), "docs/MAPPING.md should say: {line}");
         let rule = |name: &str| t.rules.get(name).copied().unwrap_or(0);
         let documented: usize = t

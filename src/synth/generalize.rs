@@ -4,6 +4,9 @@
 //! 1. `resource-not-named-in-event`: the events did not name the resource (e.g. a KMS call without
 //!    its key); the ARN keeps the account, region and type and has `*` for the rest. Recorded
 //!    only; made by the map stage.
+//!    `create-on-type`: the same for a type the call creates with an identifier AWS assigns
+//!    (`ec2:CreateSubnet` on `…:subnet/*`): no event can name it before the call, so the grant
+//!    stays on the type. Recorded only; the types come from the operations index.
 //! 2. `secret-random-suffix`: a Secrets Manager ARN's random 6-character suffix is `-??????`, so the
 //!    grant survives rotation-free re-creation of the secret's ARN. Recorded only.
 //! 3. `s3-object-prefix`: more than `max_objects` distinct object keys of one action in one bucket
@@ -66,6 +69,10 @@ pub fn apply(grants: Grants, rules: Rules, log: &mut Vec<Generalization>) -> Gra
                     [resource],
                     resource,
                 ));
+            } else if resource.contains('*')
+                && crate::catalog::operations::Operations::embedded().creates(&action, resource)
+            {
+                log.push(record("create-on-type", &action, [resource], resource));
             } else if resource.contains('*') {
                 log.push(record(
                     "resource-not-named-in-event",
