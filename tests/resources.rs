@@ -100,3 +100,92 @@ fn documented_requests_name_their_resources_end_to_end() {
         wrong.join("\n")
     );
 }
+
+/// An event names an IAM role by name alone: without an IAM snapshot the name is granted at the
+/// root and under any path (`iam-name-any-path`); with a snapshot that holds the role, its real
+/// ARN (with its `/service-role/` path) replaces both.
+#[test]
+fn iam_names_resolve_to_their_paths_from_a_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut event = user_event(
+        "ops",
+        "iam.amazonaws.com",
+        "GetRole",
+        "2026-11-01T10:00:00Z",
+    );
+    event["requestParameters"] = serde_json::json!({"roleName": "app"});
+    let mut detach = user_event(
+        "ops",
+        "iam.amazonaws.com",
+        "DetachRolePolicy",
+        "2026-11-01T10:01:00Z",
+    );
+    detach["requestParameters"] = serde_json::json!({"roleName": "app",
+        "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"});
+    write(
+        &dir.path().join("trail/t.json.gz"),
+        &gzip(&serde_json::to_vec(&serde_json::json!({"Records": [event, detach]})).unwrap()),
+    );
+    let resources = |report: &Value, action: &str| -> Vec<String> {
+        let mut out: Vec<String> = report["workloads"][0]["usage"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u["action"] == action)
+            .map(|u| u["resource"].as_str().unwrap().to_owned())
+            .collect();
+        out.sort();
+        out
+    };
+    let trail = dir.path().join("trail");
+    let bare = recommend(&[&trail], &[]).json();
+    assert_eq!(
+        resources(&bare, "iam:GetRole"),
+        [
+            "arn:aws:iam::111122223333:role/*/app",
+            "arn:aws:iam::111122223333:role/app"
+        ]
+    );
+    let rules: Vec<&str> = bare["workloads"][0]["generalizations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"iam-name-any-path"), "{rules:?}");
+
+    let snapshot = dir.path().join("iam.json");
+    write(
+        &snapshot,
+        serde_json::to_string(&serde_json::json!({
+            "RoleDetailList": [{
+                "Arn": "arn:aws:iam::111122223333:role/service-role/app",
+                "RoleName": "app", "Path": "/service-role/",
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []},
+                "RolePolicyList": [], "AttachedManagedPolicies": [], "InstanceProfileList": []
+            }],
+            "UserDetailList": [], "GroupDetailList": [], "Policies": []
+        }))
+        .unwrap()
+        .as_bytes(),
+    );
+    let known = recommend(
+        &[&trail],
+        &["--iam-snapshot", &snapshot.display().to_string()],
+    )
+    .json();
+    for action in ["iam:GetRole", "iam:DetachRolePolicy"] {
+        assert_eq!(
+            resources(&known, action),
+            ["arn:aws:iam::111122223333:role/service-role/app"],
+            "{action}"
+        );
+    }
+    let usage = known["workloads"][0]["usage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["action"] == "iam:GetRole")
+        .unwrap();
+    assert_eq!(usage["count"], 1, "the two rows of one call merge into one");
+}

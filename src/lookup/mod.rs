@@ -68,6 +68,27 @@ impl Lookups {
         Ok(())
     }
 
+    /// The ARNs of the IAM roles, users, groups and instance profiles the snapshots hold, with
+    /// their paths: what an IAM name in an event resolves to (`pipeline::iam_paths`).
+    pub fn iam_entities(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for (_, snapshot) in &self.snapshots {
+            for list in ["RoleDetailList", "UserDetailList", "GroupDetailList"] {
+                for entity in snapshot[list].as_array().into_iter().flatten() {
+                    out.extend(entity["Arn"].as_str().map(str::to_owned));
+                    for profile in entity["InstanceProfileList"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                    {
+                        out.extend(profile["Arn"].as_str().map(str::to_owned));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Reads Pod Identity associations exported with `aws eks describe-pod-identity-association`.
     pub fn add_associations_file(
         &mut self,

@@ -281,6 +281,9 @@ pub struct EventResources<'a> {
     /// is tried in turn.)
     derived: Vec<(&'static str, &'static ResourceMembers)>,
     request: Option<&'a RawValue>,
+    /// What a `Create<Type>` operation creates (`role` of `CreateRole`): an IAM name of that
+    /// type without `path` is at the root.
+    created: Option<String>,
     /// `request` parsed, the first time a derived member is read (once per distinct request:
     /// the mapping is memoised).
     tree: std::cell::OnceCell<Option<serde_json::Value>>,
@@ -343,6 +346,11 @@ impl<'a> EventResources<'a> {
             arns,
             derived,
             request: record.request_parameters,
+            created: record
+                .event_name
+                .as_deref()
+                .and_then(|name| name.strip_prefix("Create"))
+                .map(str::to_ascii_lowercase),
             tree: std::cell::OnceCell::new(),
         }
     }
@@ -528,9 +536,54 @@ impl<'a> EventResources<'a> {
         }
     }
 
-    /// A type's ARN format filled from the event; once per name for `ssm:GetParameters`, and
-    /// once per value of a derived list member (several instances of `ec2:StopInstances`).
+    /// A type's ARN format filled from the event, and for an IAM name whose path the event
+    /// does not give (`roleName` for `role/${RoleNameWithPath}`) also the name under any path
+    /// (`role/*/name`): a role or instance profile with a path (`/service-role/`) is not
+    /// `role/name`, and a grant without it would be denied.
     fn fill(&self, service: &str, t: &ResourceType) -> Vec<crate::policy::arn::Filled> {
+        let mut filled = self.fill_names(service, t);
+        let path_before = t
+            .template
+            .variables()
+            .find(|v| v.ends_with("WithPath"))
+            .and_then(|v| t.template.literal_before(v));
+        // A create names the path it creates under (`path`), or none: the root.
+        let path = plain(&self.params.path).filter(|_| service == "iam");
+        if let Some(literal) = path_before
+            && let Some(path) = path.as_deref().map(|p| p.trim_matches('/'))
+            && !path.is_empty()
+        {
+            for f in &mut filled {
+                if let Some(at) = f.arn.find(literal).map(|i| i + literal.len())
+                    && !f.arn[at..].contains(['/', '*'])
+                {
+                    f.arn.insert_str(at, &format!("{path}/"));
+                }
+            }
+        } else if let Some(literal) = path_before
+            && path.is_none()
+            && self.created.as_deref() != Some(t.name.replace('-', "").as_str())
+        {
+            let mut pathed = Vec::new();
+            for f in &filled {
+                if let Some(at) = f.arn.find(literal).map(|i| i + literal.len())
+                    && !f.arn[at..].contains(['/', '*'])
+                    && !f.arn[at..].is_empty()
+                {
+                    pathed.push(crate::policy::arn::Filled {
+                        arn: format!("{}*/{}", &f.arn[..at], &f.arn[at..]),
+                        ..f.clone()
+                    });
+                }
+            }
+            filled.extend(pathed);
+        }
+        filled
+    }
+
+    /// [`Self::fill`] without the IAM paths; once per name for `ssm:GetParameters`, and once per
+    /// value of a derived list member (several instances of `ec2:StopInstances`).
+    fn fill_names(&self, service: &str, t: &ResourceType) -> Vec<crate::policy::arn::Filled> {
         const PARAMETER: &str = "ParameterNameWithoutLeadingSlash";
         let names = &self.params.names.0;
         if service == "ssm" && !names.is_empty() && t.template.variables().any(|v| v == PARAMETER) {

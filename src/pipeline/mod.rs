@@ -8,6 +8,7 @@
 //! ```
 
 pub mod evidence;
+mod iam_paths;
 #[cfg(feature = "store")]
 pub mod run;
 
@@ -176,7 +177,9 @@ pub fn ingest_workloads(
             s.peak_pending, s.peak_bindings, s.retired_pending, s.retired_bindings
         );
     }
-    Ok((aggregator.finish(&trust), input))
+    let mut finished = aggregator.finish(&trust);
+    iam_paths::resolve(&mut finished, &lookups.iam_entities());
+    Ok((finished, input))
 }
 
 /// Account facts from snapshot files and, with `--aws`, the EKS and IAM APIs.

@@ -170,7 +170,8 @@ fn run_from(
         .context("the usage store's join state is damaged")?;
     aggregator.load_settled(settled);
     let trust = lookups.trust(&aggregator.unattributed_roles());
-    let finished = aggregator.finish(&trust);
+    let mut finished = aggregator.finish(&trust);
+    super::iam_paths::resolve(&mut finished, &lookups.iam_entities());
     let role_usage = if common.diff {
         super::role_usage(&finished)
     } else {

@@ -55,6 +55,14 @@ impl ArnTemplate {
         })
     }
 
+    /// The literal text just before variable `name` (`:role/` before `${RoleNameWithPath}`).
+    pub fn literal_before(&self, name: &str) -> Option<&str> {
+        self.parts.windows(2).find_map(|pair| match pair {
+            [Part::Literal(text), Part::Variable(v)] if v == name => Some(text.as_str()),
+            _ => None,
+        })
+    }
+
     /// Fills the template; a variable `value` does not know becomes `*`.
     pub fn fill<'v>(&self, value: &dyn Fn(&str) -> Option<Cow<'v, str>>) -> Filled {
         let mut arn = String::with_capacity(96);

@@ -7,6 +7,9 @@
 //!    `create-on-type`: the same for a type the call creates with an identifier AWS assigns
 //!    (`ec2:CreateSubnet` on `…:subnet/*`): no event can name it before the call, so the grant
 //!    stays on the type. Recorded only; the types come from the operations index.
+//!    `iam-name-any-path`: an IAM role, user or instance profile named without its path
+//!    (`roleName`) is also granted under any path (`role/*/name`). Recorded only; made by the
+//!    map stage.
 //! 2. `secret-random-suffix`: a Secrets Manager ARN's random 6-character suffix is `-??????`, so the
 //!    grant survives rotation-free re-creation of the secret's ARN. Recorded only.
 //! 3. `s3-object-prefix`: more than `max_objects` distinct object keys of one action in one bucket
@@ -69,6 +72,11 @@ pub fn apply(grants: Grants, rules: Rules, log: &mut Vec<Generalization>) -> Gra
                     [resource],
                     resource,
                 ));
+            } else if resource.contains(":iam::")
+                && resource.contains("/*/")
+                && !resource.ends_with('*')
+            {
+                log.push(record("iam-name-any-path", &action, [resource], resource));
             } else if resource.contains('*')
                 && crate::catalog::operations::Operations::embedded().creates(&action, resource)
             {
