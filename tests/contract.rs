@@ -259,9 +259,19 @@ struct RoleDiff {
     lint: Vec<Lint>,
     trust: Option<Trust>,
     proposed_policy: Option<Policy>,
+    proposed_trust_policy: Option<TrustProposal>,
     /// Only with the usage store.
     days_seen: Option<DaysSeen>,
     drift: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrustProposal {
+    /// A trust policy document (`Version`, `Statement`).
+    policy: Value,
+    removed: Vec<String>,
+    kept: Vec<String>,
 }
 
 #[derive(Deserialize)]

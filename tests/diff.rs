@@ -404,3 +404,241 @@ fn recommend_with_diff_adds_the_diffs_and_the_exit_status() {
     assert_eq!(plain.code, 0);
     assert!(plain.json().get("diffs").is_none());
 }
+
+/// #25: each role's proposed trust policy admits exactly the service accounts seen, keeps what
+/// is not EKS's, and says what it no longer admits and why; a Pod Identity association with
+/// session tags disabled keeps its statement unscoped (a tag condition would deny it).
+#[test]
+fn trust_policies_are_proposed_for_what_was_seen() {
+    let (_, report) = diff(&CONTEXT);
+    let proposal = |role: &str| role_diff(&report, role)["proposed_trust_policy"].clone();
+    let issuer = "oidc.eks.us-east-1.amazonaws.com/id/5E1C9A0B7D3F4E2A8B6C1D0E9F8A7B6C";
+
+    // IRSA with an exact subject that was seen: the same subject, StringEquals, and the audience.
+    let payments = proposal("payments-api");
+    assert_eq!(
+        payments["policy"]["Statement"],
+        json!([{
+            "Effect": "Allow",
+            "Principal": {"Federated": format!("arn:aws:iam::111122223333:oidc-provider/{issuer}")},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {
+                format!("{issuer}:aud"): "sts.amazonaws.com",
+                format!("{issuer}:sub"): ["system:serviceaccount:payments:api"]
+            }}
+        }])
+    );
+    assert_eq!(payments["removed"], json!([]));
+
+    // A Pod Identity role whose association passes session tags: scoped to its cluster,
+    // namespace and service account.
+    let checkout = proposal("checkout-frontend");
+    assert_eq!(
+        checkout["policy"]["Statement"][0]["Condition"],
+        json!({"StringEquals": {
+            "aws:RequestTag/eks-cluster-name": "shop-prod",
+            "aws:RequestTag/kubernetes-namespace": "checkout",
+            "aws:RequestTag/kubernetes-service-account": "frontend"
+        }})
+    );
+    assert_eq!(
+        checkout["policy"]["Statement"][0]["Action"],
+        json!(["sts:AssumeRole", "sts:TagSession"])
+    );
+
+    // Session tags disabled on the association: unscoped, and why.
+    let billing = proposal("billing-invoicer");
+    assert!(billing["policy"]["Statement"][0].get("Condition").is_none());
+    let kept = billing["kept"].to_string();
+    assert!(
+        kept.contains("session tags are disabled or not known for shop-prod/billing/invoicer"),
+        "{kept}"
+    );
+
+    // A role others assume (Lambda): kept as it is, and listed.
+    let lambda = proposal("invoice-pdf");
+    assert_eq!(lambda["kept"], json!(["lambda.amazonaws.com"]));
+    assert_eq!(
+        lambda["policy"]["Statement"][0]["Principal"],
+        json!({"Service": "lambda.amazonaws.com"})
+    );
+
+    // The wildcard-`sub` role whose sessions' vending the trail missed: unchanged, and why
+    // (narrowing it could lock out the workload the trail cannot name).
+    let analytics = proposal("analytics-jobs");
+    let kept = analytics["kept"].to_string();
+    assert!(
+        kept.contains("sessions not tied to a service account"),
+        "{kept}"
+    );
+}
+
+/// #25: a wildcard-`sub` role (`system:serviceaccount:analytics:*`) used by two service accounts
+/// gets a trust policy naming exactly those two (StringEquals), and the pattern is named as
+/// removed.
+#[test]
+fn a_wildcard_subject_becomes_the_service_accounts_seen() {
+    use crate::util::{gzip, irsa_vending};
+    let dir = tempfile::tempdir().unwrap();
+    let issuer = "oidc.eks.us-east-1.amazonaws.com/id/5E1C9A0B7D3F4E2A8B6C1D0E9F8A7B6C";
+    let provider = format!("arn:aws:iam::111122223333:oidc-provider/{issuer}");
+    let mut records = Vec::new();
+    for (i, sa) in ["etl", "report"].iter().enumerate() {
+        let key = format!("ASIAANALYTICS{i:07}");
+        records.push(irsa_vending(
+            &key,
+            "analytics",
+            sa,
+            "analytics-wide",
+            "2026-11-01T06:00:00Z",
+        ));
+        records.push(json!({
+            "eventVersion": "1.09",
+            "userIdentity": {"type": "AssumedRole", "principalId": format!("AROAANALYTICS:{sa}"),
+                "arn": format!("arn:aws:sts::111122223333:assumed-role/analytics-wide/{sa}"),
+                "accountId": "111122223333", "accessKeyId": key,
+                "sessionContext": {"sessionIssuer": {"type": "Role",
+                    "arn": "arn:aws:iam::111122223333:role/analytics-wide", "userName": "analytics-wide"},
+                    "webIdFederationData": {}}},
+            "eventTime": "2026-11-01T06:05:00Z", "eventSource": "sqs.amazonaws.com",
+            "eventName": "SendMessage", "awsRegion": "us-east-1", "sourceIPAddress": "10.0.4.17",
+            "userAgent": "aws-sdk-go-v2/1.30.3",
+            "requestParameters": {"queueUrl": "https://sqs.us-east-1.amazonaws.com/111122223333/jobs"},
+            "responseElements": null, "requestID": format!("r-{sa}"), "eventID": format!("e-{sa}"),
+            "readOnly": false, "eventType": "AwsApiCall", "managementEvent": true,
+            "recipientAccountId": "111122223333", "eventCategory": "Management"
+        }));
+    }
+    let trail = dir.path().join("trail");
+    write(
+        &trail.join("t.json.gz"),
+        &gzip(json!({"Records": records}).to_string().as_bytes()),
+    );
+    let snapshot = dir.path().join("iam.json");
+    write(
+        &snapshot,
+        json!({
+            "RoleDetailList": [{
+                "Arn": "arn:aws:iam::111122223333:role/analytics-wide", "RoleName": "analytics-wide",
+                "Path": "/", "RolePolicyList": [], "AttachedManagedPolicies": [],
+                "InstanceProfileList": [],
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Principal": {"Federated": provider},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {"StringLike": {format!("{issuer}:sub"): "system:serviceaccount:analytics:*"}}
+                }]}
+            }],
+            "UserDetailList": [], "GroupDetailList": [], "Policies": []
+        })
+        .to_string()
+        .as_bytes(),
+    );
+    let out = dir.path().join("out");
+    let run = iamtrim(&[
+        "diff",
+        "--trail",
+        &trail.display().to_string(),
+        "--format",
+        "json",
+        "--iam-snapshot",
+        &snapshot.display().to_string(),
+        "--out",
+        &out.display().to_string(),
+    ]);
+    let report = run.json();
+    let d = role_diff(&report, "analytics-wide");
+    let proposal = &d["proposed_trust_policy"];
+    assert_eq!(
+        proposal["policy"]["Statement"],
+        json!([{
+            "Effect": "Allow",
+            "Principal": {"Federated": provider},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {
+                format!("{issuer}:aud"): "sts.amazonaws.com",
+                format!("{issuer}:sub"): [
+                    "system:serviceaccount:analytics:etl",
+                    "system:serviceaccount:analytics:report"
+                ]
+            }}
+        }])
+    );
+    assert_eq!(
+        proposal["removed"],
+        json!([format!(
+            "{issuer}: system:serviceaccount:analytics:* (a pattern; the service accounts seen are listed instead)"
+        )])
+    );
+    // The proposal is written beside the role's policy.
+    let written: Value = serde_json::from_slice(
+        &std::fs::read(out.join("roles/111122223333/analytics-wide.trust.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(written, proposal["policy"]);
+}
+
+/// #25, checked by an independent IAM evaluator (@cloud-copilot/iam-simulate): the proposed
+/// Pod Identity trust policy lets EKS assume the role (and tag the session) for the service
+/// account seen, and for no other service account, namespace or cluster.
+#[test]
+fn an_independent_evaluator_admits_only_the_service_account_seen() {
+    let Some(modules) = crate::util::node_tool("@cloud-copilot/iam-simulate") else {
+        return;
+    };
+    let (_, report) = diff(&CONTEXT);
+    let d = role_diff(&report, "checkout-frontend");
+    let tags = |cluster: &str, ns: &str, sa: &str| {
+        json!({"aws:RequestTag/eks-cluster-name": cluster,
+            "aws:RequestTag/kubernetes-namespace": ns,
+            "aws:RequestTag/kubernetes-service-account": sa})
+    };
+    let mut requests = Vec::new();
+    for action in ["sts:AssumeRole", "sts:TagSession"] {
+        for context in [
+            tags("shop-prod", "checkout", "frontend"),
+            tags("shop-prod", "checkout", "default"),
+            tags("shop-prod", "billing", "frontend"),
+            tags("shop-staging", "checkout", "frontend"),
+        ] {
+            requests.push(json!({"principal": "pods.eks.amazonaws.com", "action": action, "context": context}));
+        }
+    }
+    let input = json!({
+        "role": d["role"],
+        "trust": d["proposed_trust_policy"]["policy"],
+        "requests": requests,
+    });
+    let mut child = std::process::Command::new("node")
+        .arg(root().join("tests/support/iam_simulate_trust.mjs"))
+        .env("IAMTRIM_NODE_MODULES", &modules)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let lines: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split_once(' ').unwrap().0.to_owned())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "Allowed",
+            "ImplicitlyDenied",
+            "ImplicitlyDenied",
+            "ImplicitlyDenied",
+            "Allowed",
+            "ImplicitlyDenied",
+            "ImplicitlyDenied",
+            "ImplicitlyDenied"
+        ]
+    );
+}

@@ -834,6 +834,7 @@ mod tests {
                 namespace: "ns".into(),
                 service_account: "worker".into(),
                 role_arn: untagged.into(),
+                session_tags: Some(false),
             }]),
             clusters: ClusterNames::default(),
         };

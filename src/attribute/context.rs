@@ -19,6 +19,9 @@ pub struct PodIdentityAssociation {
     pub namespace: String,
     pub service_account: String,
     pub role_arn: String,
+    /// Whether EKS passes the `kubernetes-*` session tags (`disableSessionTags` false): Some
+    /// when the association's description was read, None when not known.
+    pub session_tags: Option<bool>,
 }
 
 /// The associations known for the run.
@@ -268,6 +271,7 @@ mod tests {
             namespace: ns.into(),
             service_account: sa.into(),
             role_arn: format!("arn:aws:iam::1:role/{role}"),
+            session_tags: None,
         };
         let all = Associations::new(vec![
             assoc("shop-prod", "billing", "invoicer", "invoicer"),

@@ -82,6 +82,9 @@ pub struct RoleUsage {
     pub calls: HashMap<CallKey, Usage>,
     /// `<ns>/<sa>` of the service accounts that used it.
     pub service_accounts: BTreeSet<String>,
+    /// Sessions not tied to a service account used it too (their vending was outside the
+    /// input, or the role is not a Kubernetes one): who they were is not known.
+    pub other_sessions: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -185,6 +188,9 @@ pub struct RoleDiff {
     pub days_seen: Option<DaysSeen>,
     /// The least-privilege policy for what the role's sessions used.
     pub proposed_policy: Option<PolicyDocument>,
+    /// The trust policy that admits exactly the service accounts seen assuming the role, with
+    /// what it no longer admits (`trust::propose`); None without a trust policy to start from.
+    pub proposed_trust_policy: Option<trust::TrustProposal>,
     /// Granted-and-unused or used-and-not-granted is not empty.
     pub drift: bool,
 }
@@ -195,7 +201,7 @@ pub fn diff_role(
     role: &str,
     raw: &RawPolicies,
     usage: &RoleUsage,
-    associations: Vec<String>,
+    associations: Vec<(String, Option<bool>)>,
     catalog: &Catalog,
     synth: SynthConfig,
     observe: &Observability,
@@ -363,10 +369,14 @@ pub fn diff_role(
         granted_unused,
         narrowable,
         lint,
-        trust: raw
+        proposed_trust_policy: raw
             .trust
             .as_ref()
-            .map(|doc| trust::analyse(doc, &usage.service_accounts, associations)),
+            .and_then(|doc| trust::propose(doc, usage, &associations)),
+        trust: raw.trust.as_ref().map(|doc| {
+            let names = associations.iter().map(|(a, _)| a.clone()).collect();
+            trust::analyse(doc, &usage.service_accounts, names)
+        }),
         days_seen: history.and_then(|h| h.days_seen),
         proposed_policy: proposed.policy,
         drift,

@@ -146,6 +146,7 @@ impl Session {
                             namespace: namespace.to_owned(),
                             service_account: service_account.to_owned(),
                             role_arn: role_arn.to_owned(),
+                            session_tags: a.disable_session_tags().map(|disabled| !disabled),
                         });
                     }
                 }

@@ -151,13 +151,20 @@ impl Lookups {
     }
 
     /// `<cluster>/<ns>/<sa>` of the Pod Identity associations of a role.
-    pub fn associations_of(&self, role_arn: &str) -> Vec<String> {
+    /// The role's Pod Identity associations (`<cluster>/<ns>/<sa>`), with whether each passes
+    /// session tags (None: not known).
+    pub fn associations_of(&self, role_arn: &str) -> Vec<(String, Option<bool>)> {
         let key = role_key(role_arn);
-        let mut out: Vec<String> = self
+        let mut out: Vec<(String, Option<bool>)> = self
             .associations
             .iter()
             .filter(|a| role_key(&a.role_arn) == key)
-            .map(|a| format!("{}/{}/{}", a.cluster, a.namespace, a.service_account))
+            .map(|a| {
+                (
+                    format!("{}/{}/{}", a.cluster, a.namespace, a.service_account),
+                    a.session_tags,
+                )
+            })
             .collect();
         out.sort();
         out.dedup();

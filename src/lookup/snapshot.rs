@@ -199,11 +199,16 @@ pub fn associations(path: &Path) -> Result<Vec<PodIdentityAssociation>, Snapshot
             field("serviceAccount"),
         ) {
             (Some(cluster), Some(namespace), Some(service_account)) => {
+                let session_tags = item
+                    .get("disableSessionTags")
+                    .and_then(Value::as_bool)
+                    .map(|disabled| !disabled);
                 out.push(PodIdentityAssociation {
                     cluster,
                     namespace,
                     service_account,
                     role_arn,
+                    session_tags,
                 });
             }
             _ => {

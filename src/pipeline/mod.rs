@@ -218,6 +218,8 @@ pub fn role_usage(finished: &[(WorkloadKey, Workload)]) -> BTreeMap<String, Role
                 usage
                     .service_accounts
                     .insert(format!("{}/{}", sa.namespace, sa.name));
+            } else {
+                usage.other_sessions = true;
             }
         }
     }

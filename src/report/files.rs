@@ -54,6 +54,25 @@ pub fn write_policies(
         let stem = role_path(&role.role);
         write_documents(dir, &stem, role_documents(role), format, &mut written)?;
     }
+    // With a diff: each role's proposed trust policy beside its permission policy (JSON in
+    // every format: it is the role's `assume_role_policy` as it is).
+    for diff in recommendation.diffs.iter().flatten() {
+        if let Some(trust) = &diff.proposed_trust_policy {
+            let mut path = dir.join(role_path(&diff.role));
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            path.set_file_name(format!("{name}.trust.json"));
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            let mut text = serde_json::to_string_pretty(&trust.policy).unwrap_or_default();
+            text.push('\n');
+            std::fs::write(&path, text)?;
+            written.push(path);
+        }
+    }
     for workload in &recommendation.workloads {
         if workload.kind == "role" || workload.kind == "node-role" {
             // Its file is its role's, written above.

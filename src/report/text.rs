@@ -486,6 +486,19 @@ pub fn render_diffs(r: &Recommendation) -> String {
                 let _ = writeln!(out, "     {line}");
             }
         }
+        if let Some(trust) = &d.proposed_trust_policy {
+            let _ = writeln!(out, "   proposed trust policy:");
+            let text = serde_json::to_string_pretty(&trust.policy).unwrap_or_default();
+            for line in text.lines() {
+                let _ = writeln!(out, "     {line}");
+            }
+            for removed in &trust.removed {
+                let _ = writeln!(out, "   trust no longer admits: {removed}");
+            }
+            for kept in &trust.kept {
+                let _ = writeln!(out, "   trust keeps: {kept}");
+            }
+        }
     }
     out
 }
