@@ -306,9 +306,11 @@ def derive_resources(prefix, op_name, shapes, shape_name, protocol, catalog_serv
         # (Of two left, the one of the member's kind: `Name` of elbv2:CreateTargetGroup is the
         # `TargetGroupName` of `targetgroup/${TargetGroupName}/${TargetGroupId}`.)
         if unmatched and named_after(rtype, op_name):
+            # (Not `ResourceIds`: those of ec2:CreateFlowLogs are the VPCs it logs, not the
+            # flow log it creates.)
             generic = [
                 (name, key) for name, key, _ in members
-                if (name.lower() in GENERIC or core(name)[0] in ("", "resource"))
+                if (name.lower() in GENERIC or core(name)[0] == "")
                 and key not in found.values()
             ]
             if len(generic) == 1:

@@ -189,3 +189,93 @@ fn iam_names_resolve_to_their_paths_from_a_snapshot() {
         .unwrap();
     assert_eq!(usage["count"], 1, "the two rows of one call merge into one");
 }
+
+/// A create's response names what it created: the usage rows say which subnet and instances
+/// were made, and the policy keeps the type's wildcard (`create-on-type`), since the next call
+/// creates others.
+#[test]
+fn created_resources_are_named_from_the_response_and_granted_on_their_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut subnet = user_event(
+        "builder",
+        "ec2.amazonaws.com",
+        "CreateSubnet",
+        "2026-11-01T10:00:00Z",
+    );
+    subnet["requestParameters"] = serde_json::json!({"vpcId": "vpc-06fe1a64761a0f720",
+        "cidrBlock": "10.0.128.0/24", "availabilityZone": "us-east-1a"});
+    subnet["responseElements"] = serde_json::json!({"requestId": "8dd15b1c",
+        "subnet": {"subnetId": "subnet-01ed430875cff578d", "vpcId": "vpc-06fe1a64761a0f720",
+            "state": "available", "cidrBlock": "10.0.128.0/24"}});
+    let mut run = user_event(
+        "builder",
+        "ec2.amazonaws.com",
+        "RunInstances",
+        "2026-11-01T10:01:00Z",
+    );
+    run["requestParameters"] = serde_json::json!({"instanceType": "t3.micro",
+        "instancesSet": {"items": [{"imageId": "ami-0aa1d83d0b0985c86", "minCount": 2, "maxCount": 2}]},
+        "subnetId": "subnet-01ed430875cff578d"});
+    run["responseElements"] = serde_json::json!({"reservationId": "r-1",
+        "instancesSet": {"items": [{"instanceId": "i-0a1b2c3d4e5f60001", "imageId": "ami-0aa1d83d0b0985c86"},
+                                   {"instanceId": "i-0a1b2c3d4e5f60002", "imageId": "ami-0aa1d83d0b0985c86"}]}});
+    write(
+        &dir.path().join("trail/t.json.gz"),
+        &gzip(&serde_json::to_vec(&serde_json::json!({"Records": [subnet, run]})).unwrap()),
+    );
+    let r = recommend(&[&dir.path().join("trail")], &[]);
+    let report = r.json();
+    let w = &report["workloads"][0];
+    let rows = |action: &str| -> Vec<String> {
+        let mut out: Vec<String> = w["usage"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u["action"] == action)
+            .map(|u| u["resource"].as_str().unwrap().to_owned())
+            .collect();
+        out.sort();
+        out
+    };
+    let a = "arn:aws:ec2:us-east-1:111122223333";
+    assert_eq!(
+        rows("ec2:CreateSubnet"),
+        [
+            format!("{a}:subnet/subnet-01ed430875cff578d"),
+            format!("{a}:vpc/vpc-06fe1a64761a0f720")
+        ]
+    );
+    let instances: Vec<String> = rows("ec2:RunInstances")
+        .into_iter()
+        .filter(|r| r.contains(":instance/"))
+        .collect();
+    assert_eq!(
+        instances,
+        [
+            format!("{a}:instance/i-0a1b2c3d4e5f60001"),
+            format!("{a}:instance/i-0a1b2c3d4e5f60002")
+        ]
+    );
+    // The policy: the created types' wildcards, recorded with what was created.
+    let granted: Vec<String> = w["policy"]["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["Resource"].as_array().unwrap().iter())
+        .map(|r| r.as_str().unwrap().to_owned())
+        .collect();
+    assert!(granted.contains(&format!("{a}:subnet/*")), "{granted:?}");
+    assert!(granted.contains(&format!("{a}:instance/*")), "{granted:?}");
+    assert!(
+        !granted.iter().any(|g| g.contains("i-0a1b2c3d4e5f6000")),
+        "{granted:?}"
+    );
+    let created: Vec<&Value> = w["generalizations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["rule"] == "create-on-type" && g["to"] == format!("{a}:instance/*"))
+        .collect();
+    assert_eq!(created.len(), 1, "{:?}", w["generalizations"]);
+    assert_eq!(created[0]["from_count"], 2);
+}

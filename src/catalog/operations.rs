@@ -129,6 +129,34 @@ impl Operations {
             })
     }
 
+    /// For an ARN of a resource `action` created (`…:subnet/subnet-0abc` of
+    /// `ec2:CreateSubnet`, named by the call's response), the type's wildcard the grant must
+    /// take (`…:subnet/*`): the next create makes another one.
+    pub fn created_wildcard(&self, action: &str, resource: &str) -> Option<String> {
+        let (prefix, name) = action.split_once(':')?;
+        let head_len = resource.match_indices(':').nth(4)?.0 + 1;
+        let part = &resource[head_len..];
+        self.apis
+            .iter()
+            .filter(|api| api.prefix.as_deref() == Some(prefix))
+            .flat_map(|api| {
+                let named = api.resource_members.get(name);
+                api.creates
+                    .get(name)
+                    .into_iter()
+                    .flatten()
+                    // A type the request names (`name` of cloudtrail:CreateTrail) keeps its
+                    // name: only identifiers AWS assigns are widened.
+                    .filter(move |kind| named.is_none_or(|n| !n.contains_key(*kind)))
+            })
+            .find_map(|kind| {
+                let rest = part.strip_prefix(kind.as_str())?;
+                let separator = rest.chars().next().filter(|c| *c == '/' || *c == ':')?;
+                (!rest.contains(['*', '?']) && rest.len() > 1)
+                    .then(|| format!("{}{kind}{separator}*", &resource[..head_len]))
+            })
+    }
+
     /// The API at `event_source` that has `operation`, if any: the one an event of that name
     /// belongs to.
     pub fn find(&self, event_source: &str, operation: &str) -> Option<&Api> {

@@ -281,6 +281,10 @@ pub struct EventResources<'a> {
     /// is tried in turn.)
     derived: Vec<(&'static str, &'static ResourceMembers)>,
     request: Option<&'a RawValue>,
+    /// The resource types the operation creates (`creates` of the operations index), with the
+    /// IAM prefix they are of, and the response that may name what it created.
+    creates: Vec<(&'static str, &'static [String])>,
+    response: Option<&'a RawValue>,
     /// What a `Create<Type>` operation creates (`role` of `CreateRole`): an IAM name of that
     /// type without `path` is at the root.
     created: Option<String>,
@@ -326,6 +330,21 @@ impl<'a> EventResources<'a> {
             .flatten()
             .filter_map(|r| r.arn.clone())
             .collect();
+        let creates = match (record.event_source.as_deref(), record.event_name.as_deref()) {
+            (Some(source), Some(name)) => {
+                let operation = super::strip_version_suffix(name);
+                Operations::embedded()
+                    .at(source)
+                    .filter_map(|api| {
+                        Some((
+                            api.prefix.as_deref()?,
+                            api.creates.get(operation)?.as_slice(),
+                        ))
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
         let derived = match (record.event_source.as_deref(), record.event_name.as_deref()) {
             (Some(source), Some(name)) => {
                 let operation = super::strip_version_suffix(name);
@@ -346,6 +365,8 @@ impl<'a> EventResources<'a> {
             arns,
             derived,
             request: record.request_parameters,
+            creates,
+            response: record.response_elements,
             created: record
                 .event_name
                 .as_deref()
@@ -542,6 +563,11 @@ impl<'a> EventResources<'a> {
     /// `role/name`, and a grant without it would be denied.
     fn fill(&self, service: &str, t: &ResourceType) -> Vec<crate::policy::arn::Filled> {
         let mut filled = self.fill_names(service, t);
+        if filled.iter().any(|f| f.unknown > 0)
+            && let Some(created) = self.created_by_response(service, t)
+        {
+            filled = created;
+        }
         let path_before = t
             .template
             .variables()
@@ -579,6 +605,65 @@ impl<'a> EventResources<'a> {
             filled.extend(pathed);
         }
         filled
+    }
+
+    /// A type this call created, named by its response (`subnet.subnetId` of
+    /// `ec2:CreateSubnet`, `instancesSet.items[].instanceId` of `ec2:RunInstances`): one ARN per
+    /// resource created, which synthesis widens to the type (`create-on-type`), so the usage
+    /// rows say what was created. None when the response does not name every variable left.
+    fn created_by_response(
+        &self,
+        service: &str,
+        t: &ResourceType,
+    ) -> Option<Vec<crate::policy::arn::Filled>> {
+        if !self
+            .creates
+            .iter()
+            .any(|(prefix, kinds)| *prefix == service && kinds.contains(&t.name))
+        {
+            return None;
+        }
+        let response: serde_json::Value = serde_json::from_str(self.response?.get()).ok()?;
+        let known = |v: &str| {
+            ["Partition", "Region", "Account"].contains(&v)
+                || self.variable(service, v).is_some()
+                || self
+                    .derived_values(service, &t.name, v)
+                    .iter()
+                    .any(|value| !value.starts_with("arn:"))
+        };
+        let open: Vec<&str> = t.template.variables().filter(|v| !known(v)).collect();
+        let [variable] = open.as_slice() else {
+            return None;
+        };
+        let mut values = Vec::new();
+        response_values(&response, variable, 0, &mut values);
+        values.sort_unstable();
+        values.dedup();
+        if values.is_empty() {
+            return None;
+        }
+        Some(
+            values
+                .iter()
+                .map(|value| {
+                    t.template.fill(&|v| {
+                        if v == *variable {
+                            Some(Cow::Borrowed(*value))
+                        } else {
+                            self.variable(service, v).or_else(|| {
+                                self.derived_values(service, &t.name, v)
+                                    .into_iter()
+                                    .find(|value| !value.starts_with("arn:"))
+                                    .map(|value| as_named(service, v, value))
+                            })
+                        }
+                    })
+                })
+                .filter(|f| f.unknown == 0)
+                .collect(),
+        )
+        .filter(|filled: &Vec<_>| !filled.is_empty())
     }
 
     /// [`Self::fill`] without the IAM paths; once per name for `ssm:GetParameters`, and once per
@@ -777,6 +862,52 @@ impl<'a> EventResources<'a> {
         chosen.sort();
         chosen.dedup();
         chosen
+    }
+}
+
+/// The string values under keys that name ARN variable `variable` in a response: the same name
+/// (`subnetId` for `SubnetId`), or its last words (`groupId` for `SecurityGroupId`).
+fn response_values<'v>(
+    value: &'v serde_json::Value,
+    variable: &str,
+    depth: usize,
+    out: &mut Vec<&'v str>,
+) {
+    if depth > 6 || out.len() >= 64 {
+        return;
+    }
+    let names = |key: &str| {
+        let (k, v) = (key.to_ascii_lowercase(), variable.to_ascii_lowercase());
+        k == v
+            || (k.len() >= 5
+                && v.ends_with(&k)
+                && variable[..variable.len() - key.len()]
+                    .chars()
+                    .last()
+                    .is_some_and(|c| c.is_ascii_lowercase())
+                && key.chars().next().is_some_and(|c| c.is_ascii_lowercase()))
+    };
+    match value {
+        serde_json::Value::Object(fields) => {
+            for (key, inner) in fields {
+                match inner {
+                    serde_json::Value::String(text)
+                        if names(key)
+                            && !text.is_empty()
+                            && !text.contains([':', '/', '*', '?']) =>
+                    {
+                        out.push(text);
+                    }
+                    _ => response_values(inner, variable, depth + 1, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                response_values(item, variable, depth + 1, out);
+            }
+        }
+        _ => {}
     }
 }
 

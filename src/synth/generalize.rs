@@ -90,9 +90,35 @@ pub fn apply(grants: Grants, rules: Rules, log: &mut Vec<Generalization>) -> Gra
                 ));
             }
         }
+        let resources = created_on_type(&action, resources, log);
         let resources = s3_object_prefixes(&action, resources, rules.max_objects, log);
         let resources = drop_subsumed(&action, resources, log);
         out.insert(action, resources);
+    }
+    out
+}
+
+/// `create-on-type` for the resources a create named in its response (`subnet/subnet-0abc` of
+/// `ec2:CreateSubnet`): the grant is the type's wildcard, since the next call creates another.
+fn created_on_type(
+    action: &str,
+    resources: BTreeSet<String>,
+    log: &mut Vec<Generalization>,
+) -> BTreeSet<String> {
+    let index = crate::catalog::operations::Operations::embedded();
+    let mut by_type: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut out = BTreeSet::new();
+    for resource in resources {
+        match index.created_wildcard(action, &resource) {
+            Some(wildcard) => by_type.entry(wildcard).or_default().push(resource),
+            None => {
+                out.insert(resource);
+            }
+        }
+    }
+    for (wildcard, created) in by_type {
+        log.push(record("create-on-type", action, created.iter(), &wildcard));
+        out.insert(wildcard);
     }
     out
 }
