@@ -1081,29 +1081,10 @@ fn since_bounds_the_report_window_as_it_bounds_listing() {
     let dir = tempfile::tempdir().unwrap();
     let trail = dir.path().join("trail");
     generate_trail(4 * 300, 100, 300, 8, &trail).unwrap();
-    let days: Vec<String> = day_folders(&trail)
-        .iter()
-        .map(|d| {
-            let parts: Vec<String> = d
-                .components()
-                .rev()
-                .take(3)
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect();
-            format!("{}-{}-{}", parts[2], parts[1], parts[0])
-        })
-        .collect();
+    let days: Vec<String> = day_folders(&trail).iter().map(|d| day_name(d)).collect();
     assert_eq!(days.len(), 4, "{days:?}");
     let summary = |since: &str, window: u32| {
-        let path = config(
-            dir.path(),
-            &trail,
-            &format!("[report]\nwindow_days = {window}\n"),
-        );
-        let text = std::fs::read_to_string(&path)
-            .unwrap()
-            .replace("since = \"2026-01-01\"", &format!("since = \"{since}\""));
-        std::fs::write(&path, text).unwrap();
+        let path = config_since(dir.path(), &trail, since, window);
         let r = run(&path, &["--log-format", "json"]);
         let last: Value = serde_json::from_str(r.stderr.lines().last().unwrap()).unwrap();
         (r, last)
@@ -1142,6 +1123,27 @@ fn since_bounds_the_report_window_as_it_bounds_listing() {
     assert_eq!(none["records_outside_window"], 1200);
 }
 
+/// A config in `dir` for `trail` with `source.since` and `report.window_days`.
+fn config_since(dir: &Path, trail: &Path, since: &str, window: u32) -> PathBuf {
+    let path = config(dir, trail, &format!("[report]\nwindow_days = {window}\n"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("since = \"2026-01-01\"", &format!("since = \"{since}\""));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `YYYY-MM-DD` of a day folder (`…/YYYY/MM/DD`).
+fn day_name(day: &Path) -> String {
+    let parts: Vec<String> = day
+        .components()
+        .rev()
+        .take(3)
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    format!("{}-{}-{}", parts[2], parts[1], parts[0])
+}
+
 /// The day folders of a generated trail, oldest first.
 fn day_folders(trail: &Path) -> Vec<PathBuf> {
     let mut days: Vec<PathBuf> = walkdir::WalkDir::new(trail)
@@ -1170,15 +1172,6 @@ fn run_sequences_conform_to_recommend_on_the_raw_logs() {
     generate_trail(4 * 300, 100, 300, 8, &trail).unwrap();
     let days = day_folders(&trail);
     assert_eq!(days.len(), 4, "{days:?}");
-    let day_name = |d: &Path| {
-        let parts: Vec<String> = d
-            .components()
-            .rev()
-            .take(3)
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        format!("{}-{}-{}", parts[2], parts[1], parts[0])
-    };
     let mut direct = recommend(&[&trail], &[]).json();
     direct["window"] = Value::Null;
     let relative: Vec<PathBuf> = days
@@ -1214,18 +1207,8 @@ fn run_sequences_conform_to_recommend_on_the_raw_logs() {
                 let growing = case.path().join("trail");
                 let mut visible = 0;
                 let mut copied = std::collections::BTreeSet::new();
-                let write_config = |since: &str, window: u32| {
-                    let path = config(
-                        case.path(),
-                        &growing,
-                        &format!("[report]\nwindow_days = {window}\n"),
-                    );
-                    let text = std::fs::read_to_string(&path)
-                        .unwrap()
-                        .replace("since = \"2026-01-01\"", &format!("since = \"{since}\""));
-                    std::fs::write(&path, text).unwrap();
-                    path
-                };
+                let write_config =
+                    |since: &str, window: u32| config_since(case.path(), &growing, since, window);
                 for (i, (arrived, since, short_window, twice, kill)) in plan.iter().enumerate() {
                     // Days arrive in order, a few at a time; the `late` one only at the end.
                     while visible < (*arrived).min(days.len()) {

@@ -7,6 +7,19 @@ use serde_json::Value;
 
 use crate::util::{gzip, recommend, root, user_event, write};
 
+/// The resources of `action` in a workload's usage, sorted.
+fn usage_resources(workload: &Value, action: &str) -> Vec<String> {
+    let mut out: Vec<String> = workload["usage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["action"] == action)
+        .map(|u| u["resource"].as_str().unwrap().to_owned())
+        .collect();
+    out.sort();
+    out
+}
+
 #[test]
 fn documented_requests_name_their_resources_end_to_end() {
     let cases: Vec<Value> = serde_json::from_slice(
@@ -59,14 +72,7 @@ fn documented_requests_name_their_resources_end_to_end() {
             .iter()
             .find(|w| w["id"].as_str().unwrap().ends_with(&user))
             .unwrap_or_else(|| panic!("no workload for {user} ({action})"));
-        let mut got: Vec<&str> = workload["usage"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|u| u["action"] == action)
-            .map(|u| u["resource"].as_str().unwrap())
-            .collect();
-        got.sort_unstable();
+        let got = usage_resources(workload, action);
         let want: Vec<&str> = case["resources"]
             .as_array()
             .unwrap()
@@ -126,17 +132,7 @@ fn iam_names_resolve_to_their_paths_from_a_snapshot() {
         &dir.path().join("trail/t.json.gz"),
         &gzip(&serde_json::to_vec(&serde_json::json!({"Records": [event, detach]})).unwrap()),
     );
-    let resources = |report: &Value, action: &str| -> Vec<String> {
-        let mut out: Vec<String> = report["workloads"][0]["usage"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|u| u["action"] == action)
-            .map(|u| u["resource"].as_str().unwrap().to_owned())
-            .collect();
-        out.sort();
-        out
-    };
+    let resources = |report: &Value, action: &str| usage_resources(&report["workloads"][0], action);
     let trail = dir.path().join("trail");
     let bare = recommend(&[&trail], &[]).json();
     assert_eq!(
@@ -226,17 +222,7 @@ fn created_resources_are_named_from_the_response_and_granted_on_their_type() {
     let r = recommend(&[&dir.path().join("trail")], &[]);
     let report = r.json();
     let w = &report["workloads"][0];
-    let rows = |action: &str| -> Vec<String> {
-        let mut out: Vec<String> = w["usage"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|u| u["action"] == action)
-            .map(|u| u["resource"].as_str().unwrap().to_owned())
-            .collect();
-        out.sort();
-        out
-    };
+    let rows = |action: &str| usage_resources(w, action);
     let a = "arn:aws:ec2:us-east-1:111122223333";
     assert_eq!(
         rows("ec2:CreateSubnet"),
