@@ -188,3 +188,34 @@ fn every_real_record_is_read_and_eks_identities_are_attributed() {
     // No vended session token from the real events leaks.
     assert!(!text.contains("IQoJb3JpZ2luX2Vj"));
 }
+
+/// Same input, same bytes, whatever the thread count: on the real samples, where requests that
+/// look alike (two `CreateVpc` with the same CIDR) made different resources.
+#[test]
+fn the_real_samples_give_the_same_bytes_on_one_thread_or_two() {
+    let Some(dir) = real_data() else { return };
+    let one = recommend(&[&dir], &["--threads", "1"]);
+    let two = recommend(&[&dir], &["--threads", "2"]);
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    assert!(
+        one.stdout == two.stdout,
+        "the outputs differ between 1 and 2 threads"
+    );
+    // The two CreateVpc calls with the same request are told apart by their responses.
+    let report = one.json();
+    let vpcs: Vec<&str> = report["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|w| w["generalizations"].as_array().unwrap())
+        .filter(|g| g["rule"] == "create-on-type" && g["action"] == "ec2:CreateVpc")
+        .flat_map(|g| g["from"].as_array().unwrap())
+        .filter_map(|v| v.as_str())
+        .filter(|v| !v.ends_with('*'))
+        .collect();
+    assert!(
+        vpcs.contains(&"arn:aws:ec2:us-east-1:123837392027:vpc/vpc-07b33857c7ad1c027")
+            && vpcs.contains(&"arn:aws:ec2:us-east-1:123837392027:vpc/vpc-098ff30ff74b36f73"),
+        "{vpcs:?}"
+    );
+}

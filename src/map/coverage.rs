@@ -65,7 +65,7 @@ fn count_resources(
     let Some(action) = service.actions.get(operation) else {
         return;
     };
-    let derived = api.resource_members.get(operation);
+    let derived = &api.resource_members;
     let created = api.creates.get(operation);
     for (kind, _) in &action.resources {
         let Some(format) = service.resource_types.get(kind) else {
@@ -77,11 +77,7 @@ fn count_resources(
             .filter(|v| !["Partition", "Region", "Account"].contains(v))
             .collect();
         let overridden = |v: &&str| super::resources::OVERRIDES.iter().any(|(o, _)| o == v);
-        let from_model = |v: &&str| {
-            derived
-                .and_then(|d| d.get(kind))
-                .is_some_and(|m| m.contains_key(*v))
-        };
+        let from_model = |v: &&str| derived.key(operation, kind, v).is_some();
         into.pairs += 1;
         if own.iter().any(overridden) && own.iter().all(|v| overridden(v) || from_model(v)) {
             into.overridden += 1;

@@ -5,7 +5,8 @@
 //!
 //! The key is a 128-bit hash (two independently seeded 64-bit hashes) of the fields the mapping
 //! reads: `eventSource`, `eventName`, `awsRegion`, `recipientAccountId`, the caller's account
-//! and ARN partition, `requestParameters` as written, and the ARNs of `resources`. The usage
+//! and ARN partition, `requestParameters` as written, `responseElements` for a call that may
+//! create (its response names what it made), and the ARNs of `resources`. The usage
 //! store's dedup keys eventIDs the same way. The memo holds at most [`CAPACITY`] requests and
 //! starts over when full, so its memory is bounded whatever the trail.
 
@@ -42,6 +43,15 @@ impl Default for Expansions {
             misses: 0,
         }
     }
+}
+
+/// Whether an operation's name says it may create a resource whose identifier AWS assigns (the
+/// verbs `scripts/update-operations.py` reads `creates` from).
+pub fn may_create(operation: &str) -> bool {
+    const VERBS: [&str; 9] = [
+        "Create", "Run", "Allocate", "Register", "Import", "Copy", "Request", "Purchase", "Submit",
+    ];
+    VERBS.iter().any(|verb| operation.starts_with(verb))
 }
 
 impl Expansions {
@@ -88,6 +98,11 @@ impl Expansions {
                     .and_then(|arn| arn.split(':').nth(1)),
             );
             field(record.request_parameters.map(|p| p.get()));
+            // A create's response names what it made (`resources::created_by_response`): two
+            // identical requests create two resources.
+            if record.event_name.as_deref().is_some_and(may_create) {
+                field(record.response_elements.map(|p| p.get()));
+            }
             for resource in record.resources.iter().flatten() {
                 field(resource.arn.as_deref());
             }
@@ -103,6 +118,25 @@ mod tests {
 
     fn record(json: &str) -> Record<'_> {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn creates_with_different_responses_are_different_requests() {
+        let mut memo = Expansions::default();
+        let vpc = |id: &str| {
+            format!(
+                r#"{{"eventSource":"ec2.amazonaws.com","eventName":"CreateVpc","awsRegion":"us-east-1",
+                "requestParameters":{{"cidrBlock":"10.0.0.0/16"}},"responseElements":{{"vpc":{{"vpcId":"{id}"}}}}}}"#
+            )
+        };
+        let mut expanded = 0;
+        for json in [vpc("vpc-1"), vpc("vpc-2"), vpc("vpc-1")] {
+            memo.get_or_insert_with(&record(&json), || {
+                expanded += 1;
+                Vec::new()
+            });
+        }
+        assert_eq!(expanded, 2);
     }
 
     #[test]

@@ -280,6 +280,8 @@ pub struct EventResources<'a> {
     /// (Two APIs can share an eventSource and an operation name, as EventBridge's two do: each
     /// is tried in turn.)
     derived: Vec<(&'static str, &'static ResourceMembers)>,
+    /// The operation (`eventName` without a version suffix) the derived members are of.
+    operation: String,
     request: Option<&'a RawValue>,
     /// The resource types the operation creates (`creates` of the operations index), with the
     /// IAM prefix they are of, and the response that may name what it created.
@@ -345,17 +347,18 @@ impl<'a> EventResources<'a> {
             }
             _ => Vec::new(),
         };
-        let derived = match (record.event_source.as_deref(), record.event_name.as_deref()) {
-            (Some(source), Some(name)) => {
-                let operation = super::strip_version_suffix(name);
-                Operations::embedded()
-                    .at(source)
-                    .filter_map(|api| {
-                        Some((api.prefix.as_deref()?, api.resource_members.get(operation)?))
-                    })
-                    .collect()
-            }
-            _ => Vec::new(),
+        let operation = record
+            .event_name
+            .as_deref()
+            .map(|name| super::strip_version_suffix(name).to_owned())
+            .unwrap_or_default();
+        let derived = match record.event_source.as_deref() {
+            Some(source) => Operations::embedded()
+                .at(source)
+                .filter(|api| api.resource_members.has(&operation))
+                .filter_map(|api| Some((api.prefix.as_deref()?, &api.resource_members)))
+                .collect(),
+            None => Vec::new(),
         };
         Self {
             partition,
@@ -364,6 +367,7 @@ impl<'a> EventResources<'a> {
             params,
             arns,
             derived,
+            operation,
             request: record.request_parameters,
             creates,
             response: record.response_elements,
@@ -443,7 +447,7 @@ impl<'a> EventResources<'a> {
             .derived
             .iter()
             .filter(|(prefix, _)| *prefix == service)
-            .filter_map(|(_, members)| members.get(type_name)?.get(variable));
+            .filter_map(|(_, members)| members.key(&self.operation, type_name, variable));
         for key in keys {
             let found = self.member_values(key);
             if !found.is_empty() {
@@ -616,10 +620,12 @@ impl<'a> EventResources<'a> {
         service: &str,
         t: &ResourceType,
     ) -> Option<Vec<crate::policy::arn::Filled>> {
-        if !self
-            .creates
-            .iter()
-            .any(|(prefix, kinds)| *prefix == service && kinds.contains(&t.name))
+        // (The memo keys a request with its response only for these verbs: `memo::may_create`.)
+        if !super::memo::may_create(&self.operation)
+            || !self
+                .creates
+                .iter()
+                .any(|(prefix, kinds)| *prefix == service && kinds.contains(&t.name))
         {
             return None;
         }
