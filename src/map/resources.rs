@@ -332,34 +332,30 @@ impl<'a> EventResources<'a> {
             .flatten()
             .filter_map(|r| r.arn.clone())
             .collect();
-        let creates = match (record.event_source.as_deref(), record.event_name.as_deref()) {
-            (Some(source), Some(name)) => {
-                let operation = super::strip_version_suffix(name);
-                Operations::embedded()
-                    .at(source)
-                    .filter_map(|api| {
-                        Some((
-                            api.prefix.as_deref()?,
-                            api.creates.get(operation)?.as_slice(),
-                        ))
-                    })
-                    .collect()
-            }
-            _ => Vec::new(),
-        };
+        // The operation's APIs at this eventSource, once: what their models derive for it.
         let operation = record
             .event_name
             .as_deref()
             .map(|name| super::strip_version_suffix(name).to_owned())
             .unwrap_or_default();
-        let derived = match record.event_source.as_deref() {
-            Some(source) => Operations::embedded()
-                .at(source)
-                .filter(|api| api.resource_members.has(&operation))
-                .filter_map(|api| Some((api.prefix.as_deref()?, &api.resource_members)))
-                .collect(),
-            None => Vec::new(),
-        };
+        let mut derived = Vec::new();
+        let mut creates = Vec::new();
+        for api in record
+            .event_source
+            .as_deref()
+            .into_iter()
+            .flat_map(|source| Operations::embedded().at(source))
+        {
+            let Some(prefix) = api.prefix.as_deref() else {
+                continue;
+            };
+            if api.resource_members.has(&operation) {
+                derived.push((prefix, &api.resource_members));
+            }
+            if let Some(kinds) = api.creates.get(&operation) {
+                creates.push((prefix, kinds.as_slice()));
+            }
+        }
         Self {
             partition,
             region,
