@@ -608,24 +608,8 @@ fn an_independent_evaluator_admits_only_the_service_account_seen() {
         "trust": d["proposed_trust_policy"]["policy"],
         "requests": requests,
     });
-    let mut child = std::process::Command::new("node")
-        .arg(root().join("tests/support/iam_simulate_trust.mjs"))
-        .env("IAMTRIM_NODE_MODULES", &modules)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let lines: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
+    let lines: Vec<String> = crate::util::run_node("iam_simulate_trust.mjs", &modules, &input)
+        .iter()
         .map(|l| l.split_once(' ').unwrap().0.to_owned())
         .collect();
     assert_eq!(

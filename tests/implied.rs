@@ -3,12 +3,9 @@
 //! across buckets, a role passed to ECS and SageMaker, a Data API secret) are granted exactly, and
 //! an independent IAM evaluator (@cloud-copilot/iam-simulate) allows every request IAM checks.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use serde_json::{Value, json};
 
-use crate::util::{SAMPLE_CONTEXT, node_tool, recommend, root, sample_trail, workload};
+use crate::util::{SAMPLE_CONTEXT, node_tool, recommend, sample_trail, workload};
 
 const ACCOUNT: &str = "111122223333";
 
@@ -196,31 +193,7 @@ pub(crate) fn simulate(
         "policies": policies,
         "requests": requests.iter().map(|(a, r)| json!({"action": a, "resource": r})).collect::<Vec<_>>(),
     });
-    let mut child = Command::new("node")
-        .arg(root().join("tests/support/iam_simulate.mjs"))
-        .env("IAMTRIM_NODE_MODULES", modules)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    crate::util::run_node("iam_simulate.mjs", modules, &input)
 }
 
 #[test]

@@ -496,3 +496,33 @@ pub fn irsa_vending(key: &str, ns: &str, sa: &str, role: &str, time: &str) -> Va
         "managementEvent": true, "recipientAccountId": "111122223333", "eventCategory": "Management"
     })
 }
+
+/// Runs `node tests/support/<script>` with `input` on stdin and the node packages in `modules`;
+/// its stdout lines (a failing script fails the test with its stderr).
+pub fn run_node(script: &str, modules: &Path, input: &Value) -> Vec<String> {
+    let mut child = Command::new("node")
+        .arg(root().join("tests/support").join(script))
+        .env("IAMTRIM_NODE_MODULES", modules)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}

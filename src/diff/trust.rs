@@ -187,8 +187,9 @@ pub fn propose(
         let principal = statement.get("Principal");
         let federated = string_list(principal.and_then(|p| p.get("Federated")));
         let services = string_list(principal.and_then(|p| p.get("Service")));
-        let eks_providers: Vec<&String> = federated
+        let eks_providers: Vec<&str> = federated
             .iter()
+            .map(String::as_str)
             .filter(|p| p.contains("oidc.eks."))
             .collect();
         if !allow
@@ -230,11 +231,7 @@ pub fn propose(
             kept.push(format!(
                 "{}: unchanged, sessions not tied to a service account used the role (their \
                  AssumeRoleWithWebIdentity is outside the input)",
-                eks_providers
-                    .iter()
-                    .map(|p| p.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                eks_providers.join(", ")
             ));
             let mut unchanged = statement.clone();
             unchanged["Principal"] = json!({"Federated": eks_providers});
@@ -245,7 +242,7 @@ pub fn propose(
         for provider in eks_providers {
             let issuer = provider
                 .split_once("oidc-provider/")
-                .map_or(provider.as_str(), |x| x.1);
+                .map_or(provider, |x| x.1);
             let patterns: Vec<String> = statement
                 .get("Condition")
                 .and_then(Value::as_object)
@@ -298,18 +295,19 @@ pub fn propose(
         // and every service account seen is explained (by an IRSA statement or a tagged
         // association): a condition on tags EKS does not send, or on a service account whose
         // association is not known here, would deny the workload.
-        let untagged: Vec<&String> = associations
+        let untagged: Vec<&str> = associations
             .iter()
             .filter(|(_, tags)| *tags != Some(true))
-            .map(|(a, _)| a)
+            .map(|(a, _)| a.as_str())
             .collect();
         let tagged: Vec<(&str, &str)> = associations
             .iter()
             .filter(|(_, tags)| *tags == Some(true))
             .filter_map(|(a, _)| a.split_once('/'))
             .collect();
-        let unexplained: Vec<&String> = observed
+        let unexplained: Vec<&str> = observed
             .iter()
+            .map(String::as_str)
             .filter(|sa| !irsa_admitted.contains(&subject(sa)))
             .filter(|sa| !tagged.iter().any(|(_, ns_sa)| ns_sa == sa))
             .collect();
@@ -323,20 +321,12 @@ pub fn propose(
             } else if !untagged.is_empty() {
                 format!(
                     "session tags are disabled or not known for {}",
-                    untagged
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    untagged.join(", ")
                 )
             } else if !unexplained.is_empty() {
                 format!(
                     "no association with session tags is known for {}",
-                    unexplained
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    unexplained.join(", ")
                 )
             } else {
                 "no Pod Identity association is known (--pod-identity-associations or --aws)"
