@@ -72,6 +72,9 @@ pub struct ClusterSection {
 pub struct ContextSection {
     pub iam_snapshot: Option<PathBuf>,
     pub pod_identity_associations: Option<PathBuf>,
+    /// Kubernetes inventories, `[CLUSTER=]FILE` each (as `--k8s-inventory`).
+    #[serde(default)]
+    pub k8s_inventory: Vec<String>,
     /// What the trails record (as `--trail-config`).
     pub trail_config: Option<PathBuf>,
     #[serde(default)]
@@ -167,6 +170,17 @@ impl Config {
         {
             join(p);
         }
+        for inventory in &mut self.context.k8s_inventory {
+            if let Ok(mut arg) = inventory.parse::<crate::k8s::InventoryArg>()
+                && arg.path.is_relative()
+            {
+                arg.path = base.join(&arg.path);
+                *inventory = match arg.cluster {
+                    Some(cluster) => format!("{cluster}={}", arg.path.display()),
+                    None => arg.path.display().to_string(),
+                };
+            }
+        }
         for trail in &mut self.source.trails {
             if !crate::source::is_remote(trail) && Path::new(trail).is_relative() {
                 *trail = base.join(&*trail).display().to_string();
@@ -217,6 +231,17 @@ impl Config {
                 anyhow::ensure!(path.is_file(), "{name}: no such file {}", path.display());
             }
         }
+        for inventory in &self.context.k8s_inventory {
+            let arg = inventory
+                .parse::<crate::k8s::InventoryArg>()
+                .map_err(anyhow::Error::msg)
+                .context("context.k8s_inventory")?;
+            anyhow::ensure!(
+                arg.path.is_file(),
+                "context.k8s_inventory: no such file {}",
+                arg.path.display()
+            );
+        }
         if self.report.diff {
             anyhow::ensure!(
                 self.report.policy.is_some()
@@ -263,6 +288,12 @@ impl Config {
                 .collect(),
             pod_identity_associations: self.context.pod_identity_associations.clone(),
             iam_snapshot: self.context.iam_snapshot.clone(),
+            k8s_inventories: self
+                .context
+                .k8s_inventory
+                .iter()
+                .filter_map(|i| i.parse().ok())
+                .collect(),
             trail_config: self.context.trail_config.clone(),
             drop_unobservable: self.report.drop_unobservable,
             aws_lookups: self.context.aws,

@@ -30,6 +30,7 @@ pub mod evidence;
 pub mod exit;
 pub mod hash;
 pub mod ingest;
+pub mod k8s;
 pub mod lookup;
 pub mod map;
 pub mod observe;

@@ -26,6 +26,26 @@ struct Recommendation {
     unmapped: Vec<Unmapped>,
     #[serde(default)]
     diffs: Option<Vec<RoleDiff>>,
+    /// Only with an inventory or cluster-side findings.
+    #[serde(default)]
+    kubernetes: Option<Kubernetes>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Kubernetes {
+    inventories: Vec<InventorySummary>,
+    findings: Vec<Finding>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InventorySummary {
+    source: String,
+    cluster: Option<String>,
+    service_accounts: u64,
+    annotated: u64,
+    pods: u64,
 }
 
 #[derive(Deserialize)]
@@ -140,6 +160,35 @@ struct SharedRole {
     role: String,
     service_accounts: Vec<String>,
     recommendation: String,
+    split: Vec<SplitRole>,
+    apply: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SplitRole {
+    service_account: String,
+    mechanism: String,
+    role_name: String,
+    role_arn: String,
+    policy: Option<Policy>,
+    trust_policy: Option<Value>,
+    cluster_change: ClusterChange,
+    chained_roles: Vec<String>,
+    missing: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClusterChange {
+    kind: String,
+    cluster: String,
+    namespace: String,
+    service_account: String,
+    /// IRSA only.
+    #[serde(default)]
+    patch: Option<Value>,
+    command: String,
 }
 
 #[derive(Deserialize)]
@@ -152,6 +201,9 @@ struct Workload {
     namespace: Option<String>,
     service_account: Option<String>,
     roles: Vec<String>,
+    /// Only with `--k8s-inventory`.
+    #[serde(default)]
+    owners: Vec<String>,
     unattributed_sessions: u64,
     evidence: BTreeMap<String, Tally>,
     findings: Vec<Finding>,
@@ -171,6 +223,9 @@ struct Finding {
     kind: String,
     message: String,
     subjects: Vec<String>,
+    /// A JSON pointer to the proposal that resolves it, when there is one.
+    #[serde(default)]
+    fix: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -328,6 +383,8 @@ struct Trust {
     observed_service_accounts: Vec<String>,
     pod_identity_associations: Vec<String>,
     findings: Vec<String>,
+    #[serde(default)]
+    fix: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -368,10 +425,17 @@ fn recommendation_v1_reads_back_strictly() {
         pia.to_str().unwrap(),
         "--diff",
         "--condition-requested-region",
+        "--k8s-inventory",
+        "5E1C9A0B7D3F4E2A8B6C1D0E9F8A7B6C=fixtures/k8s/shop-prod-irsa.json",
         "--format",
         "json",
     ]);
+    // The inventory ties analytics-jobs' sessions to analytics/jobs: one role workload fewer,
+    // one service account more.
     assert_eq!(report.workloads.len(), 13);
+    assert!(report.kubernetes.is_some());
+    assert!(report.shared_roles.iter().all(|s| !s.split.is_empty()));
+    assert!(report.workloads.iter().any(|w| !w.owners.is_empty()));
     assert_eq!(report.roles.len(), 12);
     assert_eq!(report.input.records, 124);
     let diffs = report.diffs.as_ref().unwrap();

@@ -575,6 +575,50 @@ fn a_wildcard_subject_becomes_the_service_accounts_seen() {
     )
     .unwrap();
     assert_eq!(written, proposal["policy"]);
+
+    // An independent evaluator (@cloud-copilot/iam-simulate) admits each service account seen,
+    // and no other one, nor a token minted for another audience.
+    let Some(modules) = crate::util::node_tool("@cloud-copilot/iam-simulate") else {
+        return;
+    };
+    let request = |sa: &str, aud: &str| {
+        json!({"principal": provider, "action": "sts:AssumeRoleWithWebIdentity", "context": {
+            format!("{issuer}:sub"): format!("system:serviceaccount:{sa}"),
+            format!("{issuer}:aud"): aud}})
+    };
+    let input = json!({
+        "role": d["role"],
+        "trust": proposal["policy"],
+        "requests": [
+            request("analytics:etl", "sts.amazonaws.com"),
+            request("analytics:report", "sts.amazonaws.com"),
+            request("analytics:adhoc", "sts.amazonaws.com"),
+            request("payments:etl", "sts.amazonaws.com"),
+            request("analytics:etl", "vault"),
+        ],
+    });
+    let results: Vec<String> = crate::util::run_node("iam_simulate_trust.mjs", &modules, &input)
+        .iter()
+        .map(|l| l.split_once(' ').unwrap().0.to_owned())
+        .collect();
+    assert_eq!(
+        results,
+        [
+            "Allowed",
+            "Allowed",
+            "ImplicitlyDenied",
+            "ImplicitlyDenied",
+            "ImplicitlyDenied"
+        ]
+    );
+    // The current policy (`analytics:*`) admitted the unobserved one.
+    let current = json!({"role": d["role"], "trust": {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Federated": provider},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringLike": {format!("{issuer}:sub"): "system:serviceaccount:analytics:*"}}}]},
+        "requests": [request("analytics:adhoc", "sts.amazonaws.com")]});
+    let before = crate::util::run_node("iam_simulate_trust.mjs", &modules, &current);
+    assert!(before[0].starts_with("Allowed "), "{before:?}");
 }
 
 /// #25, checked by an independent IAM evaluator (@cloud-copilot/iam-simulate): the proposed

@@ -11,6 +11,7 @@ mod diff;
 mod evidence;
 mod failed_calls;
 mod implied;
+mod kubernetes;
 mod observe;
 mod real_data;
 mod recommend;

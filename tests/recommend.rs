@@ -326,6 +326,11 @@ fn out_dir_gets_one_valid_policy_file_per_workload() {
             "roles/111122223333/reports-writer.json".to_owned(),
             "roles/111122223333/search-indexer.json".to_owned(),
             "roles/111122223333/shop-prod-node.json".to_owned(),
+            "split/111122223333/orders-shared.split.tf".to_owned(),
+            "split/111122223333/orders-shared/orders-shared-reporter.json".to_owned(),
+            "split/111122223333/orders-shared/orders-shared-reporter.trust.json".to_owned(),
+            "split/111122223333/orders-shared/orders-shared-worker.json".to_owned(),
+            "split/111122223333/orders-shared/orders-shared-worker.trust.json".to_owned(),
             "users/111122223333/alice.json".to_owned(),
         ]
     );

@@ -41,6 +41,9 @@ pub enum Evidence {
     PodIdentityAssociation,
     /// No vending event in the input: the role's trust policy admits exactly one service account.
     TrustPolicy,
+    /// No vending event in the input; the role's trust policy admits several service accounts,
+    /// of which exactly one is annotated with the role on its cluster (`--k8s-inventory`).
+    ServiceAccountAnnotation,
     /// `AssumeRole` called by a session of the workload (role chaining).
     RoleChain,
     /// An assumed-role session of a role no service account was seen to use.
@@ -73,6 +76,7 @@ impl Evidence {
             Self::PodIdentityTags => "pod-identity-session-tags",
             Self::PodIdentityAssociation => "pod-identity-association",
             Self::TrustPolicy => "trust-policy",
+            Self::ServiceAccountAnnotation => "service-account-annotation",
             Self::RoleChain => "role-chain",
             Self::RoleSession => "role-session",
             Self::NodeSession => "node-session",
@@ -89,6 +93,7 @@ impl Evidence {
             | Self::PodIdentityTags
             | Self::PodIdentityAssociation
             | Self::TrustPolicy
+            | Self::ServiceAccountAnnotation
             | Self::RoleChain => Coverage::ServiceAccount,
             Self::RoleSession | Self::NodeSession => Coverage::Role,
             Self::IamUser => Coverage::User,
@@ -641,13 +646,18 @@ impl Aggregator {
         unbound.sort_by(|a, b| a.0.cmp(&b.0));
         for ((role, node), group) in unbound {
             let answer = trust.get(&role);
-            if let Some(TrustAnswer::One(sa)) = answer {
+            if let Some(TrustAnswer::One(sa) | TrustAnswer::Annotated(sa)) = answer {
+                let evidence = if matches!(answer, Some(TrustAnswer::One(_))) {
+                    Evidence::TrustPolicy
+                } else {
+                    Evidence::ServiceAccountAnnotation
+                };
                 let entry = self.workload(WorkloadKey::ServiceAccount(sa.clone()));
                 entry.mechanisms.insert(Mechanism::Irsa);
-                entry.absorb(Evidence::TrustPolicy, group.activity, Some(&role));
+                entry.absorb(evidence, group.activity, Some(&role));
                 entry.vended_roles.insert(role);
                 entry.roles.extend(group.roles);
-                entry.tally(Evidence::TrustPolicy).sessions += group.sessions;
+                entry.tally(evidence).sessions += group.sessions;
                 continue;
             }
             let evidence = if self.service_account_roles.contains(&role)

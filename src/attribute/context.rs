@@ -95,6 +95,10 @@ pub enum TrustAnswer {
     One(ServiceAccount<'static>),
     /// Several, or a pattern: `subjects` as written in the policy.
     Several(Vec<String>),
+    /// Several, but exactly one of them is annotated with the role on its cluster
+    /// (`--k8s-inventory`): sessions whose vending is not in the input are that service
+    /// account's.
+    Annotated(ServiceAccount<'static>),
     /// No web-identity statement for an EKS OIDC provider.
     NoServiceAccount,
 }

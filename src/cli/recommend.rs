@@ -54,6 +54,13 @@ pub struct RecommendArgs {
     #[arg(long, value_name = "FILE", help_heading = "Account context")]
     pub pod_identity_associations: Option<PathBuf>,
 
+    /// The cluster's ServiceAccounts and Pods (JSON from `kubectl get serviceaccounts,pods -A -o
+    /// json`, with replicasets and jobs for owner chains), optionally named by cluster: names
+    /// each service account's Deployment/CronJob owners, finds unused or drifted role
+    /// annotations and pods running as `default` with AWS calls. Repeatable, one per cluster.
+    #[arg(long, value_name = "[CLUSTER=]FILE", help_heading = "Account context")]
+    pub k8s_inventory: Vec<crate::k8s::InventoryArg>,
+
     /// Roles and trust policies (JSON from `aws iam get-account-authorization-details`): ties
     /// sessions whose credential vending is not in the trail to the one service account a role's
     /// trust policy admits.
@@ -186,6 +193,7 @@ impl RecommendArgs {
             clusters: self.cluster.clone(),
             pod_identity_associations: self.pod_identity_associations.clone(),
             iam_snapshot: self.iam_snapshot.clone(),
+            k8s_inventories: self.k8s_inventory.clone(),
             trail_config: self.trail_config.clone(),
             drop_unobservable: self.drop_unobservable,
             aws_lookups: self.aws,

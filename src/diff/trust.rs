@@ -30,6 +30,9 @@ pub struct TrustReport {
     /// Service accounts seen using the role in the trail (`<ns>/<sa>`).
     pub observed_service_accounts: Vec<String>,
     pub findings: Vec<String>,
+    /// With findings: where the proposal that resolves them is (`/diffs/<i>/proposed_trust_policy`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
 }
 
 /// Analyses `document`; `observed` are the `<ns>/<sa>` seen using the role, `associations` its
@@ -383,6 +386,43 @@ fn describe(statement: &Value) -> String {
         parts.insert(0, "Deny".to_owned());
     }
     parts.join(", ")
+}
+
+/// The EKS OIDC providers through which `document` admits `subject` (exactly or by a pattern,
+/// or with no `sub` condition).
+pub fn admitting_providers(document: &Value, subject: &str) -> Vec<String> {
+    let statements: Vec<&Value> = match document.get("Statement") {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(one) => vec![one],
+        None => Vec::new(),
+    };
+    let mut out = BTreeSet::new();
+    for statement in statements {
+        if statement.get("Effect").and_then(Value::as_str) != Some("Allow") {
+            continue;
+        }
+        let federated = string_list(statement.get("Principal").and_then(|p| p.get("Federated")));
+        for provider in federated.iter().filter(|p| p.contains("oidc.eks.")) {
+            let issuer = provider
+                .split_once("oidc-provider/")
+                .map_or(provider.as_str(), |x| x.1);
+            let subs: Vec<String> = statement
+                .get("Condition")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flat_map(|ops| ops.values())
+                .flat_map(|c| string_list(c.get(format!("{issuer}:sub").as_str())))
+                .collect();
+            if subs.is_empty()
+                || subs
+                    .iter()
+                    .any(|p| crate::policy::arn::wildcard_match(p, subject))
+            {
+                out.insert(provider.clone());
+            }
+        }
+    }
+    out.into_iter().collect()
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::Value;
 
 use crate::attribute::{
-    Associations, ClusterNames, PodIdentityAssociation, TrustIndex,
+    Associations, ClusterNames, PodIdentityAssociation, TrustAnswer, TrustIndex,
     context::{role_key, trust_answer},
 };
 
@@ -40,6 +40,8 @@ pub struct Lookups {
     /// The IAM snapshots themselves, with their paths, for `diff`.
     snapshots: Vec<(String, Value)>,
     aws: Option<aws::Session>,
+    /// ServiceAccounts and Pods from `--k8s-inventory` files.
+    pub inventory: crate::k8s::Inventory,
     pub summary: ContextSummary,
 }
 
@@ -150,6 +152,74 @@ impl Lookups {
             .or_else(|| self.aws.as_ref().map(|s| s.role_policies(role_arn)))
     }
 
+    /// What the report sets beside the trail on the cluster side.
+    pub fn cluster_facts(&self) -> crate::k8s::ClusterFacts<'_> {
+        crate::k8s::ClusterFacts {
+            inventory: &self.inventory,
+            associations: &self.associations,
+        }
+    }
+
+    /// Reads a `kubectl get serviceaccounts,pods -A -o json` export.
+    pub fn add_k8s_inventory(
+        &mut self,
+        arg: &crate::k8s::InventoryArg,
+    ) -> Result<(), crate::k8s::InventoryError> {
+        self.inventory.add_file(arg)?;
+        if let Some(added) = self.inventory.clusters.last() {
+            self.summary.sources.push(format!(
+                "Kubernetes inventory {} ({} service accounts, {} pods)",
+                added.source,
+                added.service_accounts.len(),
+                added.pods.len()
+            ));
+        }
+        Ok(())
+    }
+
+    /// The one service account annotated with `role` (`--k8s-inventory`) among those its trust
+    /// policy admits, with its cluster: the inventory's, else that of the only provider that
+    /// admits it.
+    fn annotated(&self, role: &str, document: &Value) -> Option<TrustAnswer> {
+        let subject = |ns: &str, sa: &str| format!("system:serviceaccount:{ns}:{sa}");
+        let (inventory, entry) = self.inventory.only_annotated(role, |ns, sa| {
+            !crate::diff::trust::admitting_providers(document, &subject(ns, sa)).is_empty()
+        })?;
+        let cluster = match &inventory.cluster {
+            Some(cluster) => cluster.clone(),
+            None => {
+                let providers = crate::diff::trust::admitting_providers(
+                    document,
+                    &subject(&entry.namespace, &entry.name),
+                );
+                let [provider] = providers.as_slice() else {
+                    return None;
+                };
+                self.clusters.for_provider(provider).into_owned()
+            }
+        };
+        Some(TrustAnswer::Annotated(crate::attribute::ServiceAccount {
+            cluster: cluster.into(),
+            namespace: entry.namespace.clone().into(),
+            name: entry.name.clone().into(),
+        }))
+    }
+
+    /// A role's current trust policy: from a snapshot that has the role, else from IAM with
+    /// `--aws`. Err is a warning (IAM did not answer); Ok(None) means no source knows the role.
+    pub fn trust_document(&self, role_arn: &str) -> Result<Option<Value>, String> {
+        if let Some(document) = self.trust_documents.get(&role_key(role_arn)) {
+            return Ok(Some(document.clone()));
+        }
+        match &self.aws {
+            Some(session) => session
+                .trust_document(role_arn)
+                .map(Some)
+                .map_err(|failure| failure.message),
+            None => Ok(None),
+        }
+    }
+
     /// `<cluster>/<ns>/<sa>` of the Pod Identity associations of a role.
     /// The role's Pod Identity associations (`<cluster>/<ns>/<sa>`), with whether each passes
     /// session tags (None: not known).
@@ -200,7 +270,13 @@ impl Lookups {
             };
             if let Some(document) = document {
                 read += 1;
-                index.insert(role, trust_answer(&document, &self.clusters));
+                let answer = match trust_answer(&document, &self.clusters) {
+                    TrustAnswer::Several(subjects) => self
+                        .annotated(role, &document)
+                        .unwrap_or(TrustAnswer::Several(subjects)),
+                    answer => answer,
+                };
+                index.insert(role, answer);
             }
         }
         if not_asked > 0 {

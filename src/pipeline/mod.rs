@@ -122,7 +122,9 @@ pub fn recommend(
         &settings.filter,
         lookups.summary.clone(),
         settings.synth,
+        lookups.cluster_facts(),
     );
+    cluster_side(&lookups, &mut recommendation);
     let observe = observability(settings, &input, &mut lookups, &mut recommendation)?;
     let mut diff_problems = false;
     if settings.diff {
@@ -143,6 +145,7 @@ pub fn recommend(
         diff_problems = diffs.iter().any(|d| !d.problems.is_empty());
         recommendation.diffs = Some(diffs);
     }
+    report::link_fixes(&mut recommendation);
     Ok(Computed {
         recommendation,
         input,
@@ -195,6 +198,11 @@ pub fn lookups(context: &ContextSpec, clusters: ClusterNames) -> anyhow::Result<
             .add_iam_snapshot(path)
             .context("cannot read the IAM snapshot")?;
     }
+    for inventory in &context.k8s_inventories {
+        lookups
+            .add_k8s_inventory(inventory)
+            .context("cannot read the Kubernetes inventory")?;
+    }
     if let Some(options) = &context.aws {
         lookups.add_aws(options);
     }
@@ -242,6 +250,41 @@ pub struct DiffContext<'a> {
 
 /// What the trail records, from `--trail-config`, the CloudTrail API (`--aws`) or the input, and
 /// its summary in the recommendation's `input.coverage`.
+/// What needs the roles' current trust policies on the cluster side: the trust policy of each
+/// split role whose service account gets it through IRSA (the shared role's names the cluster's
+/// OIDC provider), and the annotations whose role does not admit their service account.
+pub fn cluster_side(lookups: &Lookups, recommendation: &mut Recommendation) {
+    for shared in &mut recommendation.shared_roles {
+        if !shared.split.iter().any(|s| s.mechanism == "irsa") {
+            continue;
+        }
+        match lookups.trust_document(&shared.role) {
+            Ok(Some(document)) => {
+                report::split::add_trust(shared, &document, &lookups.clusters);
+            }
+            Ok(None) => {}
+            Err(warning) => recommendation.attribution.context.warnings.push(warning),
+        }
+    }
+    if !lookups.inventory.is_empty() {
+        let warnings = std::cell::RefCell::new(Vec::new());
+        let view = recommendation
+            .kubernetes
+            .get_or_insert_with(Default::default);
+        report::kubernetes::check_annotations(view, &lookups.inventory, |role| {
+            lookups.trust_document(role).unwrap_or_else(|warning| {
+                warnings.borrow_mut().push(warning);
+                None
+            })
+        });
+        recommendation
+            .attribution
+            .context
+            .warnings
+            .extend(warnings.into_inner());
+    }
+}
+
 pub fn observability(
     settings: &Settings,
     input: &InputStats,
@@ -419,6 +462,7 @@ mod tests {
             &settings.filter,
             lookups.summary.clone(),
             settings.synth,
+            lookups.cluster_facts(),
         );
         let policy = RawPolicies {
             source: "test".into(),

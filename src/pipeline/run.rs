@@ -191,7 +191,9 @@ fn run_from(
         &common.filter,
         lookups.summary.clone(),
         common.synth,
+        lookups.cluster_facts(),
     );
+    super::cluster_side(&lookups, &mut recommendation);
     let policy_file = common
         .policy
         .as_deref()
@@ -223,6 +225,7 @@ fn run_from(
         diff_problems = diffs.iter().any(|d| !d.problems.is_empty());
         recommendation.diffs = Some(diffs);
     }
+    report::link_fixes(&mut recommendation);
     let out = &settings.output.dir;
     report::files::write_outputs(out, &recommendation, common.policy_format)
         .with_context(|| format!("cannot write to {}", out.display()))?;

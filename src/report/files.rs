@@ -2,7 +2,9 @@
 //! `roles[]`), and each other workload's total need at a path a person can find:
 //! `eks/<cluster>/<namespace>/<service-account>.json`, `users/<account>/<user>.json` (`.tf` or
 //! `.yaml` with `--policy-format`). A role workload's file is its role's. A policy split to fit
-//! IAM's size limit is written as `<name>.part-1.json`, `<name>.part-2.json`, ...
+//! IAM's size limit is written as `<name>.part-1.json`, `<name>.part-2.json`, ... A shared role's
+//! split plan is `split/<account>/<role>/<new role>.json` (and `.trust.json`) per service
+//! account, and `split/<account>/<role>.split.tf`.
 
 use std::path::{Path, PathBuf};
 
@@ -72,6 +74,43 @@ pub fn write_policies(
             std::fs::write(&path, text)?;
             written.push(path);
         }
+    }
+    // Each shared role's split plan: per new role its permission policy and trust policy, under
+    // `split/<account>/<shared role>/`, and the whole plan as Terraform beside that folder.
+    for shared in recommendation
+        .shared_roles
+        .iter()
+        .filter(|s| !s.split.is_empty())
+    {
+        let folder = dir.join("split").join(
+            role_path(&shared.role)
+                .strip_prefix("roles")
+                .unwrap_or(Path::new("role")),
+        );
+        std::fs::create_dir_all(&folder)?;
+        for entry in &shared.split {
+            let name = safe_component(&entry.role_name);
+            if let Some(policy) = &entry.policy {
+                let path = folder.join(format!("{name}.{}", format.extension()));
+                std::fs::write(&path, format.render(&entry.role_name, policy))?;
+                written.push(path);
+            }
+            if let Some(trust) = &entry.trust_policy {
+                let path = folder.join(format!("{name}.trust.json"));
+                let mut text = serde_json::to_string_pretty(trust).unwrap_or_default();
+                text.push('\n');
+                std::fs::write(&path, text)?;
+                written.push(path);
+            }
+        }
+        let mut tf = folder.clone();
+        let stem = tf
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        tf.set_file_name(format!("{stem}.split.tf"));
+        std::fs::write(&tf, super::split::terraform_plan(shared))?;
+        written.push(tf);
     }
     for workload in &recommendation.workloads {
         if workload.kind == "role" || workload.kind == "node-role" {

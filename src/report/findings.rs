@@ -16,6 +16,10 @@ pub struct Finding {
     pub message: String,
     /// Actions, roles or service accounts the finding is about.
     pub subjects: Vec<String>,
+    /// Where in the recommendation the proposal that resolves it is, as a JSON pointer (RFC
+    /// 6901), e.g. `/shared_roles/0/split/1`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
 }
 
 /// How the policy fits IAM's limits, when it takes more than one document: split into parts a
@@ -57,6 +61,7 @@ pub fn policy_size(size: &crate::synth::PolicySize) -> Option<Finding> {
     };
     Some(Finding {
         kind,
+        fix: None,
         message,
         subjects: Vec::new(),
     })
@@ -68,6 +73,10 @@ pub struct SharedRole {
     pub role: String,
     pub service_accounts: Vec<String>,
     pub recommendation: String,
+    /// One new role per service account (`report::split`).
+    pub split: Vec<super::split::SplitRole>,
+    /// The order to apply the split in.
+    pub apply: Vec<String>,
 }
 
 /// Roles vended directly to several service accounts; each gets its own policy in the report.
@@ -93,6 +102,8 @@ pub fn shared_roles(workloads: &[(WorkloadKey, Workload)]) -> Vec<SharedRole> {
                 ),
                 role: role.to_owned(),
                 service_accounts,
+                split: Vec::new(),
+                apply: Vec::new(),
             }
         })
         .collect()
@@ -159,6 +170,7 @@ pub fn workload_findings(workload: &Workload, allowed_actions: &[&str]) -> Vec<F
         if !app.is_empty() {
             findings.push(Finding {
                 kind: "node-role-application-calls",
+                fix: None,
                 message: format!(
                     "this node role made {} application call(s) that node agents do not make; \
                      pods are likely using the node's credentials through IMDS: give them IRSA \
@@ -184,7 +196,7 @@ pub fn workload_findings(workload: &Workload, allowed_actions: &[&str]) -> Vec<F
             Some(TrustAnswer::NoServiceAccount) => {
                 "its trust policy names no EKS service account".to_owned()
             }
-            Some(TrustAnswer::One(_)) | None => {
+            Some(TrustAnswer::One(_) | TrustAnswer::Annotated(_)) | None => {
                 "no trust policy was read (use --iam-snapshot or --aws)".to_owned()
             }
         };
@@ -206,6 +218,7 @@ pub fn workload_findings(workload: &Workload, allowed_actions: &[&str]) -> Vec<F
         };
         findings.push(Finding {
             kind: "unattributed-sessions",
+            fix: None,
             message,
             subjects: Vec::new(),
         });

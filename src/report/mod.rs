@@ -3,7 +3,9 @@
 
 pub mod files;
 pub mod findings;
+pub mod kubernetes;
 pub mod roles;
+pub mod split;
 pub mod text;
 #[cfg(feature = "store")]
 pub mod upload;
@@ -32,6 +34,10 @@ pub struct Recommendation {
     /// The policy to attach to each role of the reported workloads (docs/OUTPUT.md).
     pub roles: Vec<roles::RoleReport>,
     pub unmapped: Vec<Unmapped>,
+    /// The cluster's view (`--k8s-inventory`, Pod Identity associations) beside the trail's:
+    /// present when an inventory was read or it has findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<kubernetes::KubernetesView>,
     /// With `--diff` (or `iamtrim diff`): each reported role against its current policies.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diffs: Option<Vec<crate::diff::RoleDiff>>,
@@ -146,6 +152,10 @@ pub struct WorkloadReport {
     pub namespace: Option<String>,
     pub service_account: Option<String>,
     pub roles: Vec<String>,
+    /// With `--k8s-inventory`: the controllers of the pods that run as this service account
+    /// (`Deployment/api`, `CronJob/report`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub owners: Vec<String>,
     pub unattributed_sessions: u64,
     /// Sessions and events by the evidence they were attributed on.
     pub evidence: BTreeMap<&'static str, EvidenceTally>,
@@ -262,6 +272,7 @@ pub fn build(
     filter: &WorkloadFilter,
     context: ContextSummary,
     synth: SynthConfig,
+    facts: crate::k8s::ClusterFacts<'_>,
 ) -> Recommendation {
     let mut attribution = Attribution {
         context,
@@ -284,11 +295,22 @@ pub fn build(
             total.events += tally.events;
         }
     }
-    let shared_roles = findings::shared_roles(&workloads);
+    let mut shared_roles = findings::shared_roles(&workloads);
     let mut roles = roles::role_reports(&workloads, synth);
-    let workloads: Vec<WorkloadReport> = workloads
+    let vended: BTreeMap<String, BTreeSet<String>> = workloads
+        .iter()
+        .filter(|(key, _)| matches!(key, WorkloadKey::ServiceAccount(_)))
+        .map(|(key, w)| (key.id(), w.vended_roles.clone()))
+        .collect();
+    let mut workloads: Vec<WorkloadReport> = workloads
         .into_iter()
         .map(|(key, w)| workload_report(&key, w, &shared_roles, synth))
+        .collect();
+    // Split plans and the cluster's view need every workload, reported or not.
+    split::plan(&mut shared_roles, &workloads, &vended);
+    let kubernetes = kubernetes::build(&mut workloads, &vended, facts);
+    let workloads: Vec<WorkloadReport> = workloads
+        .into_iter()
         .filter(|w| filter.matches(w))
         .collect();
     if !filter.is_empty() {
@@ -324,8 +346,51 @@ pub fn build(
         },
         workloads,
         roles,
+        kubernetes: (!kubernetes.is_empty()).then_some(kubernetes),
         diffs: None,
         unmapped: input.unmapped_list(),
+    }
+}
+
+/// Points each finding that a proposal resolves at that proposal (`fix`, a JSON pointer): a
+/// shared role at its split plan, a trust-policy finding at the proposed trust policy.
+pub fn link_fixes(recommendation: &mut Recommendation) {
+    let shared = &recommendation.shared_roles;
+    let split_of = |role: Option<&str>, id: &str| {
+        shared.iter().enumerate().find_map(|(i, s)| {
+            let j = s.split.iter().position(|e| e.service_account == id)?;
+            (role.is_none_or(|r| s.role == r)).then(|| format!("/shared_roles/{i}/split/{j}"))
+        })
+    };
+    for workload in &mut recommendation.workloads {
+        for finding in &mut workload.findings {
+            if finding.kind == "shared-role" {
+                let role = shared
+                    .iter()
+                    .map(|s| s.role.as_str())
+                    .find(|r| finding.message.contains(&format!("role {r} ")));
+                finding.fix = split_of(role, &workload.id);
+            }
+        }
+    }
+    for role in &mut recommendation.roles {
+        let at = shared
+            .iter()
+            .position(|s| s.role == role.role && !s.split.is_empty());
+        for finding in &mut role.findings {
+            if finding.kind == "shared-role" {
+                finding.fix = at.map(|i| format!("/shared_roles/{i}/split"));
+            }
+        }
+    }
+    for (i, diff) in recommendation.diffs.iter_mut().flatten().enumerate() {
+        let proposed = diff.proposed_trust_policy.is_some();
+        if let Some(trust) = &mut diff.trust
+            && proposed
+            && !trust.findings.is_empty()
+        {
+            trust.fix = Some(format!("/diffs/{i}/proposed_trust_policy"));
+        }
     }
 }
 
@@ -451,6 +516,7 @@ fn workload_report(
             .collect();
         findings.push(findings::Finding {
             kind: "unauthenticated-calls",
+            fix: None,
             message: format!(
                 "{rejected} calls were rejected before authorization ({}): their credentials were \
                  expired or not valid, so they say nothing about permissions and are neither \
@@ -471,6 +537,7 @@ fn workload_report(
                 .collect();
             findings.push(findings::Finding {
                 kind: "shared-role",
+                fix: None,
                 message: format!(
                     "role {} is also used by {}: {}",
                     shared.role,
@@ -496,6 +563,7 @@ fn workload_report(
         namespace,
         service_account,
         roles: workload.roles.into_iter().collect(),
+        owners: Vec::new(),
         unattributed_sessions,
         evidence: workload
             .evidence

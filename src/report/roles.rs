@@ -112,6 +112,7 @@ fn report(role: &str, acc: Role, synth: SynthConfig) -> RoleReport {
         let accounts: Vec<String> = acc.vended_to.iter().cloned().collect();
         findings.push(Finding {
             kind: "shared-role",
+            fix: None,
             message: format!(
                 "shared by {} service accounts ({}): this policy is the union of their needs, \
                  which keeps them all working until the role is split; each one's own need is its \
@@ -127,6 +128,7 @@ fn report(role: &str, acc: Role, synth: SynthConfig) -> RoleReport {
         let from: Vec<String> = acc.by_workload.keys().cloned().collect();
         findings.push(Finding {
             kind: "chained-role",
+            fix: None,
             message: format!(
                 "reached only by role chaining (from {}): attach this policy to the role; the \
                  calling workload's own role needs only sts:AssumeRole on it",
@@ -139,6 +141,7 @@ fn report(role: &str, acc: Role, synth: SynthConfig) -> RoleReport {
     if acc.node {
         findings.push(Finding {
             kind: "node-role",
+            fix: None,
             message: "a node's instance role: every pod on the node without its own role \
                       shares it; give application workloads their own roles"
                 .to_owned(),

@@ -201,6 +201,7 @@ pub fn render(r: &Recommendation) -> String {
         }
     }
     render_roles(&mut out, r);
+    render_splits(&mut out, r);
     if !r.unmapped.is_empty() {
         let _ = writeln!(
             out,
@@ -300,6 +301,45 @@ fn render_roles(out: &mut String, r: &Recommendation) {
             for line in policy.to_pretty_json().lines() {
                 let _ = writeln!(out, "        {line}");
             }
+        }
+    }
+}
+
+/// Each shared role's split plan: the new roles, how each service account moves, in what order.
+fn render_splits(out: &mut String, r: &Recommendation) {
+    for shared in r.shared_roles.iter().filter(|s| !s.split.is_empty()) {
+        let _ = writeln!(
+            out,
+            "
+Split plan for {} (split/<account>/<role>/ and <role>.split.tf with --out):",
+            shared.role
+        );
+        for entry in &shared.split {
+            let _ = writeln!(
+                out,
+                "   {} -> new role {} ({})",
+                entry.service_account, entry.role_arn, entry.mechanism
+            );
+            let statements = entry.policy.as_ref().map_or(0, |p| p.statements.len());
+            let _ = writeln!(
+                out,
+                "      policy: {statements} statements; trust: {}",
+                if entry.trust_policy.is_some() {
+                    "admits only this service account"
+                } else {
+                    "not written"
+                }
+            );
+            if !entry.chained_roles.is_empty() {
+                let _ = writeln!(out, "      chains into: {}", entry.chained_roles.join(", "));
+            }
+            let _ = writeln!(out, "      move: {}", entry.cluster_change.command);
+            for missing in &entry.missing {
+                let _ = writeln!(out, "      not written: {missing}");
+            }
+        }
+        for (i, step) in shared.apply.iter().enumerate() {
+            let _ = writeln!(out, "   {}. {step}", i + 1);
         }
     }
 }
@@ -498,6 +538,19 @@ pub fn render_diffs(r: &Recommendation) -> String {
             for kept in &trust.kept {
                 let _ = writeln!(out, "   trust keeps: {kept}");
             }
+        }
+        if let Some(shared) = r
+            .shared_roles
+            .iter()
+            .find(|s| s.role == d.role && !s.split.is_empty())
+        {
+            let names: Vec<&str> = shared.split.iter().map(|s| s.role_name.as_str()).collect();
+            let _ = writeln!(
+                out,
+                "   or split it, one role per service account: {} (the split plan in `iamtrim \
+                 recommend`; split/<account>/<role>.split.tf with --out)",
+                names.join(", ")
+            );
         }
     }
     out

@@ -46,6 +46,8 @@ pub struct Options {
     pub clusters: Vec<ClusterArg>,
     pub pod_identity_associations: Option<PathBuf>,
     pub iam_snapshot: Option<PathBuf>,
+    /// `--k8s-inventory [CLUSTER=]FILE`, `context.k8s_inventory`.
+    pub k8s_inventories: Vec<crate::k8s::InventoryArg>,
     /// What the trails record (`--trail-config`, `context.trail_config`).
     pub trail_config: Option<PathBuf>,
     /// Let a diff's proposal drop grants the trail cannot show (`--drop-unobservable`).
@@ -85,6 +87,7 @@ pub enum Input {
 pub struct ContextSpec {
     pub pod_identity_associations: Option<PathBuf>,
     pub iam_snapshot: Option<PathBuf>,
+    pub k8s_inventories: Vec<crate::k8s::InventoryArg>,
     /// The trails' configuration: what they record (`observe`).
     pub trail_config: Option<PathBuf>,
     /// Ask the EKS and IAM APIs, with these options.
@@ -240,6 +243,7 @@ impl Settings {
             context: ContextSpec {
                 pod_identity_associations: options.pod_identity_associations.clone(),
                 iam_snapshot: options.iam_snapshot.clone(),
+                k8s_inventories: options.k8s_inventories.clone(),
                 trail_config: options.trail_config.clone(),
                 aws: options.aws_lookups.then(|| options.aws.clone()),
             },

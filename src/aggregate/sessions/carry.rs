@@ -207,7 +207,7 @@ pub fn sorted_calls(calls: &foldhash::HashMap<CallKey, Usage>) -> Vec<(&CallKey,
 }
 
 impl Evidence {
-    pub const ALL: [Evidence; 11] = [
+    pub const ALL: [Evidence; 12] = [
         Self::IrsaWebIdentity,
         Self::IrsaToken,
         Self::PodIdentityTags,
@@ -219,6 +219,7 @@ impl Evidence {
         Self::IamUser,
         Self::VendingNotInInput,
         Self::PodIdentityUntagged,
+        Self::ServiceAccountAnnotation,
     ];
 
     pub fn parse(text: &str) -> Option<Evidence> {
