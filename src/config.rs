@@ -75,6 +75,10 @@ pub struct ContextSection {
     /// Kubernetes inventories, `[CLUSTER=]FILE` each (as `--k8s-inventory`).
     #[serde(default)]
     pub k8s_inventory: Vec<String>,
+    /// Kubeconfig contexts to read the inventory from, `[CLUSTER=]CONTEXT` each (as
+    /// `--kube-context`).
+    #[serde(default)]
+    pub kube_contexts: Vec<String>,
     /// What the trails record (as `--trail-config`).
     pub trail_config: Option<PathBuf>,
     #[serde(default)]
@@ -231,6 +235,12 @@ impl Config {
                 anyhow::ensure!(path.is_file(), "{name}: no such file {}", path.display());
             }
         }
+        for context in &self.context.kube_contexts {
+            context
+                .parse::<crate::k8s::KubeContextArg>()
+                .map_err(anyhow::Error::msg)
+                .context("context.kube_contexts")?;
+        }
         for inventory in &self.context.k8s_inventory {
             let arg = inventory
                 .parse::<crate::k8s::InventoryArg>()
@@ -293,6 +303,12 @@ impl Config {
                 .k8s_inventory
                 .iter()
                 .filter_map(|i| i.parse().ok())
+                .collect(),
+            kube_contexts: self
+                .context
+                .kube_contexts
+                .iter()
+                .filter_map(|c| c.parse().ok())
                 .collect(),
             trail_config: self.context.trail_config.clone(),
             drop_unobservable: self.report.drop_unobservable,

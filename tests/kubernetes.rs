@@ -627,3 +627,165 @@ fn a_shared_pod_identity_role_splits_by_association() {
         .collect();
     assert_eq!(lines, ["Allowed", "ImplicitlyDenied"]);
 }
+
+/// `--kube-context`: the same inventory read live through kube-rs, from a local server that
+/// speaks the Kubernetes list API (pages with `continue`, bearer-token auth, a 403 on jobs the
+/// way RBAC answers), with a kubeconfig like the one `aws eks update-kubeconfig` writes.
+#[test]
+fn the_cluster_is_read_live_through_a_kubeconfig_context() {
+    use std::io::Write as _;
+    let fixture: Value = serde_json::from_slice(
+        &std::fs::read(crate::util::root().join("fixtures/k8s/shop-prod-irsa.json")).unwrap(),
+    )
+    .unwrap();
+    let of_kind = |kind: &str| -> Vec<Value> {
+        fixture["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["kind"] == kind)
+            .map(|i| {
+                // List answers carry no kind on their items.
+                let mut item = i.clone();
+                item.as_object_mut().unwrap().remove("kind");
+                item
+            })
+            .collect()
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = seen.clone();
+    let (accounts, pods, replicasets) = (
+        of_kind("ServiceAccount"),
+        of_kind("Pod"),
+        of_kind("ReplicaSet"),
+    );
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let Some(request) = crate::util::Request::read(&stream) else {
+                continue;
+            };
+            let target = request.target().to_owned();
+            let authorized = request.header("authorization") == Some("Bearer k8s-test-token");
+            log.lock().unwrap().push(target.clone());
+            let list = |kind: &str, items: &[Value], next: Option<&str>| {
+                json!({"kind": kind, "apiVersion": "v1",
+                    "metadata": {"resourceVersion": "7", "continue": next.unwrap_or("")},
+                    "items": items})
+            };
+            let (status, body) = match target.split('?').next().unwrap() {
+                _ if !authorized => ("401 Unauthorized", json!({"kind": "Status", "code": 401})),
+                "/api/v1/serviceaccounts" => {
+                    ("200 OK", list("ServiceAccountList", &accounts, None))
+                }
+                // Pods in two pages.
+                "/api/v1/pods" if target.contains("continue=") => {
+                    ("200 OK", list("PodList", &pods[3..], None))
+                }
+                "/api/v1/pods" => ("200 OK", list("PodList", &pods[..3], Some("page-2"))),
+                "/apis/apps/v1/replicasets" => {
+                    ("200 OK", list("ReplicaSetList", &replicasets, None))
+                }
+                "/apis/batch/v1/jobs" => (
+                    "403 Forbidden",
+                    json!({"kind": "Status", "apiVersion": "v1",
+                    "status": "Failure", "reason": "Forbidden", "code": 403,
+                    "message": "jobs.batch is forbidden: User \"iamtrim\" cannot list resource \"jobs\" in API group \"batch\" at the cluster scope"}),
+                ),
+                _ => ("404 Not Found", json!({"kind": "Status", "code": 404})),
+            };
+            let body = body.to_string();
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all((head + &body).as_bytes());
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("config");
+    write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: shop-prod\n  cluster:\n    server: http://127.0.0.1:{port}\n\
+             contexts:\n- name: arn:aws:eks:us-east-1:111122223333:cluster/shop-prod\n  context:\n    cluster: shop-prod\n    user: iamtrim\n\
+             current-context: arn:aws:eks:us-east-1:111122223333:cluster/shop-prod\n\
+             users:\n- name: iamtrim\n  user:\n    token: k8s-test-token\n"
+        )
+        .as_bytes(),
+    );
+    let trail = sample_trail().display().to_string();
+    let context = format!("{IRSA_CLUSTER}=arn:aws:eks:us-east-1:111122223333:cluster/shop-prod");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_iamtrim"))
+        .args([
+            "recommend",
+            "--trail",
+            &trail,
+            "--format",
+            "json",
+            "--iam-snapshot",
+            "fixtures/sample-context/iam.json",
+            "--kube-context",
+            &context,
+        ])
+        .current_dir(crate::util::root())
+        .env("KUBECONFIG", &kubeconfig)
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    let report: Value = serde_json::from_slice(&run.stdout).unwrap();
+    let owners =
+        |sa: &str| workload(&report, &format!("eks/{IRSA_CLUSTER}/{sa}"))["owners"].clone();
+    // Deployments from the ReplicaSets listed; jobs could not be listed (403), so the CronJob
+    // behind a Job is not known and the Job is named instead.
+    assert_eq!(owners("orders/worker"), json!(["Deployment/worker"]));
+    assert_eq!(owners("orders/reporter"), json!(["Job/reporter-29412360"]));
+    assert_eq!(owners("search/indexer"), json!(["StatefulSet/indexer"]));
+    assert_eq!(
+        report["kubernetes"]["inventories"],
+        json!([{"source": format!("{IRSA_CLUSTER}=kube context arn:aws:eks:us-east-1:111122223333:cluster/shop-prod"),
+            "cluster": IRSA_CLUSTER, "service_accounts": 12, "annotated": 6, "pods": 7}])
+    );
+    // The same findings as from the saved inventory.
+    assert!(report["kubernetes"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["kind"] == "unused-role-annotation" && f["subjects"][0] == "legacy/importer"));
+    let jobs = workload(&report, &format!("eks/{IRSA_CLUSTER}/analytics/jobs"));
+    assert_eq!(
+        jobs["evidence"]["service-account-annotation"]["sessions"],
+        json!(1)
+    );
+    // The 403 is a warning, not a failure.
+    assert!(
+        stderr.contains("warning: kube context \"arn:aws:eks:us-east-1:111122223333:cluster/shop-prod\": cannot list /apis/batch/v1/jobs"),
+        "{stderr}"
+    );
+    let targets = seen.lock().unwrap().clone();
+    assert!(
+        targets
+            .iter()
+            .any(|t| t.starts_with("/api/v1/pods?") && t.contains("continue=page-2")),
+        "{targets:?}"
+    );
+    // A context the kubeconfig does not have is a clear error.
+    let missing = std::process::Command::new(env!("CARGO_BIN_EXE_iamtrim"))
+        .args(["recommend", "--trail", &trail, "--kube-context", "staging"])
+        .current_dir(crate::util::root())
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "error: cannot read the cluster\n  Caused by: kubeconfig context \"staging\""
+        ),
+        "{stderr}"
+    );
+}

@@ -61,6 +61,16 @@ pub struct RecommendArgs {
     #[arg(long, value_name = "[CLUSTER=]FILE", help_heading = "Account context")]
     pub k8s_inventory: Vec<crate::k8s::InventoryArg>,
 
+    /// The same read live from a cluster, through a kubeconfig context (its credentials and
+    /// exec plugins such as `aws eks get-token`; KUBECONFIG or ~/.kube/config): lists
+    /// serviceaccounts, pods, replicasets and jobs of every namespace (read-only). Repeatable.
+    #[arg(
+        long,
+        value_name = "[CLUSTER=]CONTEXT",
+        help_heading = "Account context"
+    )]
+    pub kube_context: Vec<crate::k8s::KubeContextArg>,
+
     /// Roles and trust policies (JSON from `aws iam get-account-authorization-details`): ties
     /// sessions whose credential vending is not in the trail to the one service account a role's
     /// trust policy admits.
@@ -194,6 +204,7 @@ impl RecommendArgs {
             pod_identity_associations: self.pod_identity_associations.clone(),
             iam_snapshot: self.iam_snapshot.clone(),
             k8s_inventories: self.k8s_inventory.clone(),
+            kube_contexts: self.kube_context.clone(),
             trail_config: self.trail_config.clone(),
             drop_unobservable: self.drop_unobservable,
             aws_lookups: self.aws,

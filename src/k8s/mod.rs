@@ -5,6 +5,8 @@
 //! accounts seen in the trail that the cluster does not tie to the role, and pods running as a
 //! `default` service account that make AWS calls.
 
+pub mod live;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -45,6 +47,32 @@ impl FromStr for InventoryArg {
             None => Ok(Self {
                 cluster: None,
                 path: PathBuf::from(text),
+            }),
+        }
+    }
+}
+
+/// `--kube-context [CLUSTER=]CONTEXT`: a kubeconfig context to read the inventory from live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KubeContextArg {
+    pub cluster: Option<String>,
+    pub context: String,
+}
+
+impl FromStr for KubeContextArg {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.split_once('=') {
+            Some((cluster, context)) if !cluster.is_empty() && !context.is_empty() => Ok(Self {
+                cluster: Some(cluster.to_owned()),
+                context: context.to_owned(),
+            }),
+            Some(_) => Err(format!("{text:?}: expected [CLUSTER=]CONTEXT")),
+            None if text.is_empty() => Err("expected [CLUSTER=]CONTEXT".to_owned()),
+            None => Ok(Self {
+                cluster: None,
+                context: text.to_owned(),
             }),
         }
     }
@@ -135,6 +163,10 @@ impl Inventory {
         self.clusters.is_empty()
     }
 
+    pub fn add(&mut self, inventory: ClusterInventory) {
+        self.clusters.push(inventory);
+    }
+
     pub fn add_file(&mut self, arg: &InventoryArg) -> Result<(), InventoryError> {
         let path = arg.path.display().to_string();
         let text = std::fs::read(&arg.path).map_err(|source| InventoryError::Read {
@@ -198,7 +230,7 @@ fn path_label(path: &Path, cluster: Option<&str>) -> String {
 /// ServiceAccounts and Pods of a `kubectl get ... -o json` list; ReplicaSets, Jobs and other
 /// owners in the same list resolve owner chains (without them a ReplicaSet is read as its
 /// Deployment from the `pod-template-hash` label).
-fn read_items(items: &[Value]) -> ClusterInventory {
+pub(crate) fn read_items(items: &[Value]) -> ClusterInventory {
     let text = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_owned);
     // (kind, namespace, name) -> its controller (kind, name).
     let mut controllers: BTreeMap<(String, String, String), (String, String)> = BTreeMap::new();

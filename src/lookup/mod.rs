@@ -205,6 +205,24 @@ impl Lookups {
         }))
     }
 
+    /// Reads a cluster's inventory live through a kubeconfig context.
+    pub fn add_kube_context(
+        &mut self,
+        arg: &crate::k8s::KubeContextArg,
+    ) -> Result<(), crate::k8s::live::LiveError> {
+        let (inventory, warnings) =
+            crate::k8s::live::read_context(&arg.context, arg.cluster.as_deref())?;
+        self.summary.sources.push(format!(
+            "Kubernetes inventory {} ({} service accounts, {} pods)",
+            inventory.source,
+            inventory.service_accounts.len(),
+            inventory.pods.len()
+        ));
+        self.summary.warnings.extend(warnings);
+        self.inventory.add(inventory);
+        Ok(())
+    }
+
     /// A role's current trust policy: from a snapshot that has the role, else from IAM with
     /// `--aws`. Err is a warning (IAM did not answer); Ok(None) means no source knows the role.
     pub fn trust_document(&self, role_arn: &str) -> Result<Option<Value>, String> {

@@ -203,6 +203,11 @@ pub fn lookups(context: &ContextSpec, clusters: ClusterNames) -> anyhow::Result<
             .add_k8s_inventory(inventory)
             .context("cannot read the Kubernetes inventory")?;
     }
+    for kube in &context.kube_contexts {
+        lookups
+            .add_kube_context(kube)
+            .context("cannot read the cluster")?;
+    }
     if let Some(options) = &context.aws {
         lookups.add_aws(options);
     }

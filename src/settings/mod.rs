@@ -48,6 +48,8 @@ pub struct Options {
     pub iam_snapshot: Option<PathBuf>,
     /// `--k8s-inventory [CLUSTER=]FILE`, `context.k8s_inventory`.
     pub k8s_inventories: Vec<crate::k8s::InventoryArg>,
+    /// `--kube-context [CLUSTER=]CONTEXT`, `context.kube_contexts`.
+    pub kube_contexts: Vec<crate::k8s::KubeContextArg>,
     /// What the trails record (`--trail-config`, `context.trail_config`).
     pub trail_config: Option<PathBuf>,
     /// Let a diff's proposal drop grants the trail cannot show (`--drop-unobservable`).
@@ -88,6 +90,7 @@ pub struct ContextSpec {
     pub pod_identity_associations: Option<PathBuf>,
     pub iam_snapshot: Option<PathBuf>,
     pub k8s_inventories: Vec<crate::k8s::InventoryArg>,
+    pub kube_contexts: Vec<crate::k8s::KubeContextArg>,
     /// The trails' configuration: what they record (`observe`).
     pub trail_config: Option<PathBuf>,
     /// Ask the EKS and IAM APIs, with these options.
@@ -244,6 +247,7 @@ impl Settings {
                 pod_identity_associations: options.pod_identity_associations.clone(),
                 iam_snapshot: options.iam_snapshot.clone(),
                 k8s_inventories: options.k8s_inventories.clone(),
+                kube_contexts: options.kube_contexts.clone(),
                 trail_config: options.trail_config.clone(),
                 aws: options.aws_lookups.then(|| options.aws.clone()),
             },
