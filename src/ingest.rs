@@ -405,6 +405,10 @@ fn process<'a>(
     let (Some(source), Some(name)) = (&record.event_source, &record.event_name) else {
         return Err("record has no eventSource or eventName".to_owned());
     };
+    let origin = (
+        record.vpc_endpoint_id.as_deref(),
+        record.source_ip_address.as_deref(),
+    );
     let failure = record.error_code.as_ref().map(|code| {
         let class = failure::classify(source, code, record.error_message.as_deref());
         (class, code.clone())
@@ -417,14 +421,14 @@ fn process<'a>(
         // policy, not by any permission policy of the workload: it is attribution evidence, not
         // usage.
         file.counts.no_permission += 1;
-        file.event(caller, at);
+        file.event(caller, at, None);
         return Ok(());
     }
     let region = crate::policy::regions::bit(record.aws_region.as_deref().unwrap_or_default());
     let event_id = record.event_id.as_deref().and_then(EventId::parse);
     if config.calls_table {
         let call: Arc<str> = format!("{source}{CALL_SEPARATOR}{name}").into();
-        file.event(caller, at)
+        file.event(caller, at, None)
             .call(&call, Arc::from(""), failure, at, region, event_id);
         return Ok(());
     }
@@ -443,7 +447,8 @@ fn process<'a>(
             None
         }
     };
-    let activity = file.event(caller, at);
+    // Where the call came from counts only for calls a permission policy decides.
+    let activity = file.event(caller, at, calls.as_ref().map(|_| origin));
     if let Some(calls) = calls {
         activity.request(&calls, failure, at, region, event_id);
     }

@@ -27,6 +27,7 @@ type RequestRef<'a> = (usize, Failure<'a>);
 pub struct CallerActivity<'a> {
     events: u64,
     first_seen: Option<Timestamp>,
+    network: super::network::Network,
     calls: HashMap<CallRef<'a>, Usage>,
     /// Events counted per request, spread over the request's calls when the file is done: one
     /// hash of an address per event instead of one of every action and ARN.
@@ -96,6 +97,8 @@ pub struct Activity {
     /// The time of the earliest event (in the window).
     pub first_seen: Option<Timestamp>,
     pub calls: HashMap<CallKey, Usage>,
+    /// Where its events came from.
+    pub network: super::network::Network,
 }
 
 impl Activity {
@@ -105,6 +108,7 @@ impl Activity {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
+        self.network.merge(&other.network);
         for (key, usage) in other.calls {
             self.calls
                 .entry(key)
@@ -184,9 +188,17 @@ impl ProblemLog {
 impl<'a> FileAggregate<'a> {
     /// Counts one event of `caller` at `at` and returns its activity, to record the event's
     /// calls in.
-    pub fn event(&mut self, caller: Caller<'a>, at: Timestamp) -> &mut CallerActivity<'a> {
+    pub fn event(
+        &mut self,
+        caller: Caller<'a>,
+        at: Timestamp,
+        origin: Option<(Option<&str>, Option<&str>)>,
+    ) -> &mut CallerActivity<'a> {
         let activity = self.callers.entry(caller).or_default();
         activity.events += 1;
+        if let Some((endpoint, source)) = origin {
+            activity.network.record(endpoint, source);
+        }
         activity.first_seen = Some(activity.first_seen.map_or(at, |t| t.min(at)));
         activity
     }
@@ -225,6 +237,7 @@ impl<'a> FileAggregate<'a> {
                     events: activity.events,
                     first_seen: activity.first_seen,
                     calls,
+                    network: activity.network,
                 };
                 (owned_caller(caller), owned)
             })

@@ -6,6 +6,7 @@
 //! [`Aggregator`] merges batches and performs the session join (`sessions`).
 
 mod batch;
+pub mod network;
 mod sessions;
 
 use std::sync::Arc;

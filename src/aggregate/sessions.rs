@@ -148,6 +148,8 @@ pub struct Workload {
     /// For a role workload with unattributed sessions: what its trust policy said, if read.
     pub trust: Option<TrustAnswer>,
     pub account: Option<String>,
+    /// Where its calls came from (`--condition-network`).
+    pub network: super::network::Network,
 }
 
 impl Workload {
@@ -160,6 +162,7 @@ impl Workload {
     /// every call twice while reading doubled the aggregator's work.
     fn absorb(&mut self, evidence: Evidence, activity: Activity, role: Option<&str>) {
         self.tally(evidence).events += activity.events;
+        self.network.merge(&activity.network);
         let calls = match role {
             Some(role) => self.calls_by_role.entry(role.to_owned()).or_default(),
             None => &mut self.calls,
@@ -742,6 +745,7 @@ mod tests {
             events: 1,
             first_seen: Some(at),
             calls: HashMap::from_iter([(call, Usage::once(at))]),
+            network: Default::default(),
         };
         FileBatch {
             activity: vec![(caller, activity)],
@@ -939,6 +943,7 @@ mod tests {
                             events: a.events,
                             first_seen: a.first_seen,
                             calls: a.calls.clone(),
+                            network: a.network.clone(),
                         },
                     )
                 })

@@ -161,6 +161,14 @@ pub struct RecommendArgs {
     #[arg(long, help_heading = "Policy")]
     pub condition_requested_region: bool,
 
+    /// Add an `aws:SourceVpce` (or `aws:SourceIp`) condition to a workload's statements when
+    /// every call it made in the window came through those VPC endpoints (or from those
+    /// addresses), so its credentials fail outside that network. Off by default: a new endpoint,
+    /// NAT gateway or network path then needs a policy change. Actions a request implies are
+    /// left without it (AWS services exercise them from their own network).
+    #[arg(long, help_heading = "Policy")]
+    pub condition_network: bool,
+
     /// The IAM size limit policies must fit: a managed policy (6,144 characters) or a role's
     /// inline policies (10,240) [default: managed].
     #[arg(long, value_enum, help_heading = "Policy")]
@@ -223,6 +231,7 @@ impl RecommendArgs {
             generalize_over: self.generalize_over,
             max_managed_policies: self.max_managed_policies,
             condition_requested_region: self.condition_requested_region,
+            condition_network: self.condition_network,
             size_limit: self.size_limit,
             catalog: self.catalog.clone(),
             fetch_concurrency: self.fetch_concurrency,

@@ -46,6 +46,11 @@ pub struct Record<'a> {
     pub shared_event_id: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "text")]
     pub recipient_account_id: Option<Cow<'a, str>>,
+    /// Where the call came from: read only for `--condition-network`'s summary.
+    #[serde(borrow, default, deserialize_with = "text", rename = "sourceIPAddress")]
+    pub source_ip_address: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub vpc_endpoint_id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub user_identity: Option<UserIdentity<'a>>,
     #[serde(borrow, default)]

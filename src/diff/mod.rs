@@ -23,7 +23,7 @@ use crate::aggregate::{CallKey, Outcome, Usage};
 use crate::catalog::Catalog;
 use crate::observe::Observability;
 use crate::policy::PolicyDocument;
-use crate::synth::{SynthConfig, synthesize};
+use crate::synth::SynthConfig;
 use eval::{Decision, Effect, ParsedPolicy, evaluate, granted_actions};
 
 /// A role's current policies as read from IAM or files, before parsing.
@@ -85,6 +85,8 @@ pub struct RoleUsage {
     /// Sessions not tied to a service account used it too (their vending was outside the
     /// input, or the role is not a Kubernetes one): who they were is not known.
     pub other_sessions: bool,
+    /// Where the calls of the workloads that used it came from (`--condition-network`).
+    pub network: crate::aggregate::network::Network,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -343,7 +345,16 @@ pub fn diff_role(
 
     let mut lint = lint::lint(&identity, catalog, true);
     lint.extend(lint::lint(boundary.as_slice(), catalog, false));
-    let mut proposed = synthesize(crate::aggregate::used_grants(calls.iter().copied()), synth);
+    let condition = synth
+        .network_condition
+        .then(|| usage.network.condition().ok())
+        .flatten();
+    let exempt = crate::synth::implied_actions(calls.iter().map(|(k, _)| *k));
+    let mut proposed = crate::synth::synthesize_within(
+        crate::aggregate::used_grants(calls.iter().copied()),
+        synth,
+        crate::synth::perimeter(condition.as_ref(), &exempt),
+    );
     if !drop_unobservable {
         unseen::keep(&mut proposed.policy, &unseen);
     }

@@ -220,6 +220,7 @@ pub fn role_usage(finished: &[(WorkloadKey, Workload)]) -> BTreeMap<String, Role
     for (key, workload) in finished {
         for (role, calls) in &workload.calls_by_role {
             let usage = out.entry(role.clone()).or_default();
+            usage.network.merge(&workload.network);
             for (call, stats) in calls {
                 usage
                     .calls

@@ -67,17 +67,42 @@ pub fn policy_size(size: &crate::synth::PolicySize) -> Option<Finding> {
     })
 }
 
-/// A role vended to more than one service account.
-#[derive(Debug, Clone, Serialize)]
-pub struct SharedRole {
-    pub role: String,
-    pub service_accounts: Vec<String>,
-    pub recommendation: String,
-    /// One new role per service account (`report::split`).
-    pub split: Vec<super::split::SplitRole>,
-    /// The order to apply the split in.
-    pub apply: Vec<String>,
+/// What `--condition-network` did for a workload: the condition its statements carry, or why
+/// none could be drawn safely.
+pub fn network_perimeter(
+    network: &Result<crate::aggregate::network::NetworkCondition, String>,
+    exempt: &std::collections::BTreeSet<String>,
+) -> Finding {
+    let (message, subjects) = match network {
+        Ok((operator, key, values)) => {
+            let left_out = if exempt.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; left without it, as requests imply them: {}",
+                    exempt.iter().cloned().collect::<Vec<_>>().join(", ")
+                )
+            };
+            (
+                format!(
+                    "statements carry {operator} {key} {}: every call in the window came from \
+                     there, so the credentials fail anywhere else{left_out}",
+                    values.join(", ")
+                ),
+                values.clone(),
+            )
+        }
+        Err(why) => (format!("no network condition: {why}"), Vec::new()),
+    };
+    Finding {
+        kind: "network-perimeter",
+        fix: None,
+        message,
+        subjects,
+    }
 }
+
+pub use super::split::SharedRole;
 
 /// Roles vended directly to several service accounts; each gets its own policy in the report.
 pub fn shared_roles(workloads: &[(WorkloadKey, Workload)]) -> Vec<SharedRole> {

@@ -18,7 +18,7 @@ use crate::aggregate::{Coverage, Mechanism, Outcome, Tally, Usage, Workload, Wor
 use crate::lookup::ContextSummary;
 use crate::policy::PolicyDocument;
 use crate::stats::{InputStats, Problem, Unmapped};
-use crate::synth::{Generalization, PolicySize, SynthConfig, synthesize};
+use crate::synth::{Generalization, PolicySize, SynthConfig};
 use crate::window::TimeWindow;
 
 pub const SCHEMA: &str = "iamtrim.recommendation/v1";
@@ -499,14 +499,28 @@ fn workload_report(
             },
         )
         .collect();
-    let synthesis = synthesize(
+    // The network perimeter, when asked for and every call agrees (else a finding says why).
+    let network = synth
+        .network_condition
+        .then(|| workload.network.condition());
+    let condition = network.as_ref().and_then(|n| n.as_ref().ok());
+    let exempt: BTreeSet<String> = usage
+        .iter()
+        .filter(|u| !u.implied_by.is_empty())
+        .map(|u| u.action.clone())
+        .collect();
+    let synthesis = crate::synth::synthesize_within(
         usage
             .iter()
             .map(|u| (u.action.as_str(), u.resource.as_str(), u.region_mask)),
         synth,
+        crate::synth::perimeter(condition, &exempt),
     );
     let allowed: Vec<&str> = usage.iter().map(|u| u.action.as_str()).collect();
     let mut findings = findings::workload_findings(&workload, &allowed);
+    if let Some(network) = &network {
+        findings.push(findings::network_perimeter(network, &exempt));
+    }
     findings.extend(findings::policy_size(&synthesis.size));
     let rejected: u64 = unauthenticated.values().map(|(count, _)| count).sum();
     if rejected > 0 {
@@ -554,7 +568,7 @@ fn workload_report(
         .filter(|(e, _)| e.coverage() == Coverage::Unattributed)
         .map(|(_, t)| t.sessions)
         .sum();
-    let policy_by_role = roles::policy_by_role(&workload, synth);
+    let policy_by_role = roles::policy_by_role(&workload, synth, condition);
     WorkloadReport {
         id,
         kind,

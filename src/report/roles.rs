@@ -11,9 +11,12 @@ use foldhash::HashMap;
 use serde::Serialize;
 
 use super::findings::{self, Finding};
+use crate::aggregate::network::NetworkCondition;
 use crate::aggregate::{CallKey, Usage, Workload, WorkloadKey, used_grants};
 use crate::policy::PolicyDocument;
-use crate::synth::{Generalization, PolicySize, SynthConfig, synthesize};
+use crate::synth::{
+    Generalization, PolicySize, SynthConfig, implied_actions, perimeter, synthesize_within,
+};
 
 #[derive(Debug, Serialize)]
 pub struct RoleReport {
@@ -49,6 +52,8 @@ struct Role {
     /// The role's own sessions are a workload (a role workload, not only reached by chaining).
     own_workload: bool,
     node: bool,
+    /// Where the calls of the workloads that used it came from.
+    network: crate::aggregate::network::Network,
 }
 
 /// Every role whose sessions made calls, with its policy (`report::build` keeps those of the
@@ -71,6 +76,7 @@ pub fn role_reports(workloads: &[(WorkloadKey, Workload)], synth: SynthConfig) -
                     .or_insert(*usage);
             }
             *entry.by_workload.entry(id.clone()).or_default() += count;
+            entry.network.merge(&workload.network);
             match key {
                 WorkloadKey::ServiceAccount(_) if workload.vended_roles.contains(role) => {
                     entry.vended_to.insert(id.clone());
@@ -92,7 +98,16 @@ pub fn role_reports(workloads: &[(WorkloadKey, Workload)], synth: SynthConfig) -
 fn report(role: &str, acc: Role, synth: SynthConfig) -> RoleReport {
     let mut calls: Vec<(&CallKey, &Usage)> = acc.calls.iter().collect();
     calls.sort_by(|a, b| a.0.cmp(b.0));
-    let synthesis = synthesize(used_grants(calls.iter().copied()), synth);
+    let condition = synth
+        .network_condition
+        .then(|| acc.network.condition().ok())
+        .flatten();
+    let exempt = implied_actions(calls.iter().map(|(k, _)| *k));
+    let synthesis = synthesize_within(
+        used_grants(calls.iter().copied()),
+        synth,
+        perimeter(condition.as_ref(), &exempt),
+    );
     let total: u64 = acc.by_workload.values().sum();
     let workloads = acc
         .by_workload
@@ -162,16 +177,25 @@ fn report(role: &str, acc: Role, synth: SynthConfig) -> RoleReport {
 
 /// A workload's calls by role, each as the policy it needs from that role (the role's share of
 /// the workload's need; `roles[]` has what to attach).
-pub fn policy_by_role(workload: &Workload, synth: SynthConfig) -> BTreeMap<String, PolicyDocument> {
+pub fn policy_by_role(
+    workload: &Workload,
+    synth: SynthConfig,
+    condition: Option<&NetworkCondition>,
+) -> BTreeMap<String, PolicyDocument> {
     workload
         .calls_by_role
         .iter()
         .filter_map(|(role, calls)| {
             let mut calls: Vec<(&CallKey, &Usage)> = calls.iter().collect();
             calls.sort_by(|a, b| a.0.cmp(b.0));
-            synthesize(used_grants(calls.iter().copied()), synth)
-                .policy
-                .map(|policy| (role.clone(), policy))
+            let exempt = implied_actions(calls.iter().map(|(k, _)| *k));
+            synthesize_within(
+                used_grants(calls.iter().copied()),
+                synth,
+                perimeter(condition, &exempt),
+            )
+            .policy
+            .map(|policy| (role.clone(), policy))
         })
         .collect()
 }

@@ -14,13 +14,24 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::WorkloadReport;
-use super::findings::SharedRole;
 use crate::attribute::ClusterNames;
 use crate::policy::PolicyDocument;
 use crate::policy::render::{snake_identifier, terraform};
 
 /// IAM's limit on a role name.
 const ROLE_NAME_MAX: usize = 64;
+
+/// A role vended to more than one service account.
+#[derive(Debug, Clone, Serialize)]
+pub struct SharedRole {
+    pub role: String,
+    pub service_accounts: Vec<String>,
+    pub recommendation: String,
+    /// One new role per service account (`report::split`).
+    pub split: Vec<SplitRole>,
+    /// The order to apply the split in.
+    pub apply: Vec<String>,
+}
 
 /// One service account's own role, split out of a shared one.
 #[derive(Debug, Clone, Serialize, PartialEq)]

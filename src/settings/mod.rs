@@ -67,6 +67,7 @@ pub struct Options {
     pub generalize_over: Option<usize>,
     pub max_managed_policies: Option<usize>,
     pub condition_requested_region: bool,
+    pub condition_network: bool,
     pub size_limit: Option<SizeLimit>,
     pub catalog: Option<PathBuf>,
     pub fetch_concurrency: Option<usize>,
@@ -219,6 +220,7 @@ impl Settings {
             },
             size_limit: options.size_limit.unwrap_or_default(),
             region_condition: options.condition_requested_region,
+            network_condition: options.condition_network,
             max_managed_policies: options
                 .max_managed_policies
                 .unwrap_or(DEFAULT_MAX_MANAGED_POLICIES),

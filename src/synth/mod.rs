@@ -16,7 +16,7 @@ pub mod generalize;
 mod ladder;
 mod patterns;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -63,6 +63,9 @@ pub struct SynthConfig {
     /// Add `aws:RequestedRegion` conditions naming the regions each action was used in
     /// (`--condition-requested-region`; off by default).
     pub region_condition: bool,
+    /// Add an `aws:SourceVpce` or `aws:SourceIp` condition when every call of the workload came
+    /// through those endpoints or addresses (`--condition-network`; off by default).
+    pub network_condition: bool,
     /// Managed policies a role may attach (`--max-managed-policies`).
     pub max_managed_policies: usize,
 }
@@ -73,6 +76,7 @@ impl Default for SynthConfig {
             rules: Rules::default(),
             size_limit: SizeLimit::default(),
             region_condition: false,
+            network_condition: false,
             max_managed_policies: DEFAULT_MAX_MANAGED_POLICIES,
         }
     }
@@ -105,9 +109,44 @@ pub struct PolicySize {
 }
 
 /// Builds the policy from successful (action, resource, regions) usage.
+/// A condition every statement carries unless one of its actions is exempt: the network
+/// perimeter (`--condition-network`, [`crate::aggregate::network`]), kept off actions a request
+/// implies (an AWS service may exercise them on the caller's behalf, from its own network).
+#[derive(Debug, Clone, Copy)]
+pub struct Perimeter<'a> {
+    pub condition: &'a crate::aggregate::network::NetworkCondition,
+    pub exempt: &'a BTreeSet<String>,
+}
+
+/// Actions some call implied (`implied_by`): kept out of the network perimeter.
+pub fn implied_actions<'a>(
+    calls: impl Iterator<Item = &'a crate::aggregate::CallKey>,
+) -> BTreeSet<String> {
+    calls
+        .filter(|k| k.implied_by.is_some())
+        .map(|k| k.action.to_string())
+        .collect()
+}
+
+pub fn perimeter<'a>(
+    condition: Option<&'a crate::aggregate::network::NetworkCondition>,
+    exempt: &'a BTreeSet<String>,
+) -> Option<Perimeter<'a>> {
+    condition.map(|condition| Perimeter { condition, exempt })
+}
+
 pub fn synthesize<'a>(
     grants: impl IntoIterator<Item = (&'a str, &'a str, u64)>,
     config: SynthConfig,
+) -> Synthesis {
+    synthesize_within(grants, config, None)
+}
+
+/// [`synthesize`], with every statement not exempt carrying `perimeter`'s condition.
+pub fn synthesize_within<'a>(
+    grants: impl IntoIterator<Item = (&'a str, &'a str, u64)>,
+    config: SynthConfig,
+    perimeter: Option<Perimeter<'_>>,
 ) -> Synthesis {
     let mut by_action = generalize::Grants::new();
     let mut regions: BTreeMap<String, u64> = BTreeMap::new();
@@ -120,8 +159,9 @@ pub fn synthesize<'a>(
     }
     let regions = config.region_condition.then_some(&regions);
     let limit = config.size_limit.characters();
-    let fits =
-        |grants: &generalize::Grants| document(grants, regions).is_none_or(|p| size(&p) <= limit);
+    let fits = |grants: &generalize::Grants| {
+        document(grants, regions, perimeter).is_none_or(|p| size(&p) <= limit)
+    };
     let mut log = Vec::new();
     let by_action = generalize::apply(by_action, config.rules, &mut log);
     let start = |grants: generalize::Grants| {
@@ -146,7 +186,7 @@ pub fn synthesize<'a>(
             (action, resources)
         })
         .collect();
-    let policy = document(&by_action, regions);
+    let policy = document(&by_action, regions, perimeter);
     let parts = match &policy {
         Some(p) if size(p) > limit => split(p, limit),
         _ => Vec::new(),
@@ -190,9 +230,11 @@ pub fn size(policy: &PolicyDocument) -> usize {
 fn document(
     by_action: &generalize::Grants,
     regions: Option<&BTreeMap<String, u64>>,
+    perimeter: Option<Perimeter<'_>>,
 ) -> Option<PolicyDocument> {
-    // (service, resource set, regions) → actions; regions 0 = no condition.
-    type Group<'g> = (&'g str, Vec<&'g str>, u64);
+    // (service, resource set, regions, within the perimeter) → actions; regions 0 = no
+    // condition.
+    type Group<'g> = (&'g str, Vec<&'g str>, u64, bool);
     let mut groups: BTreeMap<Group<'_>, Vec<&str>> = BTreeMap::new();
     for (action, resources) in by_action {
         let service = action.split(':').next().unwrap_or(action);
@@ -207,8 +249,9 @@ fn document(
             .copied()
             .filter(|m| *m != 0 && m & crate::policy::regions::OTHER == 0)
             .unwrap_or(0);
+        let within = perimeter.is_some_and(|p| !p.exempt.contains(action.as_str()));
         groups
-            .entry((service, resources, mask))
+            .entry((service, resources, mask, within))
             .or_default()
             .push(action);
     }
@@ -218,7 +261,7 @@ fn document(
     let mut per_service: BTreeMap<&str, usize> = BTreeMap::new();
     let statements = groups
         .into_iter()
-        .map(|((service, resources, mask), actions)| {
+        .map(|((service, resources, mask, within), actions)| {
             let n = per_service.entry(service).or_default();
             *n += 1;
             let sid = if *n == 1 {
@@ -226,16 +269,25 @@ fn document(
             } else {
                 format!("{}{n}", sid_for(service))
             };
-            let condition = (mask != 0).then(|| {
+            let mut condition: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+            if mask != 0 {
                 let regions = crate::policy::regions::names(mask)
                     .into_iter()
                     .map(str::to_owned)
                     .collect();
-                BTreeMap::from([(
-                    "StringEquals".to_owned(),
-                    BTreeMap::from([("aws:RequestedRegion".to_owned(), regions)]),
-                )])
-            });
+                condition
+                    .entry("StringEquals".to_owned())
+                    .or_default()
+                    .insert("aws:RequestedRegion".to_owned(), regions);
+            }
+            if let Some(perimeter) = perimeter.filter(|_| within) {
+                let (operator, key, values) = perimeter.condition;
+                condition
+                    .entry((*operator).to_owned())
+                    .or_default()
+                    .insert((*key).to_owned(), values.clone());
+            }
+            let condition = (!condition.is_empty()).then_some(condition);
             Statement {
                 actions: actions.into_iter().map(str::to_owned).collect(),
                 condition,

@@ -2,7 +2,8 @@
 // @cloud-copilot/iam-simulate (installed by .ci/run under $IAMTRIM_NODE_MODULES).
 //
 //   node tests/support/iam_simulate.mjs < {"principal": ARN, "account": ID, "policies": [POLICY],
-//                                          "requests": [{"action": A, "resource": R}]}
+//                                          "requests": [{"action": A, "resource": R,
+//                                                        "context": {KEY: VALUE} (optional)}]}
 //
 // Prints one line per request: `<overallResult> <action> <resource>`. A resource in another
 // account (a KMS key of the data account) gets a resource policy that trusts the principal, as
@@ -56,7 +57,7 @@ for (const request of input.requests) {
         action: request.action,
         principal: input.principal,
         resource: { accountId: foreign ? owner : input.account, resource: request.resource },
-        contextVariables: {}
+        contextVariables: request.context ?? {}
       }
     },
     {}

@@ -67,6 +67,7 @@ fn merge_calls(
 impl Workload {
     /// Adds another part of the same workload's activity (another day, another run).
     pub fn merge(&mut self, other: Workload) {
+        self.network.merge(&other.network);
         self.mechanisms.extend(other.mechanisms);
         self.roles.extend(other.roles);
         self.vended_roles.extend(other.vended_roles);
@@ -270,7 +271,9 @@ impl Aggregator {
 
     /// Takes settled activity back (from the store), to finish a recommendation over it.
     pub fn load_settled(&mut self, settled: Settled) {
-        for (key, workload) in settled.workloads {
+        for (key, mut workload) in settled.workloads {
+            // The store keeps no network facts: no perimeter can be drawn from them.
+            workload.network = super::super::network::Network::unknown();
             self.workloads.entry(key).or_default().merge(workload);
         }
         for (key, group) in settled.unbound {
@@ -281,6 +284,7 @@ impl Aggregator {
                 events: group.events,
                 first_seen: None,
                 calls: group.calls,
+                network: super::super::network::Network::unknown(),
             });
         }
     }
@@ -382,6 +386,7 @@ impl Aggregator {
                         events: p.events,
                         first_seen,
                         calls,
+                        network: super::super::network::Network::unknown(),
                     },
                 },
             );
