@@ -20,7 +20,7 @@ fn diff(extra: &[&str]) -> (i32, Value) {
     (run.code, run.json())
 }
 
-fn role_diff<'a>(report: &'a Value, role: &str) -> &'a Value {
+pub fn role_diff<'a>(report: &'a Value, role: &str) -> &'a Value {
     report["diffs"]
         .as_array()
         .unwrap()
@@ -597,10 +597,7 @@ fn a_wildcard_subject_becomes_the_service_accounts_seen() {
             request("analytics:etl", "vault"),
         ],
     });
-    let results: Vec<String> = crate::util::run_node("iam_simulate_trust.mjs", &modules, &input)
-        .iter()
-        .map(|l| l.split_once(' ').unwrap().0.to_owned())
-        .collect();
+    let results: Vec<String> = crate::util::verdicts("iam_simulate_trust.mjs", &modules, &input);
     assert_eq!(
         results,
         [
@@ -652,10 +649,7 @@ fn an_independent_evaluator_admits_only_the_service_account_seen() {
         "trust": d["proposed_trust_policy"]["policy"],
         "requests": requests,
     });
-    let lines: Vec<String> = crate::util::run_node("iam_simulate_trust.mjs", &modules, &input)
-        .iter()
-        .map(|l| l.split_once(' ').unwrap().0.to_owned())
-        .collect();
+    let lines: Vec<String> = crate::util::verdicts("iam_simulate_trust.mjs", &modules, &input);
     assert_eq!(
         lines,
         [

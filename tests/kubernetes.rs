@@ -28,6 +28,15 @@ fn sample(extra: &[&str]) -> (i32, Value) {
     (run.code, run.json())
 }
 
+/// An `AssumeRoleWithWebIdentity` of `<ns>:<sa>`'s token from the sample's IRSA cluster, as
+/// `iam_simulate_trust.mjs` takes it.
+fn web_identity(ns_sa: &str) -> Value {
+    json!({"principal": format!("arn:aws:iam::111122223333:oidc-provider/{ISSUER}"),
+        "action": "sts:AssumeRoleWithWebIdentity", "context": {
+        format!("{ISSUER}:sub"): format!("system:serviceaccount:{ns_sa}"),
+        format!("{ISSUER}:aud"): "sts.amazonaws.com"}})
+}
+
 fn shared_role(report: &Value) -> &Value {
     report["shared_roles"]
         .as_array()
@@ -144,19 +153,10 @@ fn a_shared_role_gets_one_role_per_service_account() {
     // account and not the other.
     if let Some(modules) = crate::util::node_tool("@cloud-copilot/iam-simulate") {
         for entry in split {
-            let request = |sa: &str| {
-                json!({"principal": format!("arn:aws:iam::111122223333:oidc-provider/{ISSUER}"),
-                    "action": "sts:AssumeRoleWithWebIdentity", "context": {
-                    format!("{ISSUER}:sub"): format!("system:serviceaccount:orders:{sa}"),
-                    format!("{ISSUER}:aud"): "sts.amazonaws.com"}})
-            };
             let input = json!({"role": entry["role_arn"], "trust": entry["trust_policy"],
-                "requests": [request("reporter"), request("worker")]});
+                "requests": [web_identity("orders:reporter"), web_identity("orders:worker")]});
             let results: Vec<String> =
-                crate::util::run_node("iam_simulate_trust.mjs", &modules, &input)
-                    .iter()
-                    .map(|l| l.split_once(' ').unwrap().0.to_owned())
-                    .collect();
+                crate::util::verdicts("iam_simulate_trust.mjs", &modules, &input);
             let own = entry["role_name"] == "orders-shared-reporter";
             let expected = if own {
                 ["Allowed", "ImplicitlyDenied"]
@@ -621,10 +621,7 @@ fn a_shared_pod_identity_role_splits_by_association() {
         "trust": split[1]["trust_policy"],
         "requests": requests,
     });
-    let lines: Vec<String> = crate::util::run_node("iam_simulate_trust.mjs", &modules, &input)
-        .iter()
-        .map(|l| l.split_once(' ').unwrap().0.to_owned())
-        .collect();
+    let lines: Vec<String> = crate::util::verdicts("iam_simulate_trust.mjs", &modules, &input);
     assert_eq!(lines, ["Allowed", "ImplicitlyDenied"]);
 }
 
@@ -788,4 +785,40 @@ fn the_cluster_is_read_live_through_a_kubeconfig_context() {
         ),
         "{stderr}"
     );
+}
+
+/// The sample's wildcard-`sub` role (`analytics-jobs` admits `system:serviceaccount:analytics:*`):
+/// with the inventory its sessions are analytics/jobs', and the proposed trust policy admits
+/// exactly that service account, which an independent evaluator confirms for it and refuses for
+/// another service account of the namespace that the wildcard admitted.
+#[test]
+fn the_samples_wildcard_subject_becomes_the_annotated_service_account() {
+    let inventory = format!("{IRSA_CLUSTER}=fixtures/k8s/shop-prod-irsa.json");
+    let (_, report) = sample(&[
+        "--k8s-inventory",
+        &inventory,
+        "--diff",
+        "--role",
+        "analytics-jobs",
+    ]);
+    let diff = crate::diff::role_diff(&report, "analytics-jobs");
+    let proposal = &diff["proposed_trust_policy"];
+    assert_eq!(
+        proposal["policy"]["Statement"][0]["Condition"]["StringEquals"][format!("{ISSUER}:sub")],
+        json!(["system:serviceaccount:analytics:jobs"])
+    );
+    assert_eq!(
+        proposal["removed"],
+        json!([format!(
+            "{ISSUER}: system:serviceaccount:analytics:* (a pattern; the service accounts seen are listed instead)"
+        )])
+    );
+    assert_eq!(diff["trust"]["fix"], "/diffs/0/proposed_trust_policy");
+    let Some(modules) = crate::util::node_tool("@cloud-copilot/iam-simulate") else {
+        return;
+    };
+    let input = json!({"role": diff["role"], "trust": proposal["policy"],
+        "requests": [web_identity("analytics:jobs"), web_identity("analytics:adhoc")]});
+    let results: Vec<String> = crate::util::verdicts("iam_simulate_trust.mjs", &modules, &input);
+    assert_eq!(results, ["Allowed", "ImplicitlyDenied"]);
 }

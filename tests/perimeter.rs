@@ -208,10 +208,7 @@ fn calls_through_one_path_pin_the_policy_to_it() {
             {"action": "kms:GenerateDataKey", "resource": KEY, "context": {"aws:ViaAWSService": "true"}},
         ],
     });
-    let results: Vec<String> = crate::util::run_node("iam_simulate.mjs", &modules, &input)
-        .iter()
-        .map(|l| l.split_once(' ').unwrap().0.to_owned())
-        .collect();
+    let results: Vec<String> = crate::util::verdicts("iam_simulate.mjs", &modules, &input);
     assert_eq!(
         results,
         ["Allowed", "ImplicitlyDenied", "ImplicitlyDenied", "Allowed"]

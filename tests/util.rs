@@ -526,3 +526,16 @@ pub fn run_node(script: &str, modules: &Path, input: &Value) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// The verdicts of an iam-simulate script (`run_node`): the first word of each line
+/// (`Allowed`, `ImplicitlyDenied` ...), one per request.
+pub fn verdicts(script: &str, modules: &Path, input: &Value) -> Vec<String> {
+    run_node(script, modules, input)
+        .iter()
+        .map(|line| {
+            line.split_once(' ')
+                .map_or(line.as_str(), |(v, _)| v)
+                .to_owned()
+        })
+        .collect()
+}

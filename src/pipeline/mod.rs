@@ -273,15 +273,27 @@ pub fn cluster_side(lookups: &Lookups, recommendation: &mut Recommendation) {
         }
     }
     if !lookups.inventory.is_empty() {
+        // Each role asked once; after IAM fails to answer, not asked again.
         let warnings = std::cell::RefCell::new(Vec::new());
+        let read: std::cell::RefCell<BTreeMap<String, Option<serde_json::Value>>> =
+            std::cell::RefCell::default();
         let view = recommendation
             .kubernetes
             .get_or_insert_with(Default::default);
         report::kubernetes::check_annotations(view, &lookups.inventory, |role| {
-            lookups.trust_document(role).unwrap_or_else(|warning| {
-                warnings.borrow_mut().push(warning);
+            if let Some(known) = read.borrow().get(role) {
+                return known.clone();
+            }
+            let document = if warnings.borrow().is_empty() {
+                lookups.trust_document(role).unwrap_or_else(|warning| {
+                    warnings.borrow_mut().push(warning);
+                    None
+                })
+            } else {
                 None
-            })
+            };
+            read.borrow_mut().insert(role.to_owned(), document.clone());
+            document
         });
         recommendation
             .attribution

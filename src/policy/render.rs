@@ -43,8 +43,13 @@ fn quoted(text: &str) -> String {
 }
 
 /// An HCL string literal: Terraform interpolates `${` and `%{` even in quoted strings.
-fn hcl_quoted(text: &str) -> String {
-    quoted(text).replace("${", "$${").replace("%{", "%%{")
+pub fn hcl_quoted(text: &str) -> String {
+    hcl_escape_template(&quoted(text))
+}
+
+/// Text for a Terraform string or heredoc, with its `${` and `%{` escaped.
+pub fn hcl_escape_template(text: &str) -> String {
+    text.replace("${", "$${").replace("%{", "%%{")
 }
 
 fn hcl_list(items: &[String]) -> String {

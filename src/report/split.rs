@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::WorkloadReport;
 use crate::attribute::ClusterNames;
 use crate::policy::PolicyDocument;
-use crate::policy::render::{snake_identifier, terraform};
+use crate::policy::render::{hcl_escape_template, hcl_quoted, snake_identifier, terraform};
 
 /// IAM's limit on a role name.
 const ROLE_NAME_MAX: usize = 64;
@@ -383,19 +383,19 @@ pub fn terraform_plan(role: &SharedRole) -> String {
             let _ = writeln!(out, "# not written: {missing}");
         }
         let _ = writeln!(out, "resource \"aws_iam_role\" \"{id}\" {{");
-        let _ = writeln!(out, "  name = {}", hcl_string(&entry.role_name));
+        let _ = writeln!(out, "  name = {}", hcl_quoted(&entry.role_name));
         let path = entry
             .role_arn
             .split_once(":role")
             .and_then(|(_, rest)| rest.rsplit_once('/'))
             .map_or("/".to_owned(), |(p, _)| format!("{p}/"));
-        let _ = writeln!(out, "  path = {}", hcl_string(&path));
+        let _ = writeln!(out, "  path = {}", hcl_quoted(&path));
         if let Some(trust) = &entry.trust_policy {
             let text = serde_json::to_string_pretty(trust).unwrap_or_default();
             let _ = writeln!(
                 out,
                 "  assume_role_policy = <<-EOT\n{}\n  EOT",
-                escape_template(&text)
+                hcl_escape_template(&text)
             );
         }
         let _ = writeln!(out, "}}");
@@ -422,9 +422,9 @@ pub fn terraform_plan(role: &SharedRole) -> String {
             let _ = writeln!(
                 out,
                 "    name      = {}",
-                hcl_string(&change.service_account)
+                hcl_quoted(&change.service_account)
             );
-            let _ = writeln!(out, "    namespace = {}", hcl_string(&change.namespace));
+            let _ = writeln!(out, "    namespace = {}", hcl_quoted(&change.namespace));
             let _ = writeln!(out, "  }}");
             let _ = writeln!(out, "  annotations = {{");
             let _ = writeln!(
@@ -445,25 +445,16 @@ pub fn terraform_plan(role: &SharedRole) -> String {
                 out,
                 "resource \"aws_eks_pod_identity_association\" \"{id}\" {{"
             );
-            let _ = writeln!(out, "  cluster_name    = {}", hcl_string(&change.cluster));
-            let _ = writeln!(out, "  namespace       = {}", hcl_string(&change.namespace));
+            let _ = writeln!(out, "  cluster_name    = {}", hcl_quoted(&change.cluster));
+            let _ = writeln!(out, "  namespace       = {}", hcl_quoted(&change.namespace));
             let _ = writeln!(
                 out,
                 "  service_account = {}",
-                hcl_string(&change.service_account)
+                hcl_quoted(&change.service_account)
             );
             let _ = writeln!(out, "  role_arn        = aws_iam_role.{id}.arn");
             let _ = writeln!(out, "}}");
         }
     }
     out
-}
-
-fn hcl_string(text: &str) -> String {
-    escape_template(&serde_json::to_string(text).unwrap_or_default())
-}
-
-/// Terraform interpolates `${` and `%{` in strings and heredocs.
-fn escape_template(text: &str) -> String {
-    text.replace("${", "$${").replace("%{", "%%{")
 }
