@@ -41,6 +41,8 @@ pub struct IngestConfig {
     pub calls_table: bool,
     /// Hash every object (as stored and decompressed) into `InputStats::objects`.
     pub hash_objects: bool,
+    /// Record where each call came from (`--condition-network`); off, nothing is read or kept.
+    pub network: bool,
 }
 
 /// Joins eventSource and eventName in the action slot of a call-table key.
@@ -448,7 +450,11 @@ fn process<'a>(
         }
     };
     // Where the call came from counts only for calls a permission policy decides.
-    let activity = file.event(caller, at, calls.as_ref().map(|_| origin));
+    let activity = file.event(
+        caller,
+        at,
+        calls.as_ref().filter(|_| config.network).map(|_| origin),
+    );
     if let Some(calls) = calls {
         activity.request(&calls, failure, at, region, event_id);
     }
@@ -505,6 +511,7 @@ mod tests {
             catalog: Arc::new(Catalog::embedded().unwrap()),
             calls_table: false,
             hash_objects: false,
+            network: false,
         }
     }
 

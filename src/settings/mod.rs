@@ -244,6 +244,7 @@ impl Settings {
                 clusters,
                 calls_table: false,
                 hash_objects: false,
+                network: options.condition_network,
             },
             context: ContextSpec {
                 pod_identity_associations: options.pod_identity_associations.clone(),

@@ -336,6 +336,7 @@ mod tests {
             catalog: std::sync::Arc::new(crate::catalog::Catalog::embedded().unwrap()),
             calls_table: false,
             hash_objects: true,
+            network: false,
         }
     }
 
