@@ -220,7 +220,18 @@ pub fn role_usage(finished: &[(WorkloadKey, Workload)]) -> BTreeMap<String, Role
     for (key, workload) in finished {
         for (role, calls) in &workload.calls_by_role {
             let usage = out.entry(role.clone()).or_default();
-            usage.network.merge(&workload.network);
+            if workload
+                .evidence
+                .contains_key(&crate::aggregate::Evidence::NodeSession)
+            {
+                // A node role is used from every node of its group, each from its own
+                // address: never pinned (the diff's proposal gets no network condition).
+                usage
+                    .network
+                    .merge(&crate::aggregate::network::Network::unknown());
+            } else {
+                usage.network.merge(&workload.network);
+            }
             for (call, stats) in calls {
                 usage
                     .calls

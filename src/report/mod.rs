@@ -394,6 +394,10 @@ pub fn link_fixes(recommendation: &mut Recommendation) {
     }
 }
 
+/// Why a node role gets no network condition.
+pub const NODE_NETWORK: &str = "a node role: each node calls from its own address, and the nodes \
+     of a group come and go";
+
 /// One (action, resource)'s calls that used their permission, merged across outcomes and
 /// origins.
 struct UsedCall<'a> {
@@ -500,9 +504,13 @@ fn workload_report(
         )
         .collect();
     // The network perimeter, when asked for and every call agrees (else a finding says why).
-    let network = synth
-        .network_condition
-        .then(|| workload.network.condition());
+    let network = synth.network_condition.then(|| {
+        if kind == "node-role" {
+            Err(NODE_NETWORK.to_owned())
+        } else {
+            workload.network.condition()
+        }
+    });
     let condition = network.as_ref().and_then(|n| n.as_ref().ok());
     let exempt: BTreeSet<String> = usage
         .iter()

@@ -98,8 +98,8 @@ pub fn role_reports(workloads: &[(WorkloadKey, Workload)], synth: SynthConfig) -
 fn report(role: &str, acc: Role, synth: SynthConfig) -> RoleReport {
     let mut calls: Vec<(&CallKey, &Usage)> = acc.calls.iter().collect();
     calls.sort_by(|a, b| a.0.cmp(b.0));
-    let condition = synth
-        .network_condition
+    // A node role is used from every node of its group, each from its own address.
+    let condition = (synth.network_condition && !acc.node)
         .then(|| acc.network.condition().ok())
         .flatten();
     let exempt = implied_actions(calls.iter().map(|(k, _)| *k));
