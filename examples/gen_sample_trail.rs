@@ -1173,6 +1173,32 @@ fn day(g: &mut Gen) {
         None,
         false,
     );
+
+    // legacy/default: pods running as their namespace's default service account, which was
+    // annotated with a role (what EKS security guides warn against; the Kubernetes inventory in
+    // fixtures/k8s names the Deployment behind them).
+    let legacy = g.irsa(
+        t0 + 1500,
+        PRIMARY,
+        OIDC_ID,
+        "legacy",
+        "default",
+        "legacy-app",
+        0,
+    );
+    g.call(
+        t0 + 1510,
+        PRIMARY,
+        &legacy,
+        "s3.amazonaws.com",
+        "GetObject",
+        s3_object("shop-legacy-imports", "feeds/catalog.csv"),
+        None,
+        true,
+    );
+    let t = g.truth(&sa("legacy", "default", false), "irsa", Some("legacy-app"));
+    t.actions.insert("s3:GetObject".into());
+    evidence(t, &["irsa-web-identity", "irsa-token"]);
 }
 
 fn write_trail(g: &mut Gen, out: &Path) -> std::io::Result<usize> {
@@ -1379,6 +1405,14 @@ fn write_context(dir: &Path) -> std::io::Result<()> {
                 OIDC_ID,
                 "StringEquals",
                 json!("system:serviceaccount:search:indexer"),
+            ),
+        ),
+        role(
+            "legacy-app",
+            irsa_trust(
+                OIDC_ID,
+                "StringEquals",
+                json!("system:serviceaccount:legacy:default"),
             ),
         ),
     ];

@@ -28,7 +28,7 @@ fn every_workload_event_is_counted_once_in_coverage() {
     let events = &report["attribution"]["events"];
     assert_eq!(
         events,
-        &json!({"service_account": 84, "role": 31, "user": 4, "unattributed": 1})
+        &json!({"service_account": 86, "role": 31, "user": 4, "unattributed": 1})
     );
     let input = &report["input"];
     let not_workload: u64 = input["not_workload_activity"]
@@ -61,7 +61,7 @@ fn every_workload_event_is_counted_once_in_coverage() {
         report["attribution"]["context"]["sources"],
         json!([
             "Pod Identity associations fixtures/sample-context/pod-identity-associations.json (3 associations)",
-            "IAM snapshot fixtures/sample-context/iam.json (8 roles)"
+            "IAM snapshot fixtures/sample-context/iam.json (9 roles)"
         ])
     );
 }
@@ -217,7 +217,7 @@ fn the_join_does_not_depend_on_file_order() {
     let interleaved = run_in(&shuffled);
     assert_eq!(forward, backward);
     assert_eq!(forward, interleaved);
-    assert_eq!(forward.0.as_array().unwrap().len(), 13);
+    assert_eq!(forward.0.as_array().unwrap().len(), 14);
 }
 
 #[test]

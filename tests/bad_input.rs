@@ -395,10 +395,10 @@ fn duplicate_events_are_counted_once_and_reported() {
         run.stderr
     );
     let report = run.json();
-    assert_eq!(report["input"]["records"], 2 * 124 + 2);
-    assert_eq!(report["input"]["duplicate_events"], 124 + 1);
+    assert_eq!(report["input"]["records"], 2 * 126 + 2);
+    assert_eq!(report["input"]["duplicate_events"], 126 + 1);
     assert!(
-        run.stderr.contains(", 125 duplicate events in "),
+        run.stderr.contains(", 127 duplicate events in "),
         "{}",
         run.stderr
     );

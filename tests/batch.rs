@@ -102,7 +102,7 @@ fn a_second_run_ingests_nothing_and_writes_the_same_bytes() {
     assert!(
         first
             .stderr
-            .contains("iamtrim run: 20 new objects (124 records) in 1 days"),
+            .contains("iamtrim run: 21 new objects (126 records) in 1 days"),
         "{}",
         first.stderr
     );
@@ -115,7 +115,7 @@ fn a_second_run_ingests_nothing_and_writes_the_same_bytes() {
     assert!(
         second
             .stderr
-            .contains("iamtrim run: 0 new objects (0 records) in 0 days, 20 already in the store"),
+            .contains("iamtrim run: 0 new objects (0 records) in 0 days, 21 already in the store"),
         "{}",
         second.stderr
     );
@@ -483,8 +483,8 @@ fn json_logs_and_exit_status_for_a_scheduler() {
         assert_eq!(summary["event"], "summary");
         assert_eq!(summary["exit_status"], 2);
         assert_eq!(summary["input_skipped"], 1);
-        assert_eq!(summary["new_objects"], if night == 0 { 21 } else { 0 });
-        assert_eq!(summary["workloads"], 13);
+        assert_eq!(summary["new_objects"], if night == 0 { 22 } else { 0 });
+        assert_eq!(summary["workloads"], 14);
         if night == 0 {
             assert!(
                 lines.iter().any(|l| l["level"] == "warn"
@@ -644,7 +644,7 @@ fn assert_same_actions(table: &Path) {
     let notes = from_table["input"]["source_notes"].to_string();
     assert!(notes.contains("action level"), "{notes}");
     assert!(notes.contains("iam:PassRole"), "{notes}");
-    assert_eq!(from_table["input"]["records"], 116);
+    assert_eq!(from_table["input"]["records"], 117);
 }
 
 #[test]
@@ -660,7 +660,7 @@ fn iamtrims_own_call_table_is_input_for_recommend() {
             &table.display().to_string(),
         ]);
         assert_eq!(r.code, 0, "{}", r.stderr);
-        assert!(r.stderr.contains("49 rows"), "{}", r.stderr);
+        assert!(r.stderr.contains("50 rows"), "{}", r.stderr);
         assert_same_actions(&table);
     }
     // A table without the columns is a clear error, not a panic.
@@ -775,9 +775,9 @@ s3 = "s3://iamtrim-out/nightly"
         let r = crate::util::iamtrim_with_aws(&["run", "--config", &config], &[]);
         assert_eq!(r.code, 0, "{}", r.stderr);
         let expected = if night == 0 {
-            "20 new objects (124 records) in 1 days, 0 already"
+            "21 new objects (126 records) in 1 days, 0 already"
         } else {
-            "0 new objects (0 records) in 0 days, 20 already"
+            "0 new objects (0 records) in 0 days, 21 already"
         };
         assert!(r.stderr.contains(expected), "{}", r.stderr);
     }
@@ -819,7 +819,7 @@ s3 = "s3://iamtrim-out/nightly"
         "--store",
         &dir.path().join("store").display().to_string(),
     ]);
-    assert_eq!(r.stdout, "objects,with_etag\n20,20\n", "{}", r.stderr);
+    assert_eq!(r.stdout, "objects,with_etag\n21,21\n", "{}", r.stderr);
 }
 
 /// The batch job's evidence pack for a trail in S3 as CloudTrail delivers it: the digests of the
@@ -876,7 +876,7 @@ evidence_public_keys = "{}"
         serde_json::from_slice(&read(&packs[0].join("manifest.json"))).unwrap();
     let integrity = manifest.integrity;
     assert_eq!(integrity.status, "verified", "{integrity:?}");
-    assert_eq!(integrity.log_files_verified, 20);
+    assert_eq!(integrity.log_files_verified, 21);
     assert!(
         integrity
             .signatures
@@ -986,13 +986,13 @@ fn each_run_writes_an_evidence_pack_of_its_window() {
     assert_eq!(r.code, 0, "{}", r.stdout);
     let manifest: Value = serde_json::from_slice(&read(&pack.join("manifest.json"))).unwrap();
     let inputs = manifest["inputs"].as_array().unwrap();
-    assert_eq!(inputs.len(), 20);
+    assert_eq!(inputs.len(), 21);
     assert!(
         inputs
             .iter()
             .all(|i| i["content_sha256"].as_str().is_some_and(|h| h.len() == 64))
     );
-    assert_eq!(manifest["integrity"]["log_files_verified"], 20);
+    assert_eq!(manifest["integrity"]["log_files_verified"], 21);
     assert_eq!(manifest["configuration"]["diff"], true);
 }
 
@@ -1031,7 +1031,7 @@ fn since_prunes_listing_and_never_drops_ingested_records() {
     let r = run(&write_config("2026-11-01T06:30:00Z"), &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
-        r.stderr.contains("20 new objects (124 records)"),
+        r.stderr.contains("21 new objects (126 records)"),
         "{}",
         r.stderr
     );
@@ -1328,7 +1328,7 @@ fn reingest_rebuilds_the_store_and_swaps_it_in_only_on_success() {
     assert!(
         rebuilt
             .stderr
-            .contains("20 new objects (124 records) in 1 days, 0 already"),
+            .contains("21 new objects (126 records) in 1 days, 0 already"),
         "{}",
         rebuilt.stderr
     );
@@ -1348,7 +1348,7 @@ fn reingest_rebuilds_the_store_and_swaps_it_in_only_on_success() {
     let next = run(&config, &[]);
     assert!(
         next.stderr
-            .contains("0 new objects (0 records) in 0 days, 20 already"),
+            .contains("0 new objects (0 records) in 0 days, 21 already"),
         "{}",
         next.stderr
     );

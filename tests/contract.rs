@@ -432,12 +432,12 @@ fn recommendation_v1_reads_back_strictly() {
     ]);
     // The inventory ties analytics-jobs' sessions to analytics/jobs: one role workload fewer,
     // one service account more.
-    assert_eq!(report.workloads.len(), 13);
+    assert_eq!(report.workloads.len(), 14);
     assert!(report.kubernetes.is_some());
     assert!(report.shared_roles.iter().all(|s| !s.split.is_empty()));
     assert!(report.workloads.iter().any(|w| !w.owners.is_empty()));
-    assert_eq!(report.roles.len(), 12);
-    assert_eq!(report.input.records, 124);
+    assert_eq!(report.roles.len(), 13);
+    assert_eq!(report.input.records, 126);
     let diffs = report.diffs.as_ref().unwrap();
     assert!(diffs.iter().any(|d| d.trust.is_some()));
     assert!(diffs.iter().any(|d| !d.lint.is_empty()));
@@ -622,7 +622,7 @@ fn the_evidence_manifest_reads_back_strictly() {
     assert_eq!(manifest.configuration.context_files[0].kind, "iam-snapshot");
     assert_eq!(manifest.integrity.status, "verified");
     assert!(manifest.integrity.digest_files.len() > 1);
-    assert_eq!(manifest.workloads.len(), 13);
+    assert_eq!(manifest.workloads.len(), 14);
     assert!(manifest.files.contains_key("report.md"));
 }
 

@@ -268,7 +268,7 @@ fn digest_files_catch_a_log_file_changed_after_delivery() {
     assert!(
         manifest.integrity.log_files_mismatched[0].ends_with(victim.0.rsplit('/').next().unwrap())
     );
-    assert_eq!(manifest.integrity.log_files_verified, 19);
+    assert_eq!(manifest.integrity.log_files_verified, 20);
     assert!(manifest.integrity.signatures.starts_with("not checked"));
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(
@@ -541,7 +541,7 @@ fn an_s3_trail_is_checked_against_its_signed_digest_files() {
         3,
         "two chains (us-east-1, us-west-2) of 3 and 2 digests"
     );
-    assert_eq!(integrity.log_files_verified, 20);
+    assert_eq!(integrity.log_files_verified, 21);
     assert!(
         manifest
             .inputs

@@ -241,7 +241,7 @@ fn an_inventory_names_owners_and_finds_unused_annotations() {
     assert_eq!(
         kube["inventories"],
         json!([{"source": inventory, "cluster": IRSA_CLUSTER, "service_accounts": 12,
-            "annotated": 6, "pods": 7}])
+            "annotated": 7, "pods": 8}])
     );
     let kinds: Vec<(&str, &Value)> = kube["findings"]
         .as_array()
@@ -263,6 +263,17 @@ fn an_inventory_names_owners_and_finds_unused_annotations() {
         !kinds
             .iter()
             .any(|(k, s)| *k == "unused-role-annotation" && s[0] != "legacy/importer"),
+        "{kinds:?}"
+    );
+    // legacy/default: pods of a Deployment running as their namespace's default service
+    // account made AWS calls.
+    let default = workload(&report, &format!("eks/{IRSA_CLUSTER}/legacy/default"));
+    assert_eq!(default["owners"], json!(["Deployment/legacy-app"]));
+    assert!(
+        kinds.contains(&(
+            "default-service-account",
+            &json!([format!("eks/{IRSA_CLUSTER}/legacy/default")])
+        )),
         "{kinds:?}"
     );
     // With the inventory given, the trust policy of legacy-importer is not known (not in the
@@ -745,7 +756,7 @@ fn the_cluster_is_read_live_through_a_kubeconfig_context() {
     assert_eq!(
         report["kubernetes"]["inventories"],
         json!([{"source": format!("{IRSA_CLUSTER}=kube context arn:aws:eks:us-east-1:111122223333:cluster/shop-prod"),
-            "cluster": IRSA_CLUSTER, "service_accounts": 12, "annotated": 6, "pods": 7}])
+            "cluster": IRSA_CLUSTER, "service_accounts": 12, "annotated": 7, "pods": 8}])
     );
     // The same findings as from the saved inventory.
     assert!(report["kubernetes"]["findings"]

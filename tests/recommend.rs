@@ -108,8 +108,8 @@ fn json_contract_fields() {
     let report = recommend(&[&sample_trail()], &[]).json();
     assert_eq!(report["schema"], "iamtrim.recommendation/v1");
     assert_eq!(report["window"]["start"], "2026-11-01T06:00:15Z");
-    assert_eq!(report["input"]["files"], 20);
-    assert_eq!(report["input"]["records"], 124);
+    assert_eq!(report["input"]["files"], 21);
+    assert_eq!(report["input"]["records"], 126);
     assert_eq!(report["input"]["skipped"], serde_json::json!([]));
     let ignored = report["input"]["ignored"].as_array().unwrap();
     assert_eq!(ignored.len(), 5, "the sample trail's five digest files");
@@ -259,7 +259,7 @@ fn text_format_has_one_block_per_workload() {
         "text",
     ]);
     assert_eq!(run.code, 0);
-    assert_eq!(run.stdout.matches("\n== ").count(), 13, "{}", run.stdout);
+    assert_eq!(run.stdout.matches("\n== ").count(), 14, "{}", run.stdout);
     assert!(
         run.stdout
             .contains("== eks/shop-prod/checkout/frontend (pod-identity, account 111122223333)")
@@ -277,11 +277,11 @@ fn text_format_has_one_block_per_workload() {
         )
     );
     assert!(run.stdout.contains(
-        "\nAttribution: 79 events to service accounts, 35 to roles, 4 to users, 2 unattributed (at role level)\n"
+        "\nAttribution: 81 events to service accounts, 35 to roles, 4 to users, 2 unattributed (at role level)\n"
     ), "{}", run.stdout);
     assert!(
         run.stderr
-            .contains("iamtrim: 20 files, 124 records, 13 workloads, 0 skipped, 5 ignored in "),
+            .contains("iamtrim: 21 files, 126 records, 14 workloads, 0 skipped, 5 ignored in "),
         "{}",
         run.stderr
     );
@@ -306,6 +306,7 @@ fn out_dir_gets_one_valid_policy_file_per_workload() {
         files,
         [
             "eks/0B7D3F4E2A8B6C1D0E9F8A7B6C5E1C9A/payments/api.json".to_owned(),
+            format!("eks/{IRSA_CLUSTER}/legacy/default.json"),
             format!("eks/{IRSA_CLUSTER}/orders/reporter.json"),
             format!("eks/{IRSA_CLUSTER}/orders/worker.json"),
             format!("eks/{IRSA_CLUSTER}/payments/api.json"),
@@ -320,6 +321,7 @@ fn out_dir_gets_one_valid_policy_file_per_workload() {
             "roles/111122223333/exporter.json".to_owned(),
             "roles/111122223333/invoice-pdf.json".to_owned(),
             "roles/111122223333/ledger-writer.json".to_owned(),
+            "roles/111122223333/legacy-app.json".to_owned(),
             "roles/111122223333/orders-shared.json".to_owned(),
             "roles/111122223333/payments-api-staging.json".to_owned(),
             "roles/111122223333/payments-api.json".to_owned(),

@@ -244,7 +244,7 @@ fn throttling_errors_resets_and_stalls_lose_nothing_and_count_nothing_twice() {
     );
     // Every other object read exactly once: records are the local run's minus the lost file's,
     // and nothing was counted twice.
-    assert_eq!(report["input"]["files"], 20);
+    assert_eq!(report["input"]["files"], 21);
     assert_eq!(report["input"]["duplicate_events"], 0);
     let lost_file = walkdir::WalkDir::new(sample_trail())
         .into_iter()
@@ -263,7 +263,7 @@ fn throttling_errors_resets_and_stalls_lose_nothing_and_count_nothing_twice() {
     .unwrap();
     let lost: Value = serde_json::from_str(&json).unwrap();
     let lost = lost["Records"].as_array().unwrap().len() as u64;
-    assert_eq!(report["input"]["records"], 124 - lost);
+    assert_eq!(report["input"]["records"], 126 - lost);
     let local_files = local["input"]["files"].clone();
     assert_eq!(report["input"]["files"], local_files);
     let usage = |r: &Value, id: &str| {
@@ -358,7 +358,7 @@ fn lookup_events_pages_through_the_api_and_says_what_it_cannot_see() {
     let report = run.json();
     let local = recommend(&[&sample_trail()], &[]).json();
     assert_eq!(report["workloads"], local["workloads"]);
-    assert_eq!(report["input"]["records"], 124);
+    assert_eq!(report["input"]["records"], 126);
     assert_eq!(report["input"]["files"], 2, "two pages");
     assert!(
         report["input"]["source_notes"][0]
