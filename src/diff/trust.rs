@@ -58,10 +58,7 @@ pub fn analyse(
     {
         let principal = statement.get("Principal");
         for provider in string_list(principal.and_then(|p| p.get("Federated"))) {
-            let issuer = provider
-                .split_once("oidc-provider/")
-                .map_or(provider.as_str(), |x| x.1)
-                .to_owned();
+            let issuer = issuer_of(&provider).to_owned();
             let mut trust = WebIdentityTrust {
                 provider: provider.clone(),
                 subjects: Vec::new(),
@@ -243,16 +240,8 @@ pub fn propose(
             continue;
         }
         for provider in eks_providers {
-            let issuer = provider
-                .split_once("oidc-provider/")
-                .map_or(provider, |x| x.1);
-            let patterns: Vec<String> = statement
-                .get("Condition")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flat_map(|ops| ops.values())
-                .flat_map(|c| string_list(c.get(format!("{issuer}:sub").as_str())))
-                .collect();
+            let issuer = issuer_of(provider);
+            let patterns = sub_values(statement, issuer);
             let admitted: Vec<String> = observed
                 .iter()
                 .map(|sa| subject(sa))
@@ -403,16 +392,7 @@ pub fn admitting_providers(document: &Value, subject: &str) -> Vec<String> {
         }
         let federated = string_list(statement.get("Principal").and_then(|p| p.get("Federated")));
         for provider in federated.iter().filter(|p| p.contains("oidc.eks.")) {
-            let issuer = provider
-                .split_once("oidc-provider/")
-                .map_or(provider.as_str(), |x| x.1);
-            let subs: Vec<String> = statement
-                .get("Condition")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flat_map(|ops| ops.values())
-                .flat_map(|c| string_list(c.get(format!("{issuer}:sub").as_str())))
-                .collect();
+            let subs = sub_values(statement, issuer_of(provider));
             if subs.is_empty()
                 || subs
                     .iter()
@@ -423,6 +403,25 @@ pub fn admitting_providers(document: &Value, subject: &str) -> Vec<String> {
         }
     }
     out.into_iter().collect()
+}
+
+/// The issuer of an OIDC provider ARN (`oidc.eks.<region>.amazonaws.com/id/<ID>`).
+pub fn issuer_of(provider: &str) -> &str {
+    provider
+        .split_once("oidc-provider/")
+        .map_or(provider, |x| x.1)
+}
+
+/// The `<issuer>:sub` values a statement's conditions name, under any operator.
+fn sub_values(statement: &Value, issuer: &str) -> Vec<String> {
+    let key = format!("{issuer}:sub");
+    statement
+        .get("Condition")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|ops| ops.values())
+        .flat_map(|c| string_list(c.get(key.as_str())))
+        .collect()
 }
 
 #[cfg(test)]

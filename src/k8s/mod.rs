@@ -37,18 +37,23 @@ impl FromStr for InventoryArg {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text.split_once('=') {
-            Some((cluster, path)) if !cluster.is_empty() && !path.is_empty() => Ok(Self {
-                cluster: Some(cluster.to_owned()),
-                path: PathBuf::from(path),
-            }),
-            Some(_) => Err(format!("{text:?}: expected [CLUSTER=]FILE")),
-            None if text.is_empty() => Err("expected [CLUSTER=]FILE".to_owned()),
-            None => Ok(Self {
-                cluster: None,
-                path: PathBuf::from(text),
-            }),
+        let (cluster, path) = cluster_and(text, "FILE")?;
+        Ok(Self {
+            cluster,
+            path: PathBuf::from(path),
+        })
+    }
+}
+
+/// `[CLUSTER=]VALUE`: the cluster as iamtrim names it, when given, and the value.
+fn cluster_and<'t>(text: &'t str, what: &str) -> Result<(Option<String>, &'t str), String> {
+    match text.split_once('=') {
+        Some((cluster, value)) if !cluster.is_empty() && !value.is_empty() => {
+            Ok((Some(cluster.to_owned()), value))
         }
+        Some(_) => Err(format!("{text:?}: expected [CLUSTER=]{what}")),
+        None if text.is_empty() => Err(format!("expected [CLUSTER=]{what}")),
+        None => Ok((None, text)),
     }
 }
 
@@ -63,18 +68,11 @@ impl FromStr for KubeContextArg {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text.split_once('=') {
-            Some((cluster, context)) if !cluster.is_empty() && !context.is_empty() => Ok(Self {
-                cluster: Some(cluster.to_owned()),
-                context: context.to_owned(),
-            }),
-            Some(_) => Err(format!("{text:?}: expected [CLUSTER=]CONTEXT")),
-            None if text.is_empty() => Err("expected [CLUSTER=]CONTEXT".to_owned()),
-            None => Ok(Self {
-                cluster: None,
-                context: text.to_owned(),
-            }),
-        }
+        let (cluster, context) = cluster_and(text, "CONTEXT")?;
+        Ok(Self {
+            cluster,
+            context: context.to_owned(),
+        })
     }
 }
 

@@ -244,9 +244,7 @@ pub fn add_trust(role: &mut SharedRole, document: &Value, clusters: &ClusterName
         let statements: Vec<Value> = chosen
             .iter()
             .map(|provider| {
-                let issuer = provider
-                    .split_once("oidc-provider/")
-                    .map_or(provider.as_str(), |x| x.1);
+                let issuer = crate::diff::trust::issuer_of(provider);
                 json!({
                     "Effect": "Allow",
                     "Principal": {"Federated": provider},
