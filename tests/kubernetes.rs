@@ -37,6 +37,18 @@ fn web_identity(ns_sa: &str) -> Value {
         format!("{ISSUER}:aud"): "sts.amazonaws.com"}})
 }
 
+/// The block `resource "<kind>" "<name>"` of a parsed Terraform file.
+fn resource<'b>(body: &'b hcl::Body, kind: &str, name: &str) -> &'b hcl::Block {
+    body.blocks()
+        .find(|b| {
+            b.identifier() == "resource"
+                && b.labels().len() == 2
+                && b.labels()[0].as_str() == kind
+                && b.labels()[1].as_str() == name
+        })
+        .unwrap_or_else(|| panic!("no resource {kind} {name}"))
+}
+
 fn shared_role(report: &Value) -> &Value {
     report["shared_roles"]
         .as_array()
@@ -189,24 +201,12 @@ fn a_shared_role_gets_one_role_per_service_account() {
             statements.len(),
             entry["policy"]["Statement"].as_array().unwrap().len()
         );
-        let attached = blocks
-            .iter()
-            .find(|b| {
-                b.labels().first().map(|l| l.as_str()) == Some("aws_iam_role_policy")
-                    && b.labels()[1].as_str() == id
-            })
-            .expect("aws_iam_role_policy");
+        let attached = resource(&body, "aws_iam_role_policy", &id);
         assert_eq!(
             attribute(attached, "policy").to_string(),
             format!("data.aws_iam_policy_document.{id}.json")
         );
-        let annotation = blocks
-            .iter()
-            .find(|b| {
-                b.labels().first().map(|l| l.as_str()) == Some("kubernetes_annotations")
-                    && b.labels()[1].as_str() == id
-            })
-            .expect("kubernetes_annotations");
+        let annotation = resource(&body, "kubernetes_annotations", &id);
         assert!(
             attribute(annotation, "annotations")
                 .to_string()
@@ -594,13 +594,7 @@ fn a_shared_pod_identity_role_splits_by_association() {
 
     let tf = std::fs::read_to_string(out.join("split/111122223333/shop-shared.split.tf")).unwrap();
     let body: hcl::Body = hcl::from_str(&tf).unwrap_or_else(|e| panic!("{e}\n{tf}"));
-    let association = body
-        .blocks()
-        .find(|b| {
-            b.labels().first().map(|l| l.as_str()) == Some("aws_eks_pod_identity_association")
-                && b.labels()[1].as_str() == "shop_shared_api"
-        })
-        .unwrap_or_else(|| panic!("no association in\n{tf}"));
+    let association = resource(&body, "aws_eks_pod_identity_association", "shop_shared_api");
     let value = |key: &str| {
         association
             .body()

@@ -356,21 +356,25 @@ pub fn build(
 /// shared role at its split plan, a trust-policy finding at the proposed trust policy.
 pub fn link_fixes(recommendation: &mut Recommendation) {
     let shared = &recommendation.shared_roles;
-    let split_of = |role: Option<&str>, id: &str| {
-        shared.iter().enumerate().find_map(|(i, s)| {
-            let j = s.split.iter().position(|e| e.service_account == id)?;
-            (role.is_none_or(|r| s.role == r)).then(|| format!("/shared_roles/{i}/split/{j}"))
-        })
-    };
     for workload in &mut recommendation.workloads {
         for finding in &mut workload.findings {
-            if finding.kind == "shared-role" {
-                let role = shared
-                    .iter()
-                    .map(|s| s.role.as_str())
-                    .find(|r| finding.message.contains(&format!("role {r} ")));
-                finding.fix = split_of(role, &workload.id);
+            if finding.kind != "shared-role" {
+                continue;
             }
+            // The shared role whose service accounts are this one and the finding's subjects
+            // (the others).
+            finding.fix = shared.iter().enumerate().find_map(|(i, s)| {
+                let shares = s.service_accounts.len() == finding.subjects.len() + 1
+                    && finding
+                        .subjects
+                        .iter()
+                        .all(|o| s.service_accounts.contains(o));
+                let j = s
+                    .split
+                    .iter()
+                    .position(|e| e.service_account == workload.id)?;
+                shares.then(|| format!("/shared_roles/{i}/split/{j}"))
+            });
         }
     }
     for role in &mut recommendation.roles {
