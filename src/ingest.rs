@@ -102,11 +102,31 @@ pub struct Silent;
 
 impl Reporter for Silent {}
 
+/// Where ingest hands what it read, in listing order as far as watermarks go: the session join
+/// ([`Aggregator`]) or, for `iamtrim extract`, the partials stream.
+pub trait BatchSink {
+    fn batch(&mut self, batch: FileBatch);
+    /// Every object listed before this point has been handed over.
+    fn watermark(&mut self, at: Timestamp);
+    /// A listing entry other than an object or watermark (ignored, unlistable, a note).
+    fn listing(&mut self, _listing: &Listing) {}
+}
+
+impl BatchSink for Aggregator {
+    fn batch(&mut self, batch: FileBatch) {
+        self.add(batch);
+    }
+
+    fn watermark(&mut self, at: Timestamp) {
+        self.advance(at);
+    }
+}
+
 /// Reads every object of `source` into `aggregator`; returns what was read and skipped.
 pub fn ingest(
     source: &dyn LogSource,
     config: &IngestConfig,
-    aggregator: &mut Aggregator,
+    aggregator: &mut dyn BatchSink,
     reporter: &dyn Reporter,
 ) -> Result<InputStats, SourceError> {
     let threads = config.threads.max(1);
@@ -140,14 +160,17 @@ pub fn ingest(
             match message {
                 Message::Batch(seq, batch) => {
                     batch.add_to(&mut stats);
-                    aggregator.add(*batch);
+                    aggregator.batch(*batch);
                     progress.done(seq);
                 }
-                Message::Listed(listing) => stats.add_listing(listing),
+                Message::Listed(listing) => {
+                    aggregator.listing(&listing);
+                    stats.add_listing(listing);
+                }
                 Message::Watermark { listed, at } => progress.watermarks.push_back((listed, at)),
             }
             while let Some(at) = progress.ready() {
-                aggregator.advance(at);
+                aggregator.watermark(at);
                 seen.expire(at);
             }
         }

@@ -34,6 +34,7 @@ pub mod k8s;
 pub mod lookup;
 pub mod map;
 pub mod observe;
+pub mod partials;
 pub mod pipeline;
 pub mod policy;
 pub mod report;

@@ -37,6 +37,16 @@ pub enum Command {
     /// count, first and last seen), the table Spark SQL and Athena compute too (docs/SCALE.md).
     #[cfg(feature = "store")]
     Calls(Box<run::CallsArgs>),
+    /// Print the log objects a trail holds for the window, as `iamtrim.partials/v1` lines (the
+    /// same listing and layout pruning as `recommend`): the input of `iamtrim extract`. Takes
+    /// `recommend`'s flags; those about output and account context are not used.
+    List(Box<recommend::RecommendArgs>),
+    /// Read the objects of a listing (`--partials FILE`, `-` for stdin, a slice of `iamtrim
+    /// list`'s lines) and write each one's pre-aggregated batch as `iamtrim.partials/v1` lines to
+    /// stdout (or `--out FILE`), for `recommend --partials`. Takes `recommend`'s flags (give it
+    /// the same --since, --until, --cluster, --condition-network); those about output and account
+    /// context are not used.
+    Extract(Box<recommend::RecommendArgs>),
     /// Write a compliance evidence pack (every permission traced to CloudTrail, hashed and
     /// reproducible), or check one with `evidence verify DIR`.
     Evidence(Box<evidence::EvidenceArgs>),

@@ -15,12 +15,23 @@ pub struct RecommendArgs {
     /// events of the last 90 days). Repeatable (local paths).
     #[arg(
         long,
-        required_unless_present = "calls_table",
-        conflicts_with = "calls_table",
+        required_unless_present_any = ["calls_table", "partials"],
+        conflicts_with_all = ["calls_table", "partials"],
         value_name = "PATH",
         help_heading = "Input"
     )]
     pub trail: Vec<PathBuf>,
+
+    /// Read a partials stream instead of a trail (`-` for stdin): for `recommend`, the batches
+    /// `iamtrim extract` wrote (on any number of machines, e.g. spark/recommend.py); for
+    /// `extract`, the listing `iamtrim list` wrote. docs/SCALE.md.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "calls_table",
+        help_heading = "Input"
+    )]
+    pub partials: Option<PathBuf>,
 
     /// Read a call table (from `iamtrim calls`, or Athena or Spark with queries/athena or
     /// queries/spark) instead of log files: .parquet or .csv. It names no resources, so the
@@ -202,6 +213,7 @@ impl RecommendArgs {
         Options {
             trails: self.trail.clone(),
             calls_table: self.calls_table.clone(),
+            partials: self.partials.clone(),
             since: self.since,
             until: self.until,
             since_label: time_label(self.since),

@@ -5,6 +5,7 @@
 pub mod calls;
 pub mod catalog;
 pub mod evidence;
+pub mod partials;
 pub mod progress;
 #[cfg(feature = "store")]
 pub mod query;
@@ -26,6 +27,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Query(args) => query::run(&args),
         #[cfg(feature = "store")]
         Command::Calls(args) => calls::run(&args, cli.quiet),
+        Command::List(args) => partials::list(&args),
+        Command::Extract(args) => partials::extract(&args, cli.quiet),
         Command::Evidence(args) => evidence::run(&args, cli.quiet),
         Command::Catalog(args) => catalog::run(&args),
         Command::Completions { shell } => shell::completions(shell),

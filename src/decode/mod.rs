@@ -281,7 +281,7 @@ fn json_kind(text: &str) -> &'static str {
 /// serde_json's messages end in "at line 1 column N" relative to the record; the record index is
 /// the useful location, so the position is dropped. A value quoted in the message (`invalid type:
 /// string "…"`) is dropped too: it comes from the record and could be a secret.
-fn strip_position(err: &serde_json::Error) -> String {
+pub fn strip_position(err: &serde_json::Error) -> String {
     let text = err.to_string();
     let text = match text.find(" at line ") {
         Some(cut) => &text[..cut],

@@ -107,7 +107,15 @@ pub fn recommend(
                 .build(config.window, hash_objects)
                 .context("cannot open the trail")?;
             let source = source.insert(opened);
-            ingest_workloads(&**source, &config, &mut lookups, progress)?
+            join_workloads(&config, &mut lookups, |aggregator| {
+                ingest(&**source, &config, aggregator, progress).context("cannot read the trail")
+            })?
+        }
+        Input::Partials(path) => {
+            let (mut input, name) = crate::partials::open(path)?;
+            join_workloads(&config, &mut lookups, |aggregator| {
+                Ok(crate::partials::replay(&mut *input, &name, aggregator))
+            })?
         }
     };
     let role_usage = if settings.diff {
@@ -165,12 +173,23 @@ pub fn ingest_workloads(
     lookups: &mut Lookups,
     progress: &dyn Reporter,
 ) -> anyhow::Result<(Vec<(WorkloadKey, Workload)>, InputStats)> {
+    join_workloads(config, lookups, |aggregator| {
+        ingest(source, config, aggregator, progress).context("cannot read the trail")
+    })
+}
+
+/// The session join over what `read` hands the aggregator (a trail's objects, or a partials
+/// stream's batches), finished with the account facts: workloads in id order, input counters.
+fn join_workloads(
+    config: &crate::ingest::IngestConfig,
+    lookups: &mut Lookups,
+    read: impl FnOnce(&mut Aggregator) -> anyhow::Result<InputStats>,
+) -> anyhow::Result<(Vec<(WorkloadKey, Workload)>, InputStats)> {
     let mut aggregator = Aggregator::new(JoinContext {
         associations: lookups.associations(),
         clusters: config.clusters.clone(),
     });
-    let input =
-        ingest(source, config, &mut aggregator, progress).context("cannot read the trail")?;
+    let input = read(&mut aggregator)?;
     let trust = lookups.trust(&aggregator.unattributed_roles());
     if std::env::var_os("IAMTRIM_STATS").is_some() {
         // For benches/memory.sh: the join's live state, which must follow live sessions.

@@ -36,6 +36,8 @@ pub struct Options {
     /// Local files and folders, one `s3://` URI, or `cloudtrail:lookup`.
     pub trails: Vec<PathBuf>,
     pub calls_table: Option<PathBuf>,
+    /// A partials stream (`iamtrim list`, `iamtrim extract`): a file, or `-` for stdin.
+    pub partials: Option<PathBuf>,
     pub since: Option<TimeArg>,
     pub until: Option<TimeArg>,
     /// `since` and `until` as the evidence manifest records them (the user's words).
@@ -83,6 +85,9 @@ pub enum Input {
     Trail(SourceSpec),
     /// A call table (`iamtrim calls`, Athena, Spark): action-level, no resources.
     CallsTable(PathBuf),
+    /// A partials stream (docs/SCALE.md): for `recommend`, extracted batches; for `extract`,
+    /// the listing to read. `-` is stdin.
+    Partials(PathBuf),
 }
 
 /// Where account facts come from besides the trail.
@@ -182,9 +187,10 @@ impl Settings {
         if threads == 0 {
             return Err(SettingsError::Zero { flag: "--threads" });
         }
-        let input = match &options.calls_table {
-            Some(table) => Input::CallsTable(table.clone()),
-            None => Input::Trail(
+        let input = match (&options.calls_table, &options.partials) {
+            (Some(table), _) => Input::CallsTable(table.clone()),
+            (None, Some(partials)) => Input::Partials(partials.clone()),
+            (None, None) => Input::Trail(
                 SourceSpec::new(
                     &options.trails,
                     LayoutFilter {
@@ -197,7 +203,12 @@ impl Settings {
                 .map_err(SettingsError::Trails)?,
             ),
         };
-        let remote = matches!(&input, Input::Trail(spec) if spec.is_remote());
+        // A listing for `extract` may name S3 objects: fetch as for a remote trail.
+        let remote = match &input {
+            Input::Trail(spec) => spec.is_remote(),
+            Input::Partials(_) => true,
+            Input::CallsTable(_) => false,
+        };
         let fetch_concurrency = options.fetch_concurrency.unwrap_or(if remote {
             REMOTE_FETCH_CONCURRENCY
         } else {
@@ -291,7 +302,7 @@ impl Settings {
     pub fn source(&self) -> Option<&SourceSpec> {
         match &self.input {
             Input::Trail(spec) => Some(spec),
-            Input::CallsTable(_) => None,
+            Input::CallsTable(_) | Input::Partials(_) => None,
         }
     }
 }

@@ -1,0 +1,80 @@
+//! `iamtrim list` and `iamtrim extract`: the map side of a run past one machine
+//! (`crate::partials`, docs/SCALE.md).
+
+use std::io::Write;
+
+use anyhow::Context;
+
+use crate::cli::recommend::RecommendArgs;
+use crate::commands::progress;
+use crate::exit::Outcome;
+use crate::ingest::ingest;
+use crate::partials::wire::SessionNamer;
+use crate::partials::{self, ListedSource, StreamWriter};
+use crate::settings::{Input, Settings};
+
+/// The output: `--out FILE`, else stdout.
+fn output(args: &RecommendArgs) -> anyhow::Result<Box<dyn Write>> {
+    Ok(match &args.out {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(crate::errors::FileError::at("create", path))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    })
+}
+
+pub fn list(args: &RecommendArgs) -> anyhow::Result<Outcome> {
+    let settings = Settings::resolve(args.options(false), jiff::Timestamp::now())?;
+    let spec = settings
+        .source()
+        .context("`iamtrim list` lists a trail (--trail)")?;
+    if matches!(spec, crate::source::SourceSpec::LookupEvents { .. }) {
+        anyhow::bail!(
+            "cloudtrail:lookup has no log objects to list: read it with `iamtrim recommend`"
+        );
+    }
+    let source = spec
+        .build(settings.window(), false)
+        .context("cannot open the trail")?;
+    let mut out = output(args)?;
+    partials::write_listing(&*source, &mut out).context("cannot write the listing")?;
+    Ok(Outcome::Clean)
+}
+
+pub fn extract(args: &RecommendArgs, quiet: bool) -> anyhow::Result<Outcome> {
+    let settings = Settings::resolve(args.options(false), jiff::Timestamp::now())?;
+    let Input::Partials(path) = &settings.input else {
+        anyhow::bail!("`iamtrim extract` reads a listing: --partials FILE (or - for stdin)");
+    };
+    let (input, name) = partials::open(path)?;
+    let source = ListedSource::new(
+        input,
+        &name,
+        &settings.aws,
+        settings.s3_path_style,
+        settings.window(),
+    );
+    let secret = std::env::var(partials::KEY_VARIABLE).ok();
+    let namer = SessionNamer::new(secret.as_deref().map(str::as_bytes));
+    let mut writer = StreamWriter::new(output(args)?, namer);
+    let stats = ingest(
+        &source,
+        &settings.ingest,
+        &mut writer,
+        &*progress::for_stderr(quiet),
+    )
+    .context("cannot read the listing")?;
+    writer.finish().context("cannot write the partials")?;
+    if !quiet {
+        let _ = writeln!(
+            std::io::stderr(),
+            "iamtrim extract: {} files, {} records, {} skipped (reported in the output)",
+            stats.files,
+            stats.counts.records,
+            stats.skipped.len() as u64 + stats.skipped_not_listed,
+        );
+    }
+    // Problems with objects travel in the stream, to be reported by `recommend --partials`;
+    // the extract itself is complete when it wrote every line.
+    Ok(Outcome::Clean)
+}
