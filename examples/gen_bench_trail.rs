@@ -15,6 +15,13 @@
 //! Logs, with about 2% denied calls. Each workload works on a fixed set of resources, so the
 //! recommendation (and iamtrim's memory) is the same size whatever the number of records.
 //!
+//! `--mix eks` adds what a Kubernetes platform's trail also holds (the Spark tests use it): every
+//! workload `w` with `w % 10 == 1` shares the IRSA role of `w - 1` (a shared role); with
+//! `w % 10 == 2` it chains two roles deep (`AssumeRole` into `bench-chain1-w`, from that session
+//! into `bench-chain2-w`, whose session makes its calls); and Pod Identity workloads with
+//! `w % 20 == 18` have session tags disabled, tied to their service account by the associations
+//! `--associations FILE` writes. Without it the trail is the same bytes as before it existed.
+//!
 //! Every record is a pure function of its index, so files are written in parallel and the output
 //! is the same bytes for the same arguments.
 
@@ -37,6 +44,25 @@ struct Args {
     per_day: u64,
     workloads: u64,
     out: PathBuf,
+    eks: bool,
+    associations: Option<PathBuf>,
+}
+
+/// `--mix eks` (see the module's documentation): set once, before any file is written.
+static EKS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn eks() -> bool {
+    EKS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// With `--mix eks`: whether `workload` reaches its role through two chained `AssumeRole`s.
+fn chained(workload: u64) -> bool {
+    eks() && workload % 10 == 2
+}
+
+/// With `--mix eks`: whether `workload`'s Pod Identity association has session tags disabled.
+fn untagged(workload: u64) -> bool {
+    eks() && workload % 20 == 18
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -46,6 +72,8 @@ fn parse_args() -> Result<Args, String> {
         per_day: 100_000,
         workloads: 200,
         out: PathBuf::new(),
+        eks: false,
+        associations: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -56,6 +84,12 @@ fn parse_args() -> Result<Args, String> {
             "--per-day" => args.per_day = number(&value()?)?,
             "--workloads" => args.workloads = number(&value()?)?,
             "--out" => args.out = PathBuf::from(value()?),
+            "--associations" => args.associations = Some(PathBuf::from(value()?)),
+            "--mix" => match value()?.as_str() {
+                "bench" => args.eks = false,
+                "eks" => args.eks = true,
+                other => return Err(format!("--mix is bench or eks, not {other}")),
+            },
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -144,7 +178,33 @@ fn kind(workload: u64) -> Kind {
 }
 
 fn role(workload: u64) -> String {
+    if eks() && workload % 10 == 1 {
+        return format!("bench-app-{:03}", workload - 1);
+    }
     format!("bench-app-{workload:03}")
+}
+
+/// The role a workload's calls are made with, and the credentials and session name of that
+/// session in `hour`: its own, or (chained) the second role of its chain.
+fn calling(workload: u64, hour: u64) -> (String, String, String) {
+    if chained(workload) {
+        let depth = 2;
+        return (
+            format!("bench-chain{depth}-{workload:03}"),
+            chain_key(workload, hour, depth),
+            format!("chain{depth}-{workload:03}-{hour}"),
+        );
+    }
+    (
+        role(workload),
+        access_key(workload, hour),
+        session_name(workload, hour),
+    )
+}
+
+/// The credentials of a chained session (`depth` 1 or 2) of `workload` in `hour`.
+fn chain_key(workload: u64, hour: u64, depth: u64) -> String {
+    access_key(workload + 1_000_000 * depth, hour)
 }
 
 /// The credentials of `workload` in hour `hour` of the trail.
@@ -195,6 +255,15 @@ impl Writer<'_> {
         } else {
             // Pod Identity vending (and, for plain roles, nothing: their vending is outside the
             // trail; the caller never asks for one).
+            if untagged(workload) {
+                write!(out, r#"{{"eventVersion":"1.08","userIdentity":{{"type":"AWSService","invokedBy":"pods.eks.amazonaws.com"}},"eventTime":"{time}","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","awsRegion":"{REGION}","sourceIPAddress":"pods.eks.amazonaws.com","userAgent":"pods.eks.amazonaws.com","requestParameters":{{"roleArn":"arn:aws:iam::{ACCOUNT}:role/{role}","roleSessionName":"{session}","durationSeconds":21600}},"responseElements":{{"credentials":{{"accessKeyId":"{key}","sessionToken":"IQoJb3JpZ2luX2VjEBENCH"#).unwrap();
+                upper(out, self.seed ^ 1, 300);
+                write!(out, r#"","expiration":"Sep 1, 2026, 7:00:00 PM"}},"assumedRoleUser":{{"assumedRoleId":"AROA"#).unwrap();
+                upper(out, workload, 17);
+                write!(out, r#":{session}","arn":"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}"}}}},"requestID":""#).unwrap();
+                self.vending_tail(workload);
+                return;
+            }
             write!(out, r#"{{"eventVersion":"1.08","userIdentity":{{"type":"AWSService","invokedBy":"pods.eks.amazonaws.com"}},"eventTime":"{time}","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","awsRegion":"{REGION}","sourceIPAddress":"pods.eks.amazonaws.com","userAgent":"pods.eks.amazonaws.com","requestParameters":{{"roleArn":"arn:aws:iam::{ACCOUNT}:role/{role}","roleSessionName":"{session}","durationSeconds":21600,"tags":[{{"key":"eks-cluster-arn","value":"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{CLUSTER}"}},{{"key":"eks-cluster-name","value":"{CLUSTER}"}},{{"key":"kubernetes-namespace","value":"ns-{workload:03}"}},{{"key":"kubernetes-service-account","value":"sa-{workload:03}"}},{{"key":"kubernetes-pod-name","value":"web-{workload:03}-7c9d8"}},{{"key":"kubernetes-pod-uid","value":""#).unwrap();
             uuid(out, self.seed ^ 2);
             write!(out, r#""}}],"transitiveTagKeys":["eks-cluster-arn","eks-cluster-name","kubernetes-namespace","kubernetes-service-account","kubernetes-pod-name","kubernetes-pod-uid"]}},"responseElements":{{"credentials":{{"accessKeyId":"{key}","sessionToken":"IQoJb3JpZ2luX2VjEBENCH"#).unwrap();
@@ -203,6 +272,54 @@ impl Writer<'_> {
             upper(out, workload, 17);
             write!(out, r#":{session}","arn":"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}"}},"packedPolicySize":56}},"requestID":""#).unwrap();
         }
+        self.vending_tail(workload);
+    }
+
+    /// The end of a vending record: IDs and the role it vended.
+    fn vending_tail(&mut self, workload: u64) {
+        let role = role(workload);
+        let out = &mut *self.out;
+        uuid(out, self.seed ^ 3);
+        out.push_str(r#"","eventID":""#);
+        uuid(out, self.seed ^ 4);
+        write!(out, r#"","readOnly":true,"resources":[{{"accountId":"{ACCOUNT}","type":"AWS::IAM::Role","ARN":"arn:aws:iam::{ACCOUNT}:role/{role}"}}],"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"{ACCOUNT}","eventCategory":"Management","tlsDetails":{{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"sts.{REGION}.amazonaws.com"}}}}"#).unwrap();
+    }
+
+    /// `AssumeRole` from a session of `workload`'s chain (depth 0: its own session) into the next
+    /// role of the chain (`depth + 1`).
+    fn chain_vending(&mut self, at: i64, workload: u64, hour: u64, depth: u64) {
+        let (from_role, from_key, from_session) = if depth == 0 {
+            (
+                role(workload),
+                access_key(workload, hour),
+                session_name(workload, hour),
+            )
+        } else {
+            (
+                format!("bench-chain{depth}-{workload:03}"),
+                chain_key(workload, hour, depth),
+                format!("chain{depth}-{workload:03}-{hour}"),
+            )
+        };
+        let next = depth + 1;
+        let role = format!("bench-chain{next}-{workload:03}");
+        let key = chain_key(workload, hour, next);
+        let session = format!("chain{next}-{workload:03}-{hour}");
+        let time = iso(at);
+        let out = &mut *self.out;
+        write!(
+            out,
+            r#"{{"eventVersion":"1.08","userIdentity":{{"type":"AssumedRole","principalId":"AROA"#
+        )
+        .unwrap();
+        upper(out, workload + depth, 17);
+        write!(out, r#":{from_session}","arn":"arn:aws:sts::{ACCOUNT}:assumed-role/{from_role}/{from_session}","accountId":"{ACCOUNT}","accessKeyId":"{from_key}","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"AROA"#).unwrap();
+        upper(out, workload + depth, 17);
+        write!(out, r#"","arn":"arn:aws:iam::{ACCOUNT}:role/{from_role}","accountId":"{ACCOUNT}","userName":"{from_role}"}},"attributes":{{"creationDate":"{}","mfaAuthenticated":"false"}}}}}},"eventTime":"{time}","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","awsRegion":"{REGION}","sourceIPAddress":"10.0.4.17","userAgent":"aws-sdk-go-v2/1.30.3 os/linux lang/go#1.22.5 api/sts#1.30.3","requestParameters":{{"roleArn":"arn:aws:iam::{ACCOUNT}:role/{role}","roleSessionName":"{session}"}},"responseElements":{{"credentials":{{"accessKeyId":"{key}","sessionToken":"IQoJb3JpZ2luX2VjEBENCH"#, iso(START + hour as i64 * 3600)).unwrap();
+        upper(out, self.seed ^ 1, 300);
+        write!(out, r#"","expiration":"Sep 1, 2026, 7:00:00 PM"}},"assumedRoleUser":{{"assumedRoleId":"AROA"#).unwrap();
+        upper(out, workload + next, 17);
+        write!(out, r#":{session}","arn":"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}"}}}},"requestID":""#).unwrap();
         uuid(out, self.seed ^ 3);
         out.push_str(r#"","eventID":""#);
         uuid(out, self.seed ^ 4);
@@ -211,9 +328,7 @@ impl Writer<'_> {
 
     fn call(&mut self, at: i64, workload: u64, hour: u64) {
         let r = mix(self.seed ^ 5);
-        let role = role(workload);
-        let key = access_key(workload, hour);
-        let session = session_name(workload, hour);
+        let (role, key, session) = calling(workload, hour);
         let time = iso(at);
         // About 2% of calls are denied: a workload reaching for another team's secret or
         // parameter (a fixed pair per workload, so the distinct (workload, action, resource) set,
@@ -234,7 +349,7 @@ impl Writer<'_> {
         write!(out, r#":{session}","arn":"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}","accountId":"{ACCOUNT}","accessKeyId":"{key}","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"AROA"#).unwrap();
         upper(out, workload, 17);
         write!(out, r#"","arn":"arn:aws:iam::{ACCOUNT}:role/{role}","accountId":"{ACCOUNT}","userName":"{role}"}},"attributes":{{"creationDate":"{}","mfaAuthenticated":"false"}}"#, iso(START + hour as i64 * 3600)).unwrap();
-        if kind(workload) == Kind::Irsa {
+        if kind(workload) == Kind::Irsa && !chained(workload) {
             write!(out, r#","webIdFederationData":{{"federatedProvider":"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.{REGION}.amazonaws.com/id/{OIDC_ID}","attributes":{{}}}}"#).unwrap();
         }
         write!(out, r#"}}}},"eventTime":"{time}","eventSource":"{source}","eventName":"{name}","awsRegion":"{REGION}","sourceIPAddress":"10.0.{}.{}","userAgent":"aws-sdk-go-v2/1.30.3 os/linux lang/go#1.22.5 md/GOOS#linux md/GOARCH#amd64 exec-env/k8s","#, r % 250, (r >> 8) % 250).unwrap();
@@ -379,6 +494,8 @@ fn write_file(args: &Args, index: u64) -> std::io::Result<u64> {
     let count = args.per_file.min(args.records - first);
     let per_hour = args.per_day / 24;
     let vendings = args.workloads;
+    // With `--mix eks`, each chained workload's two `AssumeRole`s follow the hour's vendings.
+    let chains: Vec<u64> = (0..args.workloads).filter(|w| chained(*w)).collect();
     let mut json = String::with_capacity((count as usize) * 1_700 + 64);
     json.push_str(r#"{"Records":["#);
     let mut first_time = 0;
@@ -407,6 +524,9 @@ fn write_file(args: &Args, index: u64) -> std::io::Result<u64> {
             } else {
                 writer.vending(at, workload, hour);
             }
+        } else if in_hour < vendings + 2 * chains.len() as u64 {
+            let slot = in_hour - vendings;
+            writer.chain_vending(at, chains[(slot / 2) as usize], hour, slot % 2);
         } else {
             writer.call(at, mix(i ^ 7) % args.workloads, hour);
         }
@@ -425,6 +545,22 @@ fn write_file(args: &Args, index: u64) -> std::io::Result<u64> {
     );
     write_gz(&dir.join(name), json.as_bytes())?;
     Ok(json.len() as u64)
+}
+
+/// The Pod Identity associations of the trail's Pod Identity workloads (`aws eks
+/// describe-pod-identity-association` output, one per association), with session tags disabled
+/// where `--mix eks` sent none.
+fn write_associations(workloads: u64, path: &Path) -> std::io::Result<()> {
+    let mut out = String::from("[");
+    for workload in (0..workloads).filter(|w| kind(*w) == Kind::PodIdentity) {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        let role = role(workload);
+        write!(out, r#"{{"association":{{"associationArn":"arn:aws:eks:{REGION}:{ACCOUNT}:podidentityassociation/{CLUSTER}/a-{workload:017}","associationId":"a-{workload:017}","clusterName":"{CLUSTER}","createdAt":"2026-01-15T09:00:00+00:00","disableSessionTags":{},"modifiedAt":"2026-01-15T09:00:00+00:00","namespace":"ns-{workload:03}","roleArn":"arn:aws:iam::{ACCOUNT}:role/{role}","serviceAccount":"sa-{workload:03}","tags":{{}}}}}}"#, untagged(workload)).unwrap();
+    }
+    out.push_str("]\n");
+    std::fs::write(path, out)
 }
 
 fn write_gz(path: &Path, data: &[u8]) -> std::io::Result<()> {
@@ -474,10 +610,35 @@ pub fn generate_trail(
         per_day,
         workloads,
         out: out.to_owned(),
+        eks: false,
+        associations: None,
+    })
+}
+
+/// Writes a `--mix eks` trail and its Pod Identity associations (the tests call this).
+pub fn generate_eks_trail(
+    records: u64,
+    per_day: u64,
+    workloads: u64,
+    out: &Path,
+    associations: &Path,
+) -> Result<u64, String> {
+    generate(&Args {
+        records,
+        per_file: per_day / 20,
+        per_day,
+        workloads,
+        out: out.to_owned(),
+        eks: true,
+        associations: Some(associations.to_owned()),
     })
 }
 
 fn generate(args: &Args) -> Result<u64, String> {
+    EKS.store(args.eks, std::sync::atomic::Ordering::Relaxed);
+    if let Some(path) = &args.associations {
+        write_associations(args.workloads, path).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     let files = args.records.div_ceil(args.per_file);
     let next = std::sync::atomic::AtomicU64::new(0);
     let bytes = std::sync::atomic::AtomicU64::new(0);

@@ -103,7 +103,7 @@ ABOVE_STAGES = {'settings', 'pipeline', 'config', 'cli', 'commands'}
 OUTPUTS = {'report', 'evidence', 'store'}
 BEFORE_OUTPUTS = {'aws', 'errors', 'hash', 'atomic', 'window', 'exit', 'decode', 'policy', 'catalog', 'observe',
                   'source', 'attribute', 'synth', 'map', 'stats', 'aggregate', 'dedup', 'diff',
-                  'ingest', 'lookup'}
+                  'ingest', 'lookup', 'partials'}
 broken = []
 if level == 'top':
     for a, bs in sorted(edges.items()):

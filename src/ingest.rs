@@ -35,28 +35,19 @@ pub struct IngestConfig {
     pub window: TimeWindow,
     pub clusters: ClusterNames,
     pub catalog: Arc<Catalog>,
-    /// Aggregate API calls (eventSource, eventName, outcome) instead of IAM actions and
-    /// resources: the call table (`iamtrim calls`, docs/SCALE.md), which SQL engines can compute
-    /// too. Each call's key is [`CALL_SEPARATOR`]-joined into the action slot.
-    pub calls_table: bool,
     /// Hash every object (as stored and decompressed) into `InputStats::objects`.
     pub hash_objects: bool,
     /// Record where each call came from (`--condition-network`); off, nothing is read or kept.
     pub network: bool,
 }
 
-/// Joins eventSource and eventName in the action slot of a call-table key.
-pub const CALL_SEPARATOR: char = ' ';
-
 enum Message {
     /// A read object and its position in the listing.
     Batch(u64, Box<FileBatch>),
-    Listed(Listing),
+    /// A listing entry after the first `listed` objects.
+    Listed(u64, Listing),
     /// The first `listed` objects hold every event before `at`.
-    Watermark {
-        listed: u64,
-        at: Timestamp,
-    },
+    Watermark { listed: u64, at: Timestamp },
 }
 
 /// Which objects are done, so a watermark is applied only once every object listed before it has
@@ -89,6 +80,40 @@ impl Progress {
     }
 }
 
+/// For an ordered sink: batches that finished before an earlier one, and listing entries
+/// (watermarks included) waiting for the objects listed before them. Memory: the objects that
+/// finished ahead of the slowest one in flight.
+#[derive(Default)]
+struct InOrder {
+    next: u64,
+    batches: std::collections::BTreeMap<u64, Box<FileBatch>>,
+    listings: std::collections::VecDeque<(u64, Listing)>,
+}
+
+impl InOrder {
+    /// Hands over, in listing order, everything whose predecessors have all been handed over.
+    fn release(&mut self, sink: &mut dyn BatchSink, stats: &mut InputStats) {
+        loop {
+            while self
+                .listings
+                .front()
+                .is_some_and(|(listed, _)| *listed <= self.next)
+            {
+                let (_, listing) = self.listings.pop_front().expect("checked");
+                sink.listing(&listing);
+                stats.add_listing(listing);
+            }
+            match self.batches.remove(&self.next) {
+                Some(batch) => {
+                    sink.batch(*batch);
+                    self.next += 1;
+                }
+                None => return,
+            }
+        }
+    }
+}
+
 /// Told of progress as objects are listed and read; the CLI renders it (a bar on a terminal,
 /// nothing otherwise). Called from several threads.
 pub trait Reporter: Sync {
@@ -108,8 +133,14 @@ pub trait BatchSink {
     fn batch(&mut self, batch: FileBatch);
     /// Every object listed before this point has been handed over.
     fn watermark(&mut self, at: Timestamp);
-    /// A listing entry other than an object or watermark (ignored, unlistable, a note).
+    /// A listing entry other than an object or watermark (ignored, unlistable, a note); for an
+    /// ordered sink, watermarks too, in their place.
     fn listing(&mut self, _listing: &Listing) {}
+    /// Whether batches and listing entries must arrive in listing order (the same bytes for the
+    /// same listing, whatever thread finishes first), not as objects finish.
+    fn ordered(&self) -> bool {
+        false
+    }
 }
 
 impl BatchSink for Aggregator {
@@ -156,23 +187,48 @@ pub fn ingest(
         }
         drop(message_tx);
         let mut progress = Progress::default();
+        let mut order = InOrder::default();
+        let ordered = aggregator.ordered();
         for message in message_rx {
             match message {
                 Message::Batch(seq, batch) => {
                     batch.add_to(&mut stats);
-                    aggregator.batch(*batch);
+                    if ordered {
+                        order.batches.insert(seq, batch);
+                    } else {
+                        aggregator.batch(*batch);
+                    }
                     progress.done(seq);
                 }
-                Message::Listed(listing) => {
+                Message::Listed(listed, listing) if ordered => {
+                    order.listings.push_back((listed, listing));
+                }
+                Message::Listed(_, listing) => {
                     aggregator.listing(&listing);
                     stats.add_listing(listing);
                 }
-                Message::Watermark { listed, at } => progress.watermarks.push_back((listed, at)),
+                Message::Watermark { listed, at } => {
+                    progress.watermarks.push_back((listed, at));
+                    if ordered {
+                        order.listings.push_back((listed, Listing::Watermark(at)));
+                    }
+                }
+            }
+            if ordered {
+                order.release(aggregator, &mut stats);
             }
             while let Some(at) = progress.ready() {
-                aggregator.watermark(at);
+                if !ordered {
+                    aggregator.watermark(at);
+                }
                 seen.expire(at);
             }
+        }
+        // Entries listed after the last object.
+        order.release(aggregator, &mut stats);
+        for (_, listing) in order.listings.drain(..) {
+            aggregator.listing(&listing);
+            stats.add_listing(listing);
         }
         lister
             .join()
@@ -198,7 +254,7 @@ fn list(
             listed += 1;
         }
         Listing::Watermark(at) => drop(messages.send(Message::Watermark { listed, at })),
-        other => drop(messages.send(Message::Listed(other))),
+        other => drop(messages.send(Message::Listed(listed, other))),
     })
 }
 
@@ -451,12 +507,6 @@ fn process<'a>(
     }
     let region = crate::policy::regions::bit(record.aws_region.as_deref().unwrap_or_default());
     let event_id = record.event_id.as_deref().and_then(EventId::parse);
-    if config.calls_table {
-        let call: Arc<str> = format!("{source}{CALL_SEPARATOR}{name}").into();
-        file.event(caller, at, None)
-            .call(&call, Arc::from(""), failure, at, region, event_id);
-        return Ok(());
-    }
     let mapping = mapper.map(source, name);
     let calls = match &*mapping {
         Mapping::Actions(actions, conditionals, implied) => {
@@ -532,7 +582,6 @@ mod tests {
             window: TimeWindow::default(),
             clusters: ClusterNames::default(),
             catalog: Arc::new(Catalog::embedded().unwrap()),
-            calls_table: false,
             hash_objects: false,
             network: false,
         }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::gen_bench_trail::generate_trail;
-use crate::util::{Run, iamtrim, recommend, root, sample_trail};
+use crate::util::{Run, iamtrim, recommend, root, sample_trail, tree};
 
 /// A config in `dir` with its store in `dir/store` and output in `dir/out`.
 fn config(dir: &Path, trail: &Path, extra: &str) -> PathBuf {
@@ -54,23 +54,6 @@ fn run(config: &Path, extra: &[&str]) -> Run {
 
 fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Every file under `dir`, relative, with its bytes.
-fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            (
-                e.path().strip_prefix(dir).unwrap().display().to_string(),
-                read(e.path()),
-            )
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 /// A trail of `days` CloudTrail days (2,000 records a day, 10 objects a day, 20 workloads:
@@ -528,147 +511,6 @@ fn a_second_run_on_the_same_store_waits_for_none() {
     );
     drop(lock);
     assert_eq!(run(&config, &[]).code, 0);
-}
-
-/// Rows of a CSV file, header first, the rest sorted.
-fn csv_rows(path: &Path) -> (String, Vec<String>) {
-    let text = String::from_utf8(read(path)).unwrap();
-    let mut lines = text.lines().map(str::to_owned);
-    let header = lines.next().unwrap_or_default();
-    let mut rows: Vec<String> = lines.collect();
-    rows.sort();
-    (header, rows)
-}
-
-/// The path past one machine: Spark SQL (pyspark in local mode) computes, from the same log
-/// files, the call table `iamtrim calls` writes.
-#[test]
-fn spark_sql_computes_the_same_call_table_as_iamtrim() {
-    if !crate::util::python_tool("pyspark", "pyspark==3.5.3") {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let generated = multi_day_trail(dir.path(), 2);
-    for (name, trail) in [("sample", sample_trail()), ("generated", generated)] {
-        let ours = dir.path().join(format!("{name}-iamtrim.csv"));
-        let spark = dir.path().join(format!("{name}-spark.csv"));
-        let r = iamtrim(&[
-            "calls",
-            "--trail",
-            &trail.display().to_string(),
-            "--out",
-            &ours.display().to_string(),
-        ]);
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        let status = Command::new("python3")
-            .arg(root().join("scripts/spark-calls.py"))
-            .arg(&trail)
-            .arg(&spark)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .status()
-            .unwrap();
-        assert!(status.success(), "scripts/spark-calls.py failed on {name}");
-        let (our_header, our_rows) = csv_rows(&ours);
-        let (spark_header, spark_rows) = csv_rows(&spark);
-        assert_eq!(
-            our_header,
-            "workload,kind,eks_cluster,namespace,service_account,role,event_source,event_name,error_code,calls,first_seen,last_seen"
-        );
-        assert_eq!(spark_header, our_header);
-        assert!(our_rows.len() >= 30, "{name}: {our_rows:?}");
-        for (ours, theirs) in our_rows.iter().zip(&spark_rows) {
-            assert_eq!(ours, theirs, "{name}: first differing row");
-        }
-        assert_eq!(our_rows.len(), spark_rows.len(), "{name}");
-        if name == "sample" {
-            // iamtrim takes Spark's table as input instead of the logs.
-            assert_same_actions(&spark);
-            // Role chaining (Pod Identity session → reports-writer) and a denied call, both
-            // attributed to their service account by both engines.
-            for row in [
-                "eks/shop-prod/batch/exporter,service-account,shop-prod,batch,exporter,arn:aws:iam::111122223333:role/reports-writer,s3.amazonaws.com,PutObject,,3,2026-11-01T06:30:20Z,2026-11-01T06:32:20Z",
-                "eks/shop-prod/checkout/frontend,service-account,shop-prod,checkout,frontend,arn:aws:iam::111122223333:role/checkout-frontend,secretsmanager.amazonaws.com,PutSecretValue,AccessDeniedException,1,2026-11-01T06:50:00Z,2026-11-01T06:50:00Z",
-            ] {
-                assert!(our_rows.iter().any(|r| r == row), "missing {row}");
-            }
-        }
-    }
-}
-
-/// Workload id → the actions it used (allowed calls), from a recommendation.
-/// Each workload's actions; those only implied by request members are left out (a call table has
-/// no request members, and says so).
-fn actions_by_workload(report: &Value) -> Vec<(String, Vec<String>)> {
-    report["workloads"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| {
-            let mut actions: Vec<String> = w["usage"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|u| u["implied_by"].as_array().is_none_or(Vec::is_empty))
-                .map(|u| u["action"].as_str().unwrap().to_owned())
-                .collect();
-            actions.sort();
-            actions.dedup();
-            (w["id"].as_str().unwrap().to_owned(), actions)
-        })
-        .collect()
-}
-
-/// `recommend --calls-table TABLE` names the same workloads and actions as `recommend` on the
-/// sample trail, every resource `*`, and says why.
-fn assert_same_actions(table: &Path) {
-    let from_table = iamtrim(&[
-        "recommend",
-        "--calls-table",
-        &table.display().to_string(),
-        "--format",
-        "json",
-    ]);
-    assert_eq!(from_table.code, 0, "{}", from_table.stderr);
-    let from_table = from_table.json();
-    let from_logs = recommend(&[&sample_trail()], &[]).json();
-    assert_eq!(
-        actions_by_workload(&from_table),
-        actions_by_workload(&from_logs)
-    );
-    for w in from_table["workloads"].as_array().unwrap() {
-        for u in w["usage"].as_array().unwrap() {
-            assert_eq!(u["resource"], "*", "{u}");
-        }
-    }
-    let notes = from_table["input"]["source_notes"].to_string();
-    assert!(notes.contains("action level"), "{notes}");
-    assert!(notes.contains("iam:PassRole"), "{notes}");
-    assert_eq!(from_table["input"]["records"], 117);
-}
-
-#[test]
-fn iamtrims_own_call_table_is_input_for_recommend() {
-    let dir = tempfile::tempdir().unwrap();
-    for name in ["calls.parquet", "calls.csv"] {
-        let table = dir.path().join(name);
-        let r = iamtrim(&[
-            "calls",
-            "--trail",
-            &sample_trail().display().to_string(),
-            "--out",
-            &table.display().to_string(),
-        ]);
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        assert!(r.stderr.contains("50 rows"), "{}", r.stderr);
-        assert_same_actions(&table);
-    }
-    // A table without the columns is a clear error, not a panic.
-    let bad = dir.path().join("bad.csv");
-    std::fs::write(&bad, "a,b\n1,2\n").unwrap();
-    let r = iamtrim(&["recommend", "--calls-table", &bad.display().to_string()]);
-    assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("has no column workload"), "{}", r.stderr);
 }
 
 /// The configurations in docs/ are valid: the example file, and the one in the CronJob manifest.

@@ -7,7 +7,7 @@ use std::process::Command;
 use iamtrim::evidence::model::{Manifest, WorkloadEvidence};
 use serde_json::Value;
 
-use crate::util::{gzip, iamtrim, root, sample_trail, write};
+use crate::util::{gzip, iamtrim, root, sample_trail, tree, write};
 
 fn pack(trail: &Path, out: &Path, extra: &[&str]) -> crate::util::Run {
     let trail = trail.display().to_string();
@@ -27,27 +27,10 @@ fn pack(trail: &Path, out: &Path, extra: &[&str]) -> crate::util::Run {
     iamtrim(&args)
 }
 
-/// Every file under `dir`: relative path → bytes.
-fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            (
-                e.path().strip_prefix(dir).unwrap().display().to_string(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
-}
-
 /// A copy of the sample trail in `dir/trail`, to tamper with.
 fn copy_of_sample_trail(dir: &Path) -> PathBuf {
     let trail = dir.join("trail");
-    for (path, bytes) in files(&sample_trail()) {
+    for (path, bytes) in tree(&sample_trail()) {
         write(&trail.join(path), &bytes);
     }
     trail
@@ -74,13 +57,13 @@ fn two_packs_from_the_same_input_are_byte_identical_and_verify() {
             r.stderr
         );
     }
-    let pack_a = files(&a);
+    let pack_a = tree(&a);
     assert!(
         pack_a.len() >= 8,
         "{:?}",
         pack_a.iter().map(|f| &f.0).collect::<Vec<_>>()
     );
-    assert_eq!(pack_a, files(&b));
+    assert_eq!(pack_a, tree(&b));
     assert_eq!(
         std::fs::read(dir.path().join("a/pack.tar.gz")).unwrap(),
         std::fs::read(dir.path().join("b/pack.tar.gz")).unwrap(),
@@ -105,7 +88,7 @@ fn two_packs_from_the_same_input_are_byte_identical_and_verify() {
         .unwrap();
     assert_eq!(decrypt.calls, 6);
     assert_eq!(decrypt.sample_event_ids.len(), 2);
-    let trail_text: String = files(&sample_trail())
+    let trail_text: String = tree(&sample_trail())
         .into_iter()
         .filter(|(p, _)| p.ends_with(".json.gz") && !p.contains("Digest"))
         .map(|(_, bytes)| {
@@ -136,7 +119,7 @@ fn verify_detects_a_changed_byte_in_any_file() {
     let dir = tempfile::tempdir().unwrap();
     let original = dir.path().join("pack");
     assert_eq!(pack(&sample_trail(), &original, &[]).code, 0);
-    let all = files(&original);
+    let all = tree(&original);
     for (path, bytes) in &all {
         let copy = dir.path().join("copy");
         let _ = std::fs::remove_dir_all(&copy);
@@ -239,7 +222,7 @@ fn digest_files_catch_a_log_file_changed_after_delivery() {
     let dir = tempfile::tempdir().unwrap();
     let trail = copy_of_sample_trail(dir.path());
     // Rewrite one log file with one event less: what someone covering their tracks would do.
-    let victim = files(&trail)
+    let victim = tree(&trail)
         .into_iter()
         .find(|(p, _)| p.contains("/CloudTrail/us-east-1/") && p.ends_with(".json.gz"))
         .unwrap();
@@ -310,7 +293,7 @@ fn a_planted_session_token_never_reaches_the_pack() {
     let out = dir.path().join("pack");
     let r = pack(&trail, &out, &["--archive"]);
     assert!(r.code <= 1, "{}", r.stderr);
-    let mut everything: Vec<(String, Vec<u8>)> = files(&out);
+    let mut everything: Vec<(String, Vec<u8>)> = tree(&out);
     let archive = std::fs::read(dir.path().join("pack.tar.gz")).unwrap();
     let mut tar = Vec::new();
     std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&archive[..]), &mut tar).unwrap();
@@ -328,7 +311,7 @@ fn a_planted_session_token_never_reaches_the_pack() {
     let alice =
         std::fs::read_to_string(out.join("workloads/users/111122223333/alice/evidence.json"))
             .or_else(|_| {
-                let found = files(&out)
+                let found = tree(&out)
                     .into_iter()
                     .find(|(p, _)| p.contains("alice") && p.ends_with("evidence.json"))
                     .unwrap();
@@ -554,7 +537,7 @@ fn an_s3_trail_is_checked_against_its_signed_digest_files() {
     // The trail copied to another bucket without its metadata: no signatures at all, which
     // CloudTrail never delivers, and not where CloudTrail wrote it.
     moto.create_bucket("copy");
-    for (key, bytes) in files(&sample_trail()) {
+    for (key, bytes) in tree(&sample_trail()) {
         moto.put_object("copy", &key, &bytes);
     }
     let out = dir.path().join("copy-pack");
@@ -578,7 +561,7 @@ fn an_s3_trail_is_checked_against_its_signed_digest_files() {
 fn a_digest_rewritten_to_cover_a_changed_log_fails_its_signature() {
     let dir = tempfile::tempdir().unwrap();
     let trail = copy_of_sample_trail(dir.path());
-    let all = files(&trail);
+    let all = tree(&trail);
     let (digest_key, digest_gz) = all
         .iter()
         .find(|(p, _)| {

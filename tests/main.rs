@@ -13,6 +13,7 @@ mod failed_calls;
 mod implied;
 mod kubernetes;
 mod observe;
+mod partials;
 mod perimeter;
 mod real_data;
 mod recommend;

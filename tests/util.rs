@@ -67,6 +67,25 @@ pub fn recommend(paths: &[&Path], extra: &[&str]) -> Run {
     iamtrim(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
+/// Every file under `dir`: relative path and bytes, sorted by path.
+pub fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap_or_else(|e| panic!("{}: {e}", dir.display())))
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let bytes = std::fs::read(e.path())
+                .unwrap_or_else(|err| panic!("{}: {err}", e.path().display()));
+            (
+                e.path().strip_prefix(dir).unwrap().display().to_string(),
+                bytes,
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 pub fn gzip(data: &[u8]) -> Vec<u8> {
     let mut gz = GzBuilder::new()
         .mtime(0)

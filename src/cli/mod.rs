@@ -33,10 +33,6 @@ pub enum Command {
     /// Run a SQL query (a file from queries/, or your own) against the usage store.
     #[cfg(feature = "store")]
     Query(run::QueryArgs),
-    /// Write the call table: API calls per workload and role (eventSource, eventName, outcome,
-    /// count, first and last seen), the table Spark SQL and Athena compute too (docs/SCALE.md).
-    #[cfg(feature = "store")]
-    Calls(Box<run::CallsArgs>),
     /// Print the log objects a trail holds for the window, as `iamtrim.partials/v1` lines (the
     /// same listing and layout pruning as `recommend`): the input of `iamtrim extract`. Takes
     /// `recommend`'s flags; those about output and account context are not used.

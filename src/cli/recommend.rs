@@ -15,8 +15,8 @@ pub struct RecommendArgs {
     /// events of the last 90 days). Repeatable (local paths).
     #[arg(
         long,
-        required_unless_present_any = ["calls_table", "partials"],
-        conflicts_with_all = ["calls_table", "partials"],
+        required_unless_present = "partials",
+        conflicts_with = "partials",
         value_name = "PATH",
         help_heading = "Input"
     )]
@@ -25,19 +25,8 @@ pub struct RecommendArgs {
     /// Read a partials stream instead of a trail (`-` for stdin): for `recommend`, the batches
     /// `iamtrim extract` wrote (on any number of machines, e.g. spark/recommend.py); for
     /// `extract`, the listing `iamtrim list` wrote. docs/SCALE.md.
-    #[arg(
-        long,
-        value_name = "FILE",
-        conflicts_with = "calls_table",
-        help_heading = "Input"
-    )]
-    pub partials: Option<PathBuf>,
-
-    /// Read a call table (from `iamtrim calls`, or Athena or Spark with queries/athena or
-    /// queries/spark) instead of log files: .parquet or .csv. It names no resources, so the
-    /// policies are action-level (Resource "*").
     #[arg(long, value_name = "FILE", help_heading = "Input")]
-    pub calls_table: Option<PathBuf>,
+    pub partials: Option<PathBuf>,
 
     /// Only events at or after this time: RFC 3339, a date, or an age such as 30d.
     #[arg(long, value_name = "TIME", help_heading = "Input")]
@@ -212,7 +201,6 @@ impl RecommendArgs {
     pub fn options(&self, diff: bool) -> Options {
         Options {
             trails: self.trail.clone(),
-            calls_table: self.calls_table.clone(),
             partials: self.partials.clone(),
             since: self.since,
             until: self.until,

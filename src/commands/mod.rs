@@ -1,8 +1,6 @@
 //! One function per subcommand: resolve the settings, call the pipeline (`crate::pipeline`),
 //! print and write. No pipeline logic lives here.
 
-#[cfg(feature = "store")]
-pub mod calls;
 pub mod catalog;
 pub mod evidence;
 pub mod partials;
@@ -25,8 +23,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Run(args) => run::run(&args, cli.quiet),
         #[cfg(feature = "store")]
         Command::Query(args) => query::run(&args),
-        #[cfg(feature = "store")]
-        Command::Calls(args) => calls::run(&args, cli.quiet),
         Command::List(args) => partials::list(&args),
         Command::Extract(args) => partials::extract(&args, cli.quiet),
         Command::Evidence(args) => evidence::run(&args, cli.quiet),

@@ -202,8 +202,13 @@ impl<W: Write> BatchSink for StreamWriter<W> {
         self.line(&Line::Watermark(at.to_string()));
     }
 
+    /// Listing entries, watermarks included, in their place among the batches.
     fn listing(&mut self, listing: &Listing) {
         self.line(&Line::from_listing(listing));
+    }
+
+    fn ordered(&self) -> bool {
+        true
     }
 }
 

@@ -93,15 +93,6 @@ pub fn recommend(
     config.clusters = lookups.clusters.clone();
     let mut source = None;
     let (finished, input) = match &settings.input {
-        #[cfg(feature = "store")]
-        Input::CallsTable(table) => {
-            crate::store::calls_table::workloads_from_table(table, Arc::clone(&config.catalog))
-                .context("cannot read the call table")?
-        }
-        #[cfg(not(feature = "store"))]
-        Input::CallsTable(_) => {
-            anyhow::bail!("--calls-table needs iamtrim built with the `store` feature")
-        }
         Input::Trail(spec) => {
             let opened = spec
                 .build(config.window, hash_objects)

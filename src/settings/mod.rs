@@ -35,7 +35,6 @@ const REMOTE_FETCH_CONCURRENCY: usize = 32;
 pub struct Options {
     /// Local files and folders, one `s3://` URI, or `cloudtrail:lookup`.
     pub trails: Vec<PathBuf>,
-    pub calls_table: Option<PathBuf>,
     /// A partials stream (`iamtrim list`, `iamtrim extract`): a file, or `-` for stdin.
     pub partials: Option<PathBuf>,
     pub since: Option<TimeArg>,
@@ -83,8 +82,6 @@ pub struct Options {
 pub enum Input {
     /// CloudTrail log files, through a [`crate::source::LogSource`].
     Trail(SourceSpec),
-    /// A call table (`iamtrim calls`, Athena, Spark): action-level, no resources.
-    CallsTable(PathBuf),
     /// A partials stream (docs/SCALE.md): for `recommend`, extracted batches; for `extract`,
     /// the listing to read. `-` is stdin.
     Partials(PathBuf),
@@ -187,10 +184,9 @@ impl Settings {
         if threads == 0 {
             return Err(SettingsError::Zero { flag: "--threads" });
         }
-        let input = match (&options.calls_table, &options.partials) {
-            (Some(table), _) => Input::CallsTable(table.clone()),
-            (None, Some(partials)) => Input::Partials(partials.clone()),
-            (None, None) => Input::Trail(
+        let input = match &options.partials {
+            Some(partials) => Input::Partials(partials.clone()),
+            None => Input::Trail(
                 SourceSpec::new(
                     &options.trails,
                     LayoutFilter {
@@ -207,7 +203,6 @@ impl Settings {
         let remote = match &input {
             Input::Trail(spec) => spec.is_remote(),
             Input::Partials(_) => true,
-            Input::CallsTable(_) => false,
         };
         let fetch_concurrency = options.fetch_concurrency.unwrap_or(if remote {
             REMOTE_FETCH_CONCURRENCY
@@ -253,7 +248,6 @@ impl Settings {
                 },
                 window,
                 clusters,
-                calls_table: false,
                 hash_objects: false,
                 network: options.condition_network,
             },
@@ -302,7 +296,7 @@ impl Settings {
     pub fn source(&self) -> Option<&SourceSpec> {
         match &self.input {
             Input::Trail(spec) => Some(spec),
-            Input::CallsTable(_) | Input::Partials(_) => None,
+            Input::Partials(_) => None,
         }
     }
 }

@@ -334,7 +334,6 @@ mod tests {
             window: crate::window::TimeWindow::default(),
             clusters: crate::attribute::ClusterNames::default(),
             catalog: std::sync::Arc::new(crate::catalog::Catalog::embedded().unwrap()),
-            calls_table: false,
             hash_objects: true,
             network: false,
         }

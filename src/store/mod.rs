@@ -16,7 +16,6 @@
 //! at any point leaves the previous manifest in force; files no manifest names are removed when
 //! the store is next opened. The format is described in docs/SCALE.md.
 
-pub mod calls_table;
 mod error;
 pub mod ingest;
 pub mod tables;
