@@ -21,7 +21,9 @@ There is one implementation of iamtrim's work, iamtrim's own:
    `iamtrim recommend --partials -`, which joins sessions to their vendings (chains of any depth,
    trust-policy and association fallbacks) and synthesizes: DIR/recommendation.json
    (`iamtrim.recommendation/v1`, byte-identical to `iamtrim recommend --format json` on the same
-   objects) and the policy files in DIR.
+   objects) and the policy files in DIR. With --partials-out FILE the stream is kept too:
+   `iamtrim run --config C --partials FILE` seeds the usage store with it, and the nightly run
+   continues from the trail where the backfill ended.
 
 A partition whose extract fails (the process crashes, is killed, cannot run) is not dropped: each
 of its objects is reported as unread with the reason, and the exit status is 2. The exit status
@@ -55,6 +57,9 @@ def parse():
     parser.add_argument("--task-threads", type=int, default=1,
                         help="iamtrim threads per task (match spark.task.cpus) [default: 1]")
     parser.add_argument("--master", help="Spark master when not run by spark-submit [default: local[*]]")
+    parser.add_argument("--partials-out", metavar="FILE",
+                        help="also keep the joined stream of batches, to seed a usage store "
+                             "(iamtrim run --config ... --partials FILE)")
     args, rest = parser.parse_known_args()
     for flag in rest:
         if flag.split("=")[0] in OWN:
@@ -196,6 +201,7 @@ def main():
     batches.count()
 
     os.makedirs(args.out, exist_ok=True)
+    kept = open(args.partials_out, "wb") if args.partials_out else None
     with open(os.path.join(args.out, "recommendation.json"), "wb") as out:
         join = subprocess.Popen(
             [binary, "recommend", "--partials", "-", "--format", "json", "--out", args.out, *flags],
@@ -203,7 +209,10 @@ def main():
         )
         try:
             for line in batches.toLocalIterator():
-                join.stdin.write(line.encode() + b"\n")
+                data = line.encode() + b"\n"
+                if kept:
+                    kept.write(data)
+                join.stdin.write(data)
         except BrokenPipeError:
             pass
         finally:
@@ -212,6 +221,8 @@ def main():
             except BrokenPipeError:
                 pass
         code = join.wait()
+    if kept:
+        kept.close()
     batches.unpersist()
     spark.stop()
     sys.exit(code)

@@ -476,3 +476,105 @@ fn spark_job_reads_an_s3_trail_in_place() {
     assert!(spark == one.stdout, "the recommendation differs");
     assert_eq!(one.json()["input"]["files"], 21);
 }
+
+/// A backfill on Spark seeds the usage store (`run --partials`); the next run without it reads
+/// only the days the backfill did not: the store then answers as if `run` had read every day,
+/// evidence pack (object hashes from the executors) included.
+#[test]
+fn spark_backfill_seeds_the_usage_store_and_the_nightly_run_continues_from_the_trail() {
+    if !spark_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // The backfill saw the first two days; by the next night the trail has a third (the
+    // generator writes the same first two days for a longer trail).
+    let trail = dir.path().join("eks-trail");
+    let associations = dir.path().join("associations.json");
+    generate_eks_trail(2 * 4_000, 4_000, 40, &trail, &associations).unwrap();
+    let stream = dir.path().join("backfill.partials");
+    let associations = text(&associations);
+    let code = spark_job(
+        &[
+            "--trail",
+            &text(&trail),
+            "--out",
+            &text(&dir.path().join("spark-out")),
+            "--iamtrim",
+            env!("CARGO_BIN_EXE_iamtrim"),
+            "--partials-out",
+            &text(&stream),
+            "--pod-identity-associations",
+            &associations,
+        ],
+        &[],
+    );
+    assert_eq!(code, 0);
+    let config = |name: &str| {
+        let path = dir.path().join(format!("{name}.toml"));
+        std::fs::write(
+            &path,
+            format!(
+                "[store]\npath = \"{name}-store\"\n\n[source]\ntrails = [\"{}\"]\nsince = \"2026-08-01\"\n\n[context]\npod_identity_associations = \"{associations}\"\n\n[output]\ndir = \"{name}-out\"\nevidence = true\n",
+                trail.display()
+            ),
+        )
+        .unwrap();
+        text(&path)
+    };
+    let (seeded, plain) = (config("seeded"), config("plain"));
+    generate_eks_trail(
+        3 * 4_000,
+        4_000,
+        40,
+        &trail,
+        dir.path().join("a.json").as_path(),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let r = iamtrim(args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stderr
+    };
+    let log = run(&["run", "--config", &seeded, "--partials", &text(&stream)]);
+    assert!(
+        log.contains("day 2026-09-01: 20 new objects, 4000 records"),
+        "{log}"
+    );
+    assert!(log.contains("day 2026-09-02: 20 new objects"), "{log}");
+    assert!(!log.contains("2026-09-03"), "{log}");
+    let log = run(&["run", "--config", &seeded]);
+    assert!(log.contains("day 2026-09-03: 20 new objects"), "{log}");
+    assert!(
+        !log.contains("day 2026-09-01"),
+        "days the backfill stored are not read again: {log}"
+    );
+    // The same stream again adds nothing.
+    let log = run(&["run", "--config", &seeded, "--partials", &text(&stream)]);
+    assert!(
+        log.contains("0 new objects (0 records) in 0 days, 40 already in the store"),
+        "{log}"
+    );
+    run(&["run", "--config", &plain]);
+    let report = |name: &str| {
+        std::fs::read(dir.path().join(format!("{name}-out/recommendation.json"))).unwrap()
+    };
+    assert!(
+        report("seeded") == report("plain"),
+        "the seeded store's recommendation differs from the store that read the trail"
+    );
+    // The seeding run's own pack (its window ended on the second day) stays beside the last.
+    let seeded: Vec<(String, Vec<u8>)> = tree(&dir.path().join("seeded-out"))
+        .into_iter()
+        .filter(|f| !f.0.starts_with("evidence-2026-08-01-2026-09-02"))
+        .collect();
+    let plain = tree(&dir.path().join("plain-out"));
+    let names = |t: &[(String, Vec<u8>)]| t.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&seeded), names(&plain));
+    let differ: Vec<&String> = seeded
+        .iter()
+        .zip(&plain)
+        .filter(|(a, b)| a.1 != b.1)
+        .map(|(a, _)| &a.0)
+        .collect();
+    assert!(differ.is_empty(), "outputs differ: {differ:?}");
+}

@@ -22,6 +22,12 @@ pub struct RunArgs {
     /// old store stays as it was until then, and is kept locked.
     #[arg(long)]
     pub reingest: bool,
+
+    /// Ingest a partials stream (from `iamtrim extract` or spark/recommend.py --partials-out;
+    /// `-` for stdin) instead of listing the trail: a backfill computed past one machine seeds
+    /// the store, and the next run without it continues from the trail (docs/SCALE.md).
+    #[arg(long, value_name = "FILE")]
+    pub partials: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

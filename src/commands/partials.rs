@@ -57,13 +57,12 @@ pub fn extract(args: &RecommendArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let secret = std::env::var(partials::KEY_VARIABLE).ok();
     let namer = SessionNamer::new(secret.as_deref().map(str::as_bytes));
     let mut writer = StreamWriter::new(output(args)?, namer);
-    let stats = ingest(
-        &source,
-        &settings.ingest,
-        &mut writer,
-        &*progress::for_stderr(quiet),
-    )
-    .context("cannot read the listing")?;
+    // Each batch carries its object's hashes, for a usage store seeded from the stream
+    // (`iamtrim run --partials`); `recommend --partials` leaves them out.
+    let mut config = settings.ingest.clone();
+    config.hash_objects = true;
+    let stats = ingest(&source, &config, &mut writer, &*progress::for_stderr(quiet))
+        .context("cannot read the listing")?;
     writer.finish().context("cannot write the partials")?;
     if !quiet {
         let _ = writeln!(

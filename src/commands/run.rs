@@ -34,7 +34,8 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
         quiet,
     };
     let started = Instant::now();
-    let report = crate::pipeline::run::run(&settings, args.reingest, &log)?;
+    let report =
+        crate::pipeline::run::run(&settings, args.reingest, args.partials.as_deref(), &log)?;
 
     for warning in &report.lookups.summary.warnings {
         log.warn(&format!("warning: {warning}"));

@@ -32,8 +32,9 @@ fn line_location(name: &str, number: u64) -> String {
     format!("{name}:{number}")
 }
 
-/// Reads stream lines; a line that cannot be read or parsed becomes a `Failed` listing.
-fn read_lines(
+/// Reads stream lines; a line that cannot be read or parsed is an `Err` with its location
+/// (`NAME:LINE`) and reason.
+pub fn read_lines(
     input: &mut dyn BufRead,
     name: &str,
     each: &mut dyn FnMut(Result<Line, (String, String)>),
@@ -235,10 +236,19 @@ pub fn write_listing(source: &dyn LogSource, out: &mut dyn Write) -> anyhow::Res
     Ok(objects)
 }
 
+/// Why a listed object has no batch in a stream.
+pub const NOT_EXTRACTED: &str = "listed but not extracted (run `iamtrim extract` on the listing)";
+
 /// Replays a stream of extracted batches into `sink` (the session join), as ingest would have
 /// handed them over: batches and listing lines in order, watermarks where they stand. An object
-/// line (listed, never extracted) and a line that does not parse are reported as unread.
-pub fn replay(input: &mut dyn BufRead, name: &str, sink: &mut dyn BatchSink) -> InputStats {
+/// line (listed, never extracted) and a line that does not parse are reported as unread. Object
+/// hashes are kept only with `hash_objects` (as ingest keeps them only when asked).
+pub fn replay(
+    input: &mut dyn BufRead,
+    name: &str,
+    sink: &mut dyn BatchSink,
+    hash_objects: bool,
+) -> InputStats {
     let mut stats = InputStats::default();
     let failed = |stats: &mut InputStats, location: String, reason: String| {
         stats.add_listing(Listing::Failed { location, reason });
@@ -248,18 +258,17 @@ pub fn replay(input: &mut dyn BufRead, name: &str, sink: &mut dyn BatchSink) -> 
         Ok(Line::Batch(batch)) => {
             let location = batch.location.clone();
             match batch.into_batch() {
-                Ok(batch) => {
+                Ok(mut batch) => {
+                    if !hash_objects {
+                        batch.fingerprint = None;
+                    }
                     batch.add_to(&mut stats);
                     sink.batch(batch);
                 }
                 Err(reason) => failed(&mut stats, location, format!("bad batch: {reason}")),
             }
         }
-        Ok(Line::Object { location, .. }) => failed(
-            &mut stats,
-            location,
-            "listed but not extracted (run `iamtrim extract` on the listing)".to_owned(),
-        ),
+        Ok(Line::Object { location, .. }) => failed(&mut stats, location, NOT_EXTRACTED.to_owned()),
         Ok(line) => match line.into_listing() {
             Ok(Some(Listing::Watermark(at))) => sink.watermark(at),
             Ok(Some(listing)) => {

@@ -111,6 +111,10 @@ pub struct Batch {
     pub problems_not_listed: u64,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unread: bool,
+    /// Size and SHA-256 of the object as stored and decompressed (what the usage store records
+    /// of each object it ingests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<crate::hash::ObjectFingerprint>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vendings: Vec<WireVending>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -345,6 +349,7 @@ impl Batch {
             problems: batch.problems.clone(),
             problems_not_listed: batch.problems_not_listed,
             unread: batch.unread,
+            fingerprint: batch.fingerprint.clone(),
             vendings,
             activity: activity.into_iter().map(|(_, a)| a).collect(),
         }
@@ -411,7 +416,7 @@ impl Batch {
             problems: self.problems,
             problems_not_listed: self.problems_not_listed,
             unread: self.unread,
-            fingerprint: None,
+            fingerprint: self.fingerprint,
         })
     }
 }

@@ -105,7 +105,12 @@ pub fn recommend(
         Input::Partials(path) => {
             let (mut input, name) = crate::partials::open(path)?;
             join_workloads(&config, &mut lookups, |aggregator| {
-                Ok(crate::partials::replay(&mut *input, &name, aggregator))
+                Ok(crate::partials::replay(
+                    &mut *input,
+                    &name,
+                    aggregator,
+                    hash_objects,
+                ))
             })?
         }
     };

@@ -22,7 +22,7 @@ use crate::report::{self, Recommendation};
 use crate::settings::run::RunSettings;
 use crate::source::LogSource;
 use crate::stats::InputStats;
-use crate::store::ingest::{Log, Ran, ingest_new};
+use crate::store::ingest::{Log, Ran, ingest_new, ingest_partials};
 use crate::store::{self, Store};
 use crate::window::TimeWindow;
 
@@ -72,8 +72,20 @@ impl RunReport {
 }
 
 /// Runs the batch job: ingest, recommend from the store, write the outputs.
-pub fn run(settings: &RunSettings, reingest: bool, log: &dyn Log) -> anyhow::Result<RunReport> {
-    run_from(settings, reingest, settings.first_listed_day(), log)
+/// With `partials`, the new days come from a partials stream instead of the trail.
+pub fn run(
+    settings: &RunSettings,
+    reingest: bool,
+    partials: Option<&std::path::Path>,
+    log: &dyn Log,
+) -> anyhow::Result<RunReport> {
+    run_from(
+        settings,
+        reingest,
+        settings.first_listed_day(),
+        partials,
+        log,
+    )
 }
 
 /// [`run`], listing from `first_day`. A day delivered after later days were stored (its
@@ -84,6 +96,7 @@ fn run_from(
     settings: &RunSettings,
     reingest: bool,
     first_day: Option<String>,
+    partials: Option<&std::path::Path>,
     log: &dyn Log,
 ) -> anyhow::Result<RunReport> {
     let common = &settings.common;
@@ -100,9 +113,8 @@ fn run_from(
     };
     let mut store = Store::open(rebuild.as_deref().unwrap_or(&settings.store))
         .context("cannot open the usage store")?;
-    let spec = common
-        .source()
-        .context("the batch job reads log files, not a call table")?;
+    let spec = common.source().context("the batch job reads log files")?;
+    // Built with `--partials` too: the evidence pack reads the trail's digest files through it.
     let source = spec
         .build(settings.listing, settings.output.evidence)
         .context("cannot open the trail")?;
@@ -119,15 +131,36 @@ fn run_from(
         .import_state(store.state()?)
         .map_err(anyhow::Error::msg)
         .context("the usage store's join state is damaged")?;
-    let ran = ingest_new(
-        &*source,
-        &config,
-        first_day.as_deref(),
-        !reingest,
-        &mut store,
-        &mut aggregator,
-        log,
-    )?;
+    let ran = match partials {
+        Some(path) => {
+            let (mut input, name) = crate::partials::open(path)?;
+            let ran = ingest_partials(
+                &mut *input,
+                &name,
+                first_day.as_deref(),
+                &mut store,
+                &mut aggregator,
+                log,
+            )?;
+            if let Some(late) = &ran.late_day {
+                anyhow::bail!(
+                    "the partials stream has new objects of day {late}, before days the store \
+                     holds: the days after it would change; seed a new store (or --reingest) \
+                     from a stream that starts at or before {late}"
+                );
+            }
+            ran
+        }
+        None => ingest_new(
+            &*source,
+            &config,
+            first_day.as_deref(),
+            !reingest,
+            &mut store,
+            &mut aggregator,
+            log,
+        )?,
+    };
     drop(aggregator);
     if let Some(late) = ran.late_day.clone() {
         let oldest = store
@@ -153,7 +186,7 @@ fn run_from(
                 .unwrap_or_default()
         ));
         drop(store);
-        let mut report = run_from(settings, true, from, log)?;
+        let mut report = run_from(settings, true, from, None, log)?;
         report.late_day = Some(late);
         return Ok(report);
     }

@@ -6,6 +6,9 @@ use crate::source::SourceError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// A partials stream (`run --partials`) holds something that cannot be ingested.
+    #[error("{message}")]
+    Partials { message: String },
     /// A file or folder could not be read, written or moved.
     #[error(transparent)]
     File(#[from] crate::errors::FileError),

@@ -228,7 +228,6 @@ fn ingest_day(
             day: day.to_owned(),
             source,
         })?;
-    let settled = aggregator.take_settled();
     let hashes: HashMap<&str, &crate::hash::ObjectFingerprint> = stats
         .objects
         .iter()
@@ -248,8 +247,34 @@ fn ingest_day(
             }
         })
         .collect();
-    let mut input = DayInput::from_stats(&stats, &stats.unread);
-    input.ignored = group.ignored;
+    commit(
+        day,
+        rows,
+        &stats,
+        group.ignored,
+        store,
+        aggregator,
+        log,
+        ran,
+    )
+}
+
+/// Commits what the join settled of `day` with its objects and counters, and logs the day.
+#[allow(clippy::too_many_arguments)]
+fn commit(
+    day: &str,
+    rows: Vec<ObjectRow>,
+    stats: &crate::stats::InputStats,
+    ignored: Vec<Problem>,
+    store: &mut Store,
+    aggregator: &mut Aggregator,
+    log: &dyn Log,
+    ran: &mut Ran,
+) -> Result<()> {
+    let settled = aggregator.take_settled();
+    let read = rows.len();
+    let mut input = DayInput::from_stats(stats, &stats.unread);
+    input.ignored = ignored;
     for problem in &stats.skipped {
         log.warn(&format!(
             "warning: {}: {}",
@@ -262,30 +287,188 @@ fn ingest_day(
             day: day.to_owned(),
             source: Box::new(source),
         })?;
-    ran.new_objects += new.len() as u64 - stats.unread.len() as u64;
+    ran.new_objects += read as u64;
     ran.new_records += stats.counts.records;
     ran.days_committed += 1;
     ran.unread.extend(stats.unread.iter().cloned());
+    let problems = stats.skipped.len() as u64 + stats.skipped_not_listed;
     log.event(
         "day",
         serde_json::json!({
             "day": day,
-            "new_objects": new.len() - stats.unread.len(),
+            "new_objects": read,
             "records": stats.counts.records,
             "unread": stats.unread.len(),
-            "problems": stats.skipped.len() as u64 + stats.skipped_not_listed,
+            "problems": problems,
         }),
         &|| {
             format!(
-                "day {day}: {} new objects, {} records, {} unread, {} problems",
-                new.len() - stats.unread.len(),
+                "day {day}: {read} new objects, {} records, {} unread, {problems} problems",
                 stats.counts.records,
                 stats.unread.len(),
-                stats.skipped.len() as u64 + stats.skipped_not_listed
             )
         },
     );
     Ok(())
+}
+
+/// The day of a partials stream being ingested: its new objects' rows and counters.
+struct StreamDay {
+    day: String,
+    known: HashMap<String, Option<String>>,
+    rows: Vec<ObjectRow>,
+    stats: crate::stats::InputStats,
+    read: bool,
+}
+
+/// Ingests a partials stream (`iamtrim run --partials`: a backfill `spark/recommend.py` or
+/// `iamtrim extract` computed) as [`ingest_new`] ingests a trail: each object's batch goes to the
+/// join, days are committed as the stream's watermarks close them (and when the stream moves to
+/// another day), and objects the store holds already are skipped, so a later run over the
+/// trail continues where the stream ended. A new object of a day before the store's latest day
+/// stops the ingest (`late_day`): the stream cannot rebuild the days after it.
+pub fn ingest_partials(
+    input: &mut dyn std::io::BufRead,
+    name: &str,
+    first_day: Option<&str>,
+    store: &mut Store,
+    aggregator: &mut Aggregator,
+    log: &dyn Log,
+) -> Result<Ran> {
+    use crate::partials::wire::Line;
+    let mut ran = Ran::default();
+    let mut current: Option<StreamDay> = None;
+    let mut ignored: BTreeMap<String, Vec<Problem>> = BTreeMap::new();
+    let mut error: Option<StoreError> = None;
+    let close = |current: &mut Option<StreamDay>,
+                 ignored: &mut BTreeMap<String, Vec<Problem>>,
+                 store: &mut Store,
+                 aggregator: &mut Aggregator,
+                 ran: &mut Ran|
+     -> Result<()> {
+        let Some(mut day) = current.take() else {
+            return Ok(());
+        };
+        if !day.read {
+            return Ok(());
+        }
+        day.stats.finish();
+        let skipped = ignored.remove(&day.day).unwrap_or_default();
+        commit(
+            &day.day, day.rows, &day.stats, skipped, store, aggregator, log, ran,
+        )
+    };
+    crate::partials::read_lines(input, name, &mut |line| {
+        if error.is_some() || ran.late_day.is_some() {
+            return;
+        }
+        let result = (|| -> Result<()> {
+            let line = match line {
+                Ok(line) => line,
+                Err((location, reason)) => {
+                    log.warn(&format!("warning: {location}: {reason}"));
+                    ran.listing_failures.push(Problem { location, reason });
+                    return Ok(());
+                }
+            };
+            match line {
+                Line::Batch(batch) => {
+                    let day = day_of(&batch.location);
+                    if day != UNDATED && first_day.is_some_and(|first| day.as_str() < first) {
+                        return Ok(());
+                    }
+                    if current.as_ref().is_none_or(|c| c.day != day) {
+                        close(&mut current, &mut ignored, store, aggregator, &mut ran)?;
+                        let known = store
+                            .objects(&day)?
+                            .into_iter()
+                            .map(|row| (row.location, row.etag))
+                            .collect();
+                        current = Some(StreamDay {
+                            day: day.clone(),
+                            known,
+                            rows: Vec::new(),
+                            stats: crate::stats::InputStats::default(),
+                            read: false,
+                        });
+                    }
+                    let this = current.as_mut().expect("set above");
+                    if this.known.contains_key(&batch.location) {
+                        ran.already_ingested += 1;
+                        return Ok(());
+                    }
+                    let later_stored = day != UNDATED
+                        && store
+                            .manifest()
+                            .days
+                            .keys()
+                            .any(|d| d != UNDATED && d.as_str() > day.as_str());
+                    if later_stored {
+                        ran.late_day = Some(day);
+                        return Ok(());
+                    }
+                    let location = batch.location.clone();
+                    this.read = true;
+                    match batch.into_batch() {
+                        Ok(batch) => {
+                            batch.add_to(&mut this.stats);
+                            if !batch.unread {
+                                let hashed = batch.fingerprint.as_ref();
+                                this.rows.push(ObjectRow {
+                                    location,
+                                    size: hashed.map(|h| h.size),
+                                    etag: hashed.and_then(|h| h.etag.clone()),
+                                    sha256: hashed.map(|h| h.sha256.clone()),
+                                    content_sha256: hashed.and_then(|h| h.content_sha256.clone()),
+                                });
+                            }
+                            aggregator.add(batch);
+                        }
+                        Err(reason) => {
+                            this.stats.files += 1;
+                            this.stats.unread.push(location.clone());
+                            this.stats.add_listing(Listing::Failed {
+                                location,
+                                reason: format!("bad batch: {reason}"),
+                            });
+                        }
+                    }
+                }
+                Line::Watermark(at) => {
+                    let at: Timestamp = at.parse().map_err(|e| StoreError::Partials {
+                        message: format!("{name}: not a watermark time ({e})"),
+                    })?;
+                    aggregator.advance(at);
+                    close(&mut current, &mut ignored, store, aggregator, &mut ran)?;
+                }
+                Line::Ignored { location, reason } => ignored
+                    .entry(day_of(&location))
+                    .or_default()
+                    .push(Problem { location, reason }),
+                Line::Failed { location, reason } => {
+                    log.warn(&format!("warning: {location}: {reason}"));
+                    ran.listing_failures.push(Problem { location, reason });
+                }
+                Line::Note(note) => log.warn(&format!("note: {note}")),
+                Line::Object { location, .. } => {
+                    let reason = crate::partials::NOT_EXTRACTED.to_owned();
+                    log.warn(&format!("warning: {location}: {reason}"));
+                    ran.unread.push(location);
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            error = Some(e);
+        }
+    });
+    if let Some(e) = error {
+        return Err(e);
+    }
+    if ran.late_day.is_none() {
+        close(&mut current, &mut ignored, store, aggregator, &mut ran)?;
+    }
+    Ok(ran)
 }
 
 /// One day's new objects, fetched through the trail's own source.
