@@ -635,6 +635,11 @@ pub fn generate_eks_trail(
 }
 
 fn generate(args: &Args) -> Result<u64, String> {
+    // `--mix` is process-wide: trails are generated one at a time (tests generate in parallel).
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     EKS.store(args.eks, std::sync::atomic::Ordering::Relaxed);
     if let Some(path) = &args.associations {
         write_associations(args.workloads, path).map_err(|e| format!("{}: {e}", path.display()))?;

@@ -57,6 +57,8 @@ pub struct SourceSection {
     pub s3_path_style: bool,
     pub fetch_concurrency: Option<usize>,
     pub threads: Option<usize>,
+    /// Decompressed bytes all workers hold at once (`--memory-budget`).
+    pub memory_budget: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -331,6 +333,7 @@ impl Config {
             size_limit: self.policy.size_limit,
             fetch_concurrency: self.source.fetch_concurrency,
             threads: self.source.threads,
+            memory_budget: self.source.memory_budget,
             ..Options::default()
         };
         let run = RunOptions {

@@ -39,6 +39,8 @@ pub struct IngestConfig {
     pub hash_objects: bool,
     /// Record where each call came from (`--condition-network`); off, nothing is read or kept.
     pub network: bool,
+    /// Decompressed objects held at once by all workers (`--memory-budget`).
+    pub budget: Arc<decode::MemoryBudget>,
 }
 
 enum Message {
@@ -313,8 +315,8 @@ fn work(
 }
 
 /// A worker keeps its JSON buffer between objects up to this size (CloudTrail objects are a
-/// few MB).
-const KEEP_BUFFER_BYTES: usize = 64 << 20;
+/// few MB): outside the memory budget, part of the fixed memory per worker.
+const KEEP_BUFFER_BYTES: usize = 16 << 20;
 
 /// Inflates (into `json`) and parses one fetched object. Never fails: problems are part of the
 /// batch.
@@ -369,9 +371,11 @@ fn parse_object(
     if bytes.is_empty() {
         return failed("empty file".to_owned());
     }
-    if let Err(err) = decode::inflate_if_gzip_into(bytes, config.limits, json) {
-        return failed(error_chain(&err));
-    }
+    // Held until the object is parsed: the budget counts what every worker holds inflated.
+    let _reserved = match decode::inflate_within(bytes, config.limits, &config.budget, json) {
+        Ok(reservation) => reservation,
+        Err(err) => return failed(error_chain(&err)),
+    };
     let json: &[u8] = json;
     if let Some(fingerprint) = fingerprint {
         fingerprint.content_sha256 = Some(crate::hash::sha256_hex(json));
@@ -584,6 +588,7 @@ mod tests {
             catalog: Arc::new(Catalog::embedded().unwrap()),
             hash_objects: false,
             network: false,
+            budget: Default::default(),
         }
     }
 

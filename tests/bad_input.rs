@@ -670,3 +670,60 @@ fn siem_style_event_times_are_read() {
     assert_eq!(usage[0]["first_seen"], "2025-01-20T16:52:14Z");
     assert_eq!(usage[1]["first_seen"], "2025-01-20T16:53:01.25Z");
 }
+
+/// `--memory-budget` bounds the decompressed bytes all workers hold at once: objects that fit are
+/// read one after another when two would not fit together, and a gzip bomb larger than the
+/// budget is reported by name, as over the budget, while the rest is read.
+#[test]
+fn the_memory_budget_holds_across_workers_and_refuses_what_exceeds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // Six objects of about 600 KB decompressed each; the budget is 1 MB.
+    for n in 0..6 {
+        let records: Vec<Value> = (0..1_000)
+            .map(|i| {
+                user_event(
+                    &format!("user{n}"),
+                    "s3.amazonaws.com",
+                    "ListBuckets",
+                    &format!("2026-11-01T10:{:02}:{:02}Z", i / 60 % 60, i % 60),
+                )
+            })
+            .collect();
+        let text = json!({ "Records": records }).to_string();
+        assert!((500_000..1_000_000).contains(&text.len()), "{}", text.len());
+        write(
+            &dir.path().join(format!("object-{n}.json.gz")),
+            &gzip(text.as_bytes()),
+        );
+    }
+    let bomb = format!("{{\"Records\":[{}]}}", " ".repeat(5_000_000));
+    write(&dir.path().join("bomb.json.gz"), &gzip(bomb.as_bytes()));
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_iamtrim"))
+        .args(["recommend", "--format", "json", "--threads", "2"])
+        .args(["--memory-budget", "1000000", "--trail"])
+        .arg(dir.path())
+        .env("IAMTRIM_STATS", "1")
+        .env("XDG_CACHE_HOME", "/nonexistent/iamtrim-test-cache")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        skipped(&report),
+        [(
+            "bomb.json.gz".to_owned(),
+            "decompressed size exceeds the memory budget of 1000000 bytes (--memory-budget)"
+                .to_owned()
+        )]
+    );
+    assert_eq!(report["input"]["records"], 6_000);
+    assert_eq!(workload_ids(&report).len(), 6);
+    let peak: u64 = stderr
+        .split("memory_budget_peak=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no budget stats: {stderr}"));
+    assert!((500_000..=1_000_000).contains(&peak), "peak {peak}");
+}

@@ -271,6 +271,24 @@ fn spark_available() -> bool {
     crate::util::python_tool("pyspark", "pyspark==3.5.3")
 }
 
+/// The first line where two texts differ, with its neighbours, for a failure message.
+fn first_difference(a: &[u8], b: &[u8]) -> String {
+    let (a, b) = (String::from_utf8_lossy(a), String::from_utf8_lossy(b));
+    let (a, b): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    let at = a
+        .iter()
+        .zip(&b)
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(b.len()));
+    let around = |lines: &[&str]| lines[at.saturating_sub(3)..(at + 3).min(lines.len())].join("\n");
+    format!(
+        "line {}:\n--- one machine\n{}\n--- spark\n{}",
+        at + 1,
+        around(&a),
+        around(&b)
+    )
+}
+
 /// A generated three-day trail (20 objects a day) with IRSA, Pod Identity with and without
 /// session tags (the latter tied by associations), chains two roles deep and shared roles; and
 /// its associations file.
@@ -355,7 +373,11 @@ fn spark_job_writes_the_recommendation_and_policies_of_one_machine() {
             "{name}: the files written"
         );
         for ((path, a), (_, b)) in ours.iter().zip(&theirs) {
-            assert!(a == b, "{name}: {path} differs");
+            assert!(
+                a == b,
+                "{name}: {path} differs:\n{}",
+                first_difference(a, b)
+            );
         }
     }
 }

@@ -191,6 +191,12 @@ pub struct RecommendArgs {
     #[arg(long, value_name = "BYTES", help_heading = "Limits")]
     pub max_object_bytes: Option<u64>,
 
+    /// Decompressed log objects held in memory at once by all workers together, in bytes: the
+    /// run's memory is this plus a fixed part (docs/PERFORMANCE.md), whatever the thread count.
+    /// An object larger than it is reported, not read [default: 2147483648, 2 GiB].
+    #[arg(long, value_name = "BYTES", help_heading = "Limits")]
+    pub memory_budget: Option<u64>,
+
     /// Largest single record accepted, in bytes [default: 16777216, 16 MiB].
     #[arg(long, value_name = "BYTES", help_heading = "Limits")]
     pub max_record_bytes: Option<usize>,
@@ -237,6 +243,7 @@ impl RecommendArgs {
             fetch_concurrency: self.fetch_concurrency,
             threads: self.threads,
             max_object_bytes: self.max_object_bytes,
+            memory_budget: self.memory_budget,
             max_record_bytes: self.max_record_bytes,
         }
     }

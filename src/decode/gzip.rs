@@ -43,7 +43,10 @@ pub fn inflate_into(
         if filled == out.len() {
             if filled >= limit {
                 out.truncate(filled);
-                return Err(DecodeError::TooLarge { limit: max_bytes });
+                return Err(DecodeError::TooLarge {
+                    limit: max_bytes,
+                    budget: false,
+                });
             }
             let grown = filled.saturating_mul(2).min(limit);
             out.resize(grown, 0);
@@ -60,9 +63,36 @@ pub fn inflate_into(
     }
     out.truncate(filled);
     if filled as u64 > max_bytes {
-        return Err(DecodeError::TooLarge { limit: max_bytes });
+        return Err(DecodeError::TooLarge {
+            limit: max_bytes,
+            budget: false,
+        });
     }
     Ok(())
+}
+
+/// The decompressed size of a whole gzip object (all members), found by inflating it into a
+/// small scratch buffer: nothing of its size is held. More than `max_bytes` is `TooLarge`.
+pub fn inflated_size(compressed: &[u8], max_bytes: u64) -> Result<u64, DecodeError> {
+    let mut decoder = MultiGzDecoder::new(compressed);
+    let mut scratch = vec![0u8; 256 * 1024];
+    let mut total: u64 = 0;
+    loop {
+        match decoder.read(&mut scratch) {
+            Ok(0) => return Ok(total),
+            Ok(n) => {
+                total += n as u64;
+                if total > max_bytes {
+                    return Err(DecodeError::TooLarge {
+                        limit: max_bytes,
+                        budget: false,
+                    });
+                }
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(source) => return Err(DecodeError::Gzip { source }),
+        }
+    }
 }
 
 /// The most `out` is grown to before any output arrives.
@@ -70,7 +100,7 @@ const FIRST_BYTES: usize = 16 << 20;
 
 /// The ISIZE trailer of the last member: the uncompressed size modulo 2^32. Only a capacity hint
 /// (multi-member streams and objects over 4 GiB make it wrong), so it is clamped by the caller.
-fn size_hint(compressed: &[u8]) -> u64 {
+pub(super) fn size_hint(compressed: &[u8]) -> u64 {
     match compressed.len().checked_sub(4) {
         Some(start) if compressed.len() >= 18 => {
             let mut trailer = [0u8; 4];
@@ -113,7 +143,7 @@ mod tests {
         let bomb = gz(&vec![b'a'; 10_000]);
         let err = inflate(&bomb, 1_000).unwrap_err();
         assert!(
-            matches!(err, DecodeError::TooLarge { limit: 1_000 }),
+            matches!(err, DecodeError::TooLarge { limit: 1_000, .. }),
             "{err}"
         );
     }
@@ -139,6 +169,17 @@ mod tests {
         assert!(inflate_into(&huge_claim, 1 << 30, &mut out).is_err());
         inflate_into(&gz(&big), 1 << 30, &mut out).unwrap();
         assert_eq!(out, big);
+    }
+
+    #[test]
+    fn the_counting_pass_measures_every_member_and_stops_at_the_cap() {
+        let mut both = gz(&vec![b'a'; 70_000]);
+        both.extend(gz(&vec![b'b'; 300_000]));
+        assert_eq!(inflated_size(&both, 1 << 20).unwrap(), 370_000);
+        assert!(matches!(
+            inflated_size(&both, 100_000),
+            Err(DecodeError::TooLarge { limit: 100_000, .. })
+        ));
     }
 
     #[test]

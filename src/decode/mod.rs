@@ -18,6 +18,9 @@ use serde::de::{
 };
 use serde_json::value::RawValue;
 
+pub mod budget;
+
+pub use budget::{MemoryBudget, Reservation};
 pub use gzip::is_gzip;
 pub use record::Record;
 
@@ -48,8 +51,16 @@ pub enum DecodeError {
         #[source]
         source: std::io::Error,
     },
-    #[error("decompressed size exceeds the limit of {limit} bytes (possible decompression bomb)")]
-    TooLarge { limit: u64 },
+    #[error(
+        "decompressed size exceeds {} of {limit} bytes ({})",
+        if *budget { "the memory budget" } else { "the limit" },
+        if *budget { "--memory-budget" } else { "possible decompression bomb" }
+    )]
+    TooLarge {
+        limit: u64,
+        /// The memory budget, smaller than `--max-object-bytes`, is the limit.
+        budget: bool,
+    },
     #[error("empty file")]
     Empty,
     #[error("not JSON (first byte {0:#04x})")]
@@ -121,12 +132,68 @@ pub fn inflate_if_gzip_into(
     } else if bytes.len() as u64 > limits.max_object_bytes {
         Err(DecodeError::TooLarge {
             limit: limits.max_object_bytes,
+            budget: false,
         })
     } else {
         *out = bytes;
         Ok(())
     }
 }
+
+/// [`inflate_if_gzip_into`] within `budget`: the object's decompressed size is reserved before
+/// it is inflated and held until the returned reservation is dropped (when the object is
+/// parsed). See [`budget`] for how the size is known first.
+pub fn inflate_within<'b>(
+    bytes: Vec<u8>,
+    limits: DecodeLimits,
+    budget: &'b MemoryBudget,
+    out: &mut Vec<u8>,
+) -> Result<Reservation<'b>, DecodeError> {
+    let by_budget = budget.total() < limits.max_object_bytes;
+    let cap = limits.max_object_bytes.min(budget.total());
+    let too_large = |err| match err {
+        DecodeError::TooLarge { limit, .. } => DecodeError::TooLarge {
+            limit,
+            budget: by_budget,
+        },
+        other => other,
+    };
+    if !is_gzip(&bytes) {
+        if bytes.len() as u64 > cap {
+            return Err(too_large(DecodeError::TooLarge {
+                limit: cap,
+                budget: by_budget,
+            }));
+        }
+        let reservation = budget.reserve(bytes.len() as u64);
+        *out = bytes;
+        return Ok(reservation);
+    }
+    let hint = gzip::size_hint(&bytes);
+    let size = if hint == 0 || hint > cap {
+        gzip::inflated_size(&bytes, cap).map_err(too_large)?
+    } else {
+        hint
+    };
+    let reservation = budget.reserve(size);
+    match gzip::inflate_into(&bytes, size, out) {
+        Err(DecodeError::TooLarge { .. }) => {
+            // The trailer was wrong (several members, or a lie): measure, then reserve that.
+            drop(reservation);
+            out.clear();
+            out.shrink_to(KEEP_AFTER_MISS);
+            let size = gzip::inflated_size(&bytes, cap).map_err(too_large)?;
+            let reservation = budget.reserve(size);
+            gzip::inflate_into(&bytes, size, out).map_err(too_large)?;
+            Ok(reservation)
+        }
+        Err(other) => Err(other),
+        Ok(()) => Ok(reservation),
+    }
+}
+
+/// What a worker's buffer keeps after an object whose trailer understated its size.
+const KEEP_AFTER_MISS: usize = 16 << 20;
 
 /// Walks every record of a decompressed object. On a container-level error the records already
 /// handed to `each` stay handed: the caller reports the file as partly read.
@@ -443,6 +510,63 @@ impl<'de: 'a, 'a> DeserializeSeed<'de> for FastRecord<'_, '_, 'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    /// Within a budget: an object is inflated whole whether its trailer gives its size or
+    /// understates it (several members); a trailer that lies is corrupt gzip, found without
+    /// reserving what it claims; an object larger than the budget is refused as over the
+    /// budget, without being inflated into memory.
+    #[test]
+    fn objects_are_inflated_within_the_budget_and_larger_ones_refused() {
+        let budget = MemoryBudget::new(1_000_000);
+        let limits = DecodeLimits::default();
+        let data: Vec<u8> = (0..600_000u32).map(|i| (i % 251) as u8).collect();
+        let mut out = Vec::new();
+        let mut members = gz(&data[..1_000]);
+        members.extend(gz(&data[1_000..]));
+        let mut lying = gz(&data);
+        let end = lying.len() - 4;
+        lying[end..].copy_from_slice(&10u32.to_le_bytes());
+        let mut boasting = gz(&data);
+        boasting[end..].copy_from_slice(&u32::MAX.to_le_bytes());
+        for (name, object) in [("exact", gz(&data)), ("members", members)] {
+            let held = inflate_within(object, limits, &budget, &mut out).unwrap();
+            assert!(out == data, "{name}");
+            drop(held);
+        }
+        for object in [lying, boasting] {
+            let err = inflate_within(object, limits, &budget, &mut out).unwrap_err();
+            assert!(matches!(err, DecodeError::Gzip { .. }), "{err}");
+        }
+        assert!(budget.peak() <= 600_001, "{}", budget.peak());
+        let bomb = gz(&vec![b' '; 3_000_000]);
+        let mut out = Vec::new();
+        let err = inflate_within(bomb, limits, &budget, &mut out).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "decompressed size exceeds the memory budget of 1000000 bytes (--memory-budget)"
+        );
+        assert!(out.capacity() < 1_000_000, "{}", out.capacity());
+        let plain = vec![b'{'; 1_000_001];
+        let err = inflate_within(plain, limits, &budget, &mut out).unwrap_err();
+        assert!(matches!(err, DecodeError::TooLarge { budget: true, .. }));
+        // Under a budget larger than --max-object-bytes, the limit is that flag's.
+        let small = DecodeLimits {
+            max_object_bytes: 1_000,
+            ..limits
+        };
+        let err = inflate_within(gz(&data), small, &budget, &mut out).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "decompressed size exceeds the limit of 1000 bytes (possible decompression bomb)"
+        );
+    }
 
     fn names(json: &str) -> (Result<Layout, String>, Vec<String>) {
         let mut seen = Vec::new();

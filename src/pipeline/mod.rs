@@ -194,6 +194,12 @@ fn join_workloads(
             "stats: peak_pending_sessions={} peak_bindings={} retired_pending={} retired_bindings={}",
             s.peak_pending, s.peak_bindings, s.retired_pending, s.retired_bindings
         );
+        // For benches/memory-budget.sh and tests: the most decompressed bytes held at once.
+        eprintln!(
+            "stats: memory_budget={} memory_budget_peak={}",
+            config.budget.total(),
+            config.budget.peak()
+        );
     }
     let mut finished = aggregator.finish(&trust);
     iam_paths::resolve(&mut finished, &lookups.iam_entities());

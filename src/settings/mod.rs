@@ -74,6 +74,8 @@ pub struct Options {
     pub fetch_concurrency: Option<usize>,
     pub threads: Option<usize>,
     pub max_object_bytes: Option<u64>,
+    /// Decompressed bytes all workers hold at once.
+    pub memory_budget: Option<u64>,
     pub max_record_bytes: Option<usize>,
 }
 
@@ -184,6 +186,14 @@ impl Settings {
         if threads == 0 {
             return Err(SettingsError::Zero { flag: "--threads" });
         }
+        let memory_budget = options
+            .memory_budget
+            .unwrap_or(crate::decode::budget::DEFAULT_BYTES);
+        if memory_budget == 0 {
+            return Err(SettingsError::Zero {
+                flag: "--memory-budget",
+            });
+        }
         let input = match &options.partials {
             Some(partials) => Input::Partials(partials.clone()),
             None => Input::Trail(
@@ -250,6 +260,7 @@ impl Settings {
                 clusters,
                 hash_objects: false,
                 network: options.condition_network,
+                budget: Arc::new(crate::decode::MemoryBudget::new(memory_budget)),
             },
             context: ContextSpec {
                 pod_identity_associations: options.pod_identity_associations.clone(),

@@ -519,6 +519,7 @@ mod tests {
             catalog: std::sync::Arc::new(crate::catalog::Catalog::embedded().unwrap()),
             hash_objects: true,
             network: false,
+            budget: Default::default(),
         }
     }
 
