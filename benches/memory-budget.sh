@@ -73,6 +73,7 @@ run() { # input dir, threads, budget label, budget bytes, max object bytes
   over=$(( rss - ${4/1099511627776/0} / 1024 ))
   [ "$4" = 1099511627776 ] && over="-"
   [ "$(basename "$1")" = sample-trail ] && over="(base)"
+  [ "$(basename "$1")" = bomb ] && over="-"
   printf '%-7s %-7s %-10s %12s %14s %16s %8s\n' "$(basename "$1")" "$2" "$3" "$rss" "${peak:-?}" "$over" "$skipped"
 }
 for threads in 1 2; do

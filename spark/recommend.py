@@ -37,6 +37,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
@@ -170,7 +171,9 @@ def main():
     args, flags = parse()
     binary = os.path.abspath(args.iamtrim)
     trail = trail_location(args.trail)
+    started = time.monotonic()
     lines = listing(binary, trail, flags)
+    listed = time.monotonic()
 
     from pyspark import StorageLevel
     from pyspark.sql import SparkSession
@@ -198,7 +201,8 @@ def main():
     # Every partition is computed at once, in parallel; the driver then reads them back in
     # listing order, one at a time, and streams them to the join.
     batches.persist(StorageLevel.DISK_ONLY)
-    batches.count()
+    batch_lines = batches.count()
+    extracted = time.monotonic()
 
     os.makedirs(args.out, exist_ok=True)
     kept = open(args.partials_out, "wb") if args.partials_out else None
@@ -223,6 +227,10 @@ def main():
         code = join.wait()
     if kept:
         kept.close()
+    joined = time.monotonic()
+    print(f"iamtrim spark: listed {len(lines)} lines in {listed - started:.1f}s; "
+          f"extracted {len(chunks)} partitions ({batch_lines} lines) in {extracted - listed:.1f}s; "
+          f"joined on the driver in {joined - extracted:.1f}s", file=sys.stderr)
     batches.unpersist()
     spark.stop()
     sys.exit(code)

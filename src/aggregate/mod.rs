@@ -47,7 +47,7 @@ impl Outcome {
     }
 
     /// From stored columns: the class when it was stored, else the code's class by the table
-    /// alone, for calls to `source` (stores and call tables written before classes were kept).
+    /// alone, for calls to `source` (stores written before classes were kept).
     pub fn stored(code: Option<&str>, class: Option<&str>, source: &str) -> Outcome {
         Outcome::new(code.map(|code| {
             let class = class

@@ -23,7 +23,7 @@ pub struct Pack<'a> {
     pub recommendation: &'a Recommendation,
     /// With every object's fingerprint.
     pub input: &'a InputStats,
-    /// The trail, to read the digest files it listed (absent for a call table).
+    /// The trail, to read the digest files it listed (absent for partials).
     pub source: Option<&'a dyn LogSource>,
     pub catalog: &'a Catalog,
     pub lookups: &'a Lookups,

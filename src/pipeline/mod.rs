@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! Settings ─► SourceSpec::build ─► ingest ─► Aggregator::finish ─► report::build ─► diff_roles
-//!              (or a call table)    (+ lookups: clusters, associations, trust, policies)
+//!              (or partials)        (+ lookups: clusters, associations, trust, policies)
 //! ```
 
 pub mod evidence;
@@ -38,7 +38,7 @@ pub struct Computed {
     pub lookups: Lookups,
     pub policy_file: Option<RawPolicies>,
     pub catalog: Arc<Catalog>,
-    /// The trail (absent for a call table), to read more of it (digest files).
+    /// The trail (absent for partials), to read more of it (digest files).
     pub source: Option<Box<dyn LogSource>>,
     /// A role could not be diffed (its current policies could not be read).
     pub diff_problems: bool,
@@ -73,7 +73,7 @@ pub fn drift(recommendation: &Recommendation) -> bool {
         .is_some_and(|d| d.iter().any(|d| d.drift))
 }
 
-/// Reads the trail (or call table) of `settings` and recommends, diffing when
+/// Reads the trail (or partials stream) of `settings` and recommends, diffing when
 /// `settings.diff`; `hash_objects` records every object's hashes (evidence packs, which also
 /// list the trail's digest files).
 pub fn recommend(
