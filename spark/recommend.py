@@ -14,14 +14,17 @@ There is one implementation of iamtrim's work, iamtrim's own:
 2. the listing is cut into partitions, each a run of whole delivery days where the trail has
    CloudTrail's day layout (so copies of an event, delivered the same day, are counted once as on
    one machine);
-3. each executor runs `iamtrim extract` on its partition with the binary shipped by
-   `SparkContext.addFile`: decode, dedup, attribute, map and resources, pre-aggregated per object,
-   access keys replaced by a hash keyed with a secret drawn for this run;
-4. the driver streams the partitions' batches, in listing order, into
-   `iamtrim recommend --partials -`, which joins sessions to their vendings (chains of any depth,
-   trust-policy and association fallbacks) and synthesizes: DIR/recommendation.json
+3. each executor runs `iamtrim extract --join-partition` on its partition with the binary shipped
+   by `SparkContext.addFile`: decode, dedup, attribute, map and resources, and the session join
+   over the partition, which hands on workload-level activity and only the sessions it could not
+   settle (their vending may be in an earlier partition), with its live bindings;
+4. the driver streams the partitions' results, in listing order, into
+   `iamtrim recommend --partials -`, which completes the join (sessions deferred by one
+   partition meet the bindings of earlier ones, at the same watermarks as on one machine; then
+   the trust-policy and association fallbacks) and synthesizes: DIR/recommendation.json
    (`iamtrim.recommendation/v1`, byte-identical to `iamtrim recommend --format json` on the same
-   objects) and the policy files in DIR. With --partials-out FILE the stream is kept too:
+   objects) and the policy files in DIR. With --partials-out FILE the stream (then one batch
+   per object, access keys replaced by a hash keyed with a secret drawn for this run) is kept:
    `iamtrim run --config C --partials FILE` seeds the usage store with it, and the nightly run
    continues from the trail where the backfill ended.
 
@@ -120,7 +123,7 @@ def partitions(lines, wanted):
     return chunks
 
 
-def extract_task(binary_name, flags, key, threads):
+def extract_task(binary_name, flags, key, threads, join):
     """What each executor runs on its partitions: iamtrim extract, or, if that fails, the
     partition's objects reported as unread (never dropped)."""
 
@@ -141,7 +144,8 @@ def extract_task(binary_name, flags, key, threads):
                     try:
                         done = subprocess.run(
                             [binary, "--quiet", "extract", "--partials", listing_path,
-                             "--threads", str(threads), *flags],
+                             "--threads", str(threads), *(["--join-partition"] if join else []),
+                             *flags],
                             stdout=out, stderr=subprocess.PIPE, env=env, check=False,
                         )
                         code, err = done.returncode, done.stderr.decode(errors="replace")
@@ -196,7 +200,10 @@ def main():
     chunks = partitions(lines, wanted)
     key = secrets.token_hex(32)
     batches = sc.parallelize(chunks, max(1, len(chunks))).mapPartitions(
-        extract_task(os.path.basename(binary), flags, key, args.task_threads)
+        # Each partition's sessions are joined on its executor (workload-level rows reach the
+        # driver); a stream kept to seed a usage store needs every object's batch instead.
+        extract_task(os.path.basename(binary), flags, key, args.task_threads,
+                     join=not args.partials_out)
     )
     # Every partition is computed at once, in parallel; the driver then reads them back in
     # listing order, one at a time, and streams them to the join.

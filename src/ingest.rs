@@ -143,9 +143,17 @@ pub trait BatchSink {
     fn ordered(&self) -> bool {
         false
     }
+    /// A partition's join (`extract --join-partition`), for the join to complete.
+    fn partition(&mut self, _join: crate::aggregate::PartitionJoin) -> Result<(), String> {
+        Err("a partition's join cannot be read here".to_owned())
+    }
 }
 
 impl BatchSink for Aggregator {
+    fn partition(&mut self, join: crate::aggregate::PartitionJoin) -> Result<(), String> {
+        self.absorb_partition(join)
+    }
+
     fn batch(&mut self, batch: FileBatch) {
         self.add(batch);
     }

@@ -57,12 +57,12 @@ fn listing(trail: &str) -> Vec<String> {
 /// would), then joined: the recommendation, exit code and stderr.
 fn extracted_in_parts(lines: &[String], parts: usize, context: &[&str]) -> (i32, String, String) {
     let size = lines.len().div_ceil(parts);
-    extracted(lines.chunks(size).collect(), context)
+    extracted(lines.chunks(size).collect(), context, false)
 }
 
 /// The listing cut as spark/recommend.py cuts it: after watermarks (whole delivery days, so
 /// copies of an event delivered the same day meet in one extract); without watermarks, whole.
-fn extracted_by_days(lines: &[String], context: &[&str]) -> (i32, String, String) {
+fn extracted_by_days(lines: &[String], context: &[&str], join: bool) -> (i32, String, String) {
     let mut slices = Vec::new();
     let mut start = 0;
     for (i, line) in lines.iter().enumerate() {
@@ -72,15 +72,22 @@ fn extracted_by_days(lines: &[String], context: &[&str]) -> (i32, String, String
         }
     }
     slices.push(&lines[start..]);
-    extracted(slices, context)
+    extracted(slices, context, join)
 }
 
-fn extracted(slices: Vec<&[String]>, context: &[&str]) -> (i32, String, String) {
+/// Each slice extracted by its own process, joined within the slice with `join`
+/// (`--join-partition`), then the whole stream read by `recommend --partials`.
+fn extracted(slices: Vec<&[String]>, context: &[&str], join: bool) -> (i32, String, String) {
     let mut stream = Vec::new();
     for slice in slices {
         let listing = format!("{}\n", slice.join("\n"));
+        let mut args = vec!["extract", "--partials", "-", "--threads", "1"];
+        if join {
+            args.push("--join-partition");
+            args.extend_from_slice(context);
+        }
         let (code, out, err) = piped(
-            &["extract", "--partials", "-", "--threads", "1"],
+            &args,
             listing.as_bytes(),
             &[("IAMTRIM_PARTIALS_KEY", "a per-run secret")],
         );
@@ -122,6 +129,70 @@ fn list_extract_in_parts_and_join_gives_the_recommendation_of_one_machine() {
     }
 }
 
+/// Joined per delivery day (`--join-partition`), each day's extract hands on workload-level
+/// activity and the sessions it cannot settle; the joined stream gives the one-machine
+/// recommendation for chains two roles deep, untagged Pod Identity, shared roles and roles
+/// vended outside the trail, and is smaller than the per-object stream.
+#[test]
+fn partitions_joined_per_day_give_the_recommendation_of_one_machine() {
+    let dir = tempfile::tempdir().unwrap();
+    let (trail, associations) = eks_trail(dir.path());
+    let trail = text(&trail);
+    let associations = text(&associations);
+    let context = ["--pod-identity-associations", associations.as_str()];
+    let expected = one_machine(&trail, &context);
+    let lines = listing(&trail);
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with("{\"watermark\""))
+            .count(),
+        3
+    );
+    let (code, got, err) = extracted_by_days(&lines, &context, true);
+    assert_eq!(code, 0, "{err}");
+    assert!(got == expected, "the recommendation differs");
+    let (_, sample, _) = extracted_by_days(&listing(&text(&sample_trail())), &SAMPLE_CONTEXT, true);
+    assert!(sample == one_machine(&text(&sample_trail()), &SAMPLE_CONTEXT));
+    // What the driver reads: one partition line a day, and object lines without sessions.
+    let day = format!(
+        "{}\n",
+        lines[..=lines
+            .iter()
+            .position(|l| l.starts_with("{\"watermark\""))
+            .unwrap()]
+            .join("\n")
+    );
+    let size = |join: bool| {
+        let mut args = vec!["extract", "--partials", "-"];
+        if join {
+            args.push("--join-partition");
+        }
+        args.extend_from_slice(&context);
+        let (code, out, err) = piped(&args, day.as_bytes(), &[]);
+        assert_eq!(code, 0, "{err}");
+        let text = String::from_utf8(out).unwrap();
+        if join {
+            assert_eq!(
+                text.lines()
+                    .filter(|l| l.starts_with("{\"partition\""))
+                    .count(),
+                1
+            );
+            assert!(
+                !text.contains("\"activity\""),
+                "object lines carry no sessions"
+            );
+        }
+        text.len()
+    };
+    let (joined, per_object) = (size(true), size(false));
+    assert!(
+        joined * 2 < per_object,
+        "{joined} bytes joined, {per_object} per object"
+    );
+}
+
 #[test]
 fn partials_hold_no_access_key_and_session_names_depend_on_the_run_secret() {
     let trail = text(&sample_trail());
@@ -154,6 +225,27 @@ fn partials_hold_no_access_key_and_session_names_depend_on_the_run_secret() {
     );
     // Deterministic: the same secret gives the same bytes.
     assert_eq!(one, extract("first run"));
+    // A partition's join holds keyed hashes too: no access key, and other keys for another run.
+    let joined = |key: &str| {
+        let (code, out, err) = piped(
+            &["extract", "--partials", "-", "--join-partition"],
+            listing.as_bytes(),
+            &[("IAMTRIM_PARTIALS_KEY", key)],
+        );
+        assert_eq!(code, 0, "{err}");
+        String::from_utf8(out).unwrap()
+    };
+    let (a, b) = (joined("first run"), joined("second run"));
+    assert!(!a.contains("ASIA") && !a.contains("AKIA"), "an access key in the partition");
+    let keys = |s: &str| -> Vec<String> {
+        s.split("\"key\":\"")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap().to_owned())
+            .collect()
+    };
+    assert!(!keys(&a).is_empty());
+    assert!(keys(&a).iter().all(|k| !keys(&b).contains(k)));
+    assert_eq!(a, joined("first run"));
 }
 
 #[test]
@@ -239,9 +331,14 @@ fn every_real_dataset_splits_and_joins_to_the_same_recommendation() {
     for dataset in datasets {
         let trail = text(&dataset);
         let expected = one_machine(&trail, &[]);
-        let (code, got, err) = extracted_by_days(&listing(&trail), &[]);
-        assert!(code == 0 || code == 1, "{trail}: {err}");
-        assert!(got == expected, "{trail}: the recommendation differs");
+        for join in [false, true] {
+            let (code, got, err) = extracted_by_days(&listing(&trail), &[], join);
+            assert!(code == 0 || code == 1, "{trail}: {err}");
+            assert!(
+                got == expected,
+                "{trail} (join {join}): the recommendation differs"
+            );
+        }
     }
 }
 

@@ -17,9 +17,9 @@ use crate::map::failure::FailureClass;
 
 pub use batch::{Activity, FileAggregate, FileBatch, ProblemLog};
 pub use sessions::{
-    Aggregator, Coverage, Evidence, JoinContext, JoinState, Mechanism, Settled, StoredBinding,
-    StoredCall, StoredSession, StoredTarget, Tally, UnboundGroup, Workload, WorkloadKey,
-    sorted_calls, timestamp,
+    Aggregator, Coverage, Deferred, Evidence, JoinContext, JoinState, Mechanism, PartitionJoin,
+    Settled, StoredBinding, StoredCall, StoredSession, StoredTarget, Tally, UnboundGroup, Workload,
+    WorkloadKey, sorted_calls, timestamp,
 };
 
 /// Whether the call succeeded, and if not, what its `errorCode` says about the permission

@@ -254,14 +254,17 @@ pub struct Aggregator {
     unbound: HashMap<(String, bool), UnboundRole>,
     service_account_roles: HashSet<String>,
     stats: JoinStats,
+    /// Joining one partition of a trail (`iamtrim extract --join`): sessions still unbound at a
+    /// watermark are handed on (their vending may be in an earlier partition), not retired.
+    deferred: Option<Vec<carry::Deferred>>,
 }
 
 /// Chains longer than this are treated as unresolved (guards against cycles in hostile input).
 const MAX_CHAIN: usize = 16;
 
 pub use carry::{
-    JoinState, Settled, StoredBinding, StoredCall, StoredSession, StoredTarget, UnboundGroup,
-    sorted_calls, timestamp,
+    Deferred, JoinState, PartitionJoin, Settled, StoredBinding, StoredCall, StoredSession,
+    StoredTarget, UnboundGroup, sorted_calls, timestamp,
 };
 
 /// The join key of an access key: 128 bits of its SHA-256, so the live join state the usage store
@@ -321,7 +324,23 @@ impl Aggregator {
             .map(|(k, _)| k.clone())
             .collect();
         expired.sort();
-        self.retire(expired);
+        match self.deferred.take() {
+            Some(mut deferred) => {
+                let sessions = expired
+                    .into_iter()
+                    .filter_map(|key| {
+                        let session = self.pending.remove(&key)?;
+                        Some(carry::stored_session(&key, &session))
+                    })
+                    .collect();
+                deferred.push(carry::Deferred {
+                    at: watermark.to_string(),
+                    sessions,
+                });
+                self.deferred = Some(deferred);
+            }
+            None => self.retire(expired),
+        }
         let before = self.bindings.len();
         self.bindings
             .retain(|_, (_, at)| *at + SESSION_LIFETIME >= watermark);
@@ -410,7 +429,7 @@ impl Aggregator {
     }
 
     /// A session's activity goes to its workload if the session is bound, else waits.
-    fn session_activity(
+    pub(super) fn session_activity(
         &mut self,
         key: Box<str>,
         role_arn: String,
@@ -553,7 +572,7 @@ impl Aggregator {
 
     /// `key` may have just become resolvable: count a chained session when it joins a service
     /// account, move its pending activity, and do the same for sessions chained from it.
-    fn now_resolvable(&mut self, key: &str, depth: usize) {
+    pub(super) fn now_resolvable(&mut self, key: &str, depth: usize) {
         if depth > MAX_CHAIN {
             return;
         }
@@ -574,7 +593,7 @@ impl Aggregator {
         }
     }
 
-    fn drain(&mut self, key: &str) {
+    pub(super) fn drain(&mut self, key: &str) {
         let Some(resolution) = self.resolve(key) else {
             return;
         };

@@ -28,6 +28,13 @@ pub struct RecommendArgs {
     #[arg(long, value_name = "FILE", help_heading = "Input")]
     pub partials: Option<PathBuf>,
 
+    /// For `iamtrim extract`: join the sessions of the whole listing slice and write
+    /// workload-level activity plus the sessions it cannot settle (their vending may be in an
+    /// earlier slice), instead of every object's sessions: far less for `recommend --partials`
+    /// to read (spark/recommend.py uses it). Such a stream cannot seed a usage store.
+    #[arg(long, help_heading = "Input")]
+    pub join_partition: bool,
+
     /// Only events at or after this time: RFC 3339, a date, or an age such as 30d.
     #[arg(long, value_name = "TIME", help_heading = "Input")]
     pub since: Option<TimeArg>,

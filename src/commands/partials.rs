@@ -10,7 +10,7 @@ use crate::commands::progress;
 use crate::exit::Outcome;
 use crate::ingest::ingest;
 use crate::partials::wire::SessionNamer;
-use crate::partials::{self, ListedSource, StreamWriter};
+use crate::partials::{self, JoinedWriter, ListedSource, StreamWriter};
 use crate::settings::{Input, Settings};
 
 /// The output: `--out FILE`, else stdout.
@@ -56,14 +56,26 @@ pub fn extract(args: &RecommendArgs, quiet: bool) -> anyhow::Result<Outcome> {
     );
     let secret = std::env::var(partials::KEY_VARIABLE).ok();
     let namer = SessionNamer::new(secret.as_deref().map(str::as_bytes));
-    let mut writer = StreamWriter::new(output(args)?, namer);
+    let writer = StreamWriter::new(output(args)?, namer);
+    let context = crate::pipeline::partition_context(&settings)?;
     // Each batch carries its object's hashes, for a usage store seeded from the stream
     // (`iamtrim run --partials`); `recommend --partials` leaves them out.
     let mut config = settings.ingest.clone();
     config.hash_objects = true;
-    let stats = ingest(&source, &config, &mut writer, &*progress::for_stderr(quiet))
-        .context("cannot read the listing")?;
-    writer.finish().context("cannot write the partials")?;
+    config.clusters = context.clusters.clone();
+    let progress = progress::for_stderr(quiet);
+    let stats = if args.join_partition {
+        let mut joined = JoinedWriter::new(writer, context);
+        let stats = ingest(&source, &config, &mut joined, &*progress);
+        joined.finish().context("cannot write the partials")?;
+        stats
+    } else {
+        let mut writer = writer;
+        let stats = ingest(&source, &config, &mut writer, &*progress);
+        writer.finish().context("cannot write the partials")?;
+        stats
+    }
+    .context("cannot read the listing")?;
     if !quiet {
         let _ = writeln!(
             std::io::stderr(),

@@ -184,6 +184,23 @@ impl<W: Write> StreamWriter<W> {
         }
     }
 
+    /// Replaces the access keys a batch holds by their session names (as its line would hold
+    /// them), so a join over renamed batches never sees a key.
+    fn rename(&self, batch: &mut FileBatch) {
+        use crate::attribute::{Caller, VendingKind};
+        for vending in &mut batch.vendings {
+            vending.access_key = self.namer.name(&vending.access_key).into();
+            if let VendingKind::Chained { parent_access_key } = &mut vending.kind {
+                *parent_access_key = self.namer.name(parent_access_key).into();
+            }
+        }
+        for (caller, _) in &mut batch.activity {
+            if let Caller::Session { access_key, .. } = caller {
+                *access_key = self.namer.name(access_key).into();
+            }
+        }
+    }
+
     /// Flushes; the first error of the whole stream, if any.
     pub fn finish(mut self) -> Result<(), std::io::Error> {
         if let Some(e) = self.error.take() {
@@ -206,6 +223,65 @@ impl<W: Write> BatchSink for StreamWriter<W> {
     /// Listing entries, watermarks included, in their place among the batches.
     fn listing(&mut self, listing: &Listing) {
         self.line(&Line::from_listing(listing));
+    }
+
+    fn ordered(&self) -> bool {
+        true
+    }
+}
+
+/// `extract --join-partition`: the session join runs here, over the whole listing slice. Each
+/// object's line carries only its counters and problems; the join's result (workload-level
+/// activity, the sessions deferred at each watermark, the live state) is one `partition` line
+/// at the end, which `recommend --partials` completes in listing order
+/// (`Aggregator::absorb_partition`). The driver then reads workload-level rows instead of every
+/// session's calls.
+pub struct JoinedWriter<W: Write> {
+    pub writer: StreamWriter<W>,
+    join: crate::aggregate::Aggregator,
+}
+
+impl<W: Write> JoinedWriter<W> {
+    pub fn new(writer: StreamWriter<W>, context: crate::aggregate::JoinContext) -> Self {
+        JoinedWriter {
+            writer,
+            join: crate::aggregate::Aggregator::for_partition(context),
+        }
+    }
+
+    /// Writes the partition line and flushes.
+    pub fn finish(mut self) -> Result<(), std::io::Error> {
+        let partition = wire::WirePartition::from_join(self.join.take_partition());
+        self.writer.line(&Line::Partition(Box::new(partition)));
+        self.writer.finish()
+    }
+}
+
+impl<W: Write> BatchSink for JoinedWriter<W> {
+    fn batch(&mut self, mut batch: FileBatch) {
+        // The join's keys are then hashes of session names keyed with the run's secret.
+        self.writer.rename(&mut batch);
+        let vendings = std::mem::take(&mut batch.vendings);
+        let activity = std::mem::take(&mut batch.activity);
+        self.writer.batch(batch);
+        self.join.add(FileBatch {
+            vendings,
+            activity,
+            ..FileBatch::default()
+        });
+    }
+
+    fn watermark(&mut self, at: Timestamp) {
+        self.join.advance(at);
+    }
+
+    /// Watermarks are applied to the join (the driver applies them with its deferred sessions),
+    /// other entries written in their place.
+    fn listing(&mut self, listing: &Listing) {
+        match listing {
+            Listing::Watermark(at) => self.join.advance(*at),
+            other => self.writer.listing(other),
+        }
     }
 
     fn ordered(&self) -> bool {
@@ -269,6 +345,15 @@ pub fn replay(
             }
         }
         Ok(Line::Object { location, .. }) => failed(&mut stats, location, NOT_EXTRACTED.to_owned()),
+        Ok(Line::Partition(partition)) => {
+            if let Err(reason) = partition.into_join().and_then(|join| sink.partition(join)) {
+                failed(
+                    &mut stats,
+                    name.to_owned(),
+                    format!("bad partition: {reason}"),
+                );
+            }
+        }
         Ok(line) => match line.into_listing() {
             Ok(Some(Listing::Watermark(at))) => sink.watermark(at),
             Ok(Some(listing)) => {

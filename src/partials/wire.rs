@@ -42,6 +42,9 @@ pub enum Line {
     Watermark(String),
     /// One object, read: what it held, pre-aggregated.
     Batch(Box<Batch>),
+    /// The session join over a whole listing slice (`extract --join-partition`), after its
+    /// objects' batches (which then carry only their counters and problems).
+    Partition(Box<WirePartition>),
 }
 
 impl Line {
@@ -82,7 +85,7 @@ impl Line {
             Line::Failed { location, reason } => Listing::Failed { location, reason },
             Line::Note(note) => Listing::Note(note),
             Line::Watermark(at) => Listing::Watermark(time(&at)?),
-            Line::Batch(_) => return Ok(None),
+            Line::Batch(_) | Line::Partition(_) => return Ok(None),
         }))
     }
 }
@@ -454,16 +457,7 @@ fn activity_out(caller: WireCaller, activity: &Activity) -> WireActivity {
         caller,
         events: activity.events,
         first_seen: activity.first_seen.map(|t| t.to_string()),
-        network: (*network != Network::default()).then(|| WireNetwork {
-            endpoints: network.endpoints.iter().map(|e| e.to_string()).collect(),
-            addresses: network.addresses.iter().map(|a| a.to_string()).collect(),
-            through_endpoint: network.through_endpoint,
-            direct: network.direct,
-            other: network.other,
-            private: network.private,
-            overflow: network.overflow,
-            unknown: network.unknown,
-        }),
+        network: network_out(network),
         calls: calls
             .into_iter()
             .map(|(key, usage)| WireCall {
@@ -509,18 +503,7 @@ fn activity_in(wire: WireActivity) -> Result<(Caller<'static>, Activity), String
         first_seen: wire.first_seen.as_deref().map(time).transpose()?,
         ..Activity::default()
     };
-    if let Some(n) = wire.network {
-        activity.network = Network {
-            endpoints: n.endpoints.into_iter().map(Into::into).collect(),
-            addresses: n.addresses.into_iter().map(Into::into).collect(),
-            through_endpoint: n.through_endpoint,
-            direct: n.direct,
-            other: n.other,
-            private: n.private,
-            overflow: n.overflow,
-            unknown: n.unknown,
-        };
-    }
+    activity.network = network_in(wire.network);
     for call in wire.calls {
         let failure = match (&call.error_class, &call.error_code) {
             (None, None) => None,
@@ -557,4 +540,163 @@ fn activity_in(wire: WireActivity) -> Result<(Caller<'static>, Activity), String
             .or_insert(usage);
     }
     Ok((caller, activity))
+}
+
+/// A partition's join on the wire: workload-level activity, deferred sessions, live state.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WirePartition {
+    pub workloads: Vec<WireWorkload>,
+    pub deferred: Vec<crate::aggregate::Deferred>,
+    pub state: crate::aggregate::JoinState,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum WireKey {
+    ServiceAccount(WireServiceAccount),
+    Role(String),
+    User(String),
+}
+
+/// A workload's activity so far, as the join holds it before it finishes.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireWorkload {
+    pub key: WireKey,
+    pub mechanisms: Vec<String>,
+    pub roles: Vec<String>,
+    pub vended_roles: Vec<String>,
+    /// Calls made without a role (users, a service account's own token).
+    pub calls: Vec<crate::aggregate::StoredCall>,
+    pub calls_by_role: BTreeMap<String, Vec<crate::aggregate::StoredCall>>,
+    /// Evidence kind → (sessions, events).
+    pub evidence: BTreeMap<String, (u64, u64)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<WireNetwork>,
+}
+
+fn network_out(network: &Network) -> Option<WireNetwork> {
+    (*network != Network::default()).then(|| WireNetwork {
+        endpoints: network.endpoints.iter().map(|e| e.to_string()).collect(),
+        addresses: network.addresses.iter().map(|a| a.to_string()).collect(),
+        through_endpoint: network.through_endpoint,
+        direct: network.direct,
+        other: network.other,
+        private: network.private,
+        overflow: network.overflow,
+        unknown: network.unknown,
+    })
+}
+
+fn network_in(n: Option<WireNetwork>) -> Network {
+    n.map(|n| Network {
+        endpoints: n.endpoints.into_iter().map(Into::into).collect(),
+        addresses: n.addresses.into_iter().map(Into::into).collect(),
+        through_endpoint: n.through_endpoint,
+        direct: n.direct,
+        other: n.other,
+        private: n.private,
+        overflow: n.overflow,
+        unknown: n.unknown,
+    })
+    .unwrap_or_default()
+}
+
+fn stored_calls(calls: &foldhash::HashMap<CallKey, Usage>) -> Vec<crate::aggregate::StoredCall> {
+    crate::aggregate::sorted_calls(calls)
+        .into_iter()
+        .map(|(k, u)| crate::aggregate::StoredCall::from_call(k, u))
+        .collect()
+}
+
+fn calls_in(
+    calls: Vec<crate::aggregate::StoredCall>,
+) -> Result<foldhash::HashMap<CallKey, Usage>, String> {
+    let mut out = foldhash::HashMap::default();
+    for call in calls {
+        let (key, usage) = call.into_call()?;
+        out.insert(key, usage);
+    }
+    Ok(out)
+}
+
+impl WirePartition {
+    pub fn from_join(join: crate::aggregate::PartitionJoin) -> WirePartition {
+        use crate::aggregate::WorkloadKey;
+        let mut workloads: Vec<WireWorkload> = join
+            .settled
+            .workloads
+            .into_iter()
+            .map(|(key, w)| WireWorkload {
+                key: match key {
+                    WorkloadKey::ServiceAccount(sa) => WireKey::ServiceAccount(sa_out(&sa)),
+                    WorkloadKey::Role(arn) => WireKey::Role(arn),
+                    WorkloadKey::User(arn) => WireKey::User(arn),
+                },
+                mechanisms: w.mechanisms.iter().map(|m| m.as_str().to_owned()).collect(),
+                roles: w.roles.into_iter().collect(),
+                vended_roles: w.vended_roles.into_iter().collect(),
+                calls: stored_calls(&w.calls),
+                calls_by_role: w
+                    .calls_by_role
+                    .iter()
+                    .map(|(role, calls)| (role.clone(), stored_calls(calls)))
+                    .collect(),
+                evidence: w
+                    .evidence
+                    .iter()
+                    .map(|(e, t)| (e.as_str().to_owned(), (t.sessions, t.events)))
+                    .collect(),
+                network: network_out(&w.network),
+            })
+            .collect();
+        workloads.sort_by_cached_key(|w| serde_json::to_string(&w.key).unwrap_or_default());
+        WirePartition {
+            workloads,
+            deferred: join.deferred,
+            state: join.state,
+        }
+    }
+
+    pub fn into_join(self) -> Result<crate::aggregate::PartitionJoin, String> {
+        use crate::aggregate::{Evidence, Mechanism, Tally, Workload, WorkloadKey};
+        let mut settled = crate::aggregate::Settled::default();
+        for w in self.workloads {
+            let key = match w.key {
+                WireKey::ServiceAccount(sa) => WorkloadKey::ServiceAccount(sa_in(sa)),
+                WireKey::Role(arn) => WorkloadKey::Role(arn),
+                WireKey::User(arn) => WorkloadKey::User(arn),
+            };
+            let mut workload = Workload {
+                roles: w.roles.into_iter().collect(),
+                vended_roles: w.vended_roles.into_iter().collect(),
+                calls: calls_in(w.calls)?,
+                network: network_in(w.network),
+                ..Workload::default()
+            };
+            for m in w.mechanisms {
+                workload.mechanisms.insert(
+                    Mechanism::parse(&m)
+                        .ok_or_else(|| format!("unknown mechanism {:?}", cut(&m)))?,
+                );
+            }
+            for (role, calls) in w.calls_by_role {
+                workload.calls_by_role.insert(role, calls_in(calls)?);
+            }
+            for (evidence, (sessions, events)) in w.evidence {
+                let evidence = Evidence::parse(&evidence)
+                    .ok_or_else(|| format!("unknown evidence {:?}", cut(&evidence)))?;
+                workload
+                    .evidence
+                    .insert(evidence, Tally { sessions, events });
+            }
+            settled.workloads.insert(key, workload);
+        }
+        Ok(crate::aggregate::PartitionJoin {
+            settled,
+            deferred: self.deferred,
+            state: self.state,
+        })
+    }
 }

@@ -206,6 +206,21 @@ fn join_workloads(
     Ok((finished, input))
 }
 
+/// The account facts one extract needs (`iamtrim extract`): cluster names, and for a partition's
+/// join (`--join-partition`) the Pod Identity associations; nothing else is read on executors.
+pub fn partition_context(settings: &Settings) -> anyhow::Result<JoinContext> {
+    let context = ContextSpec {
+        pod_identity_associations: settings.context.pod_identity_associations.clone(),
+        aws: settings.context.aws.clone(),
+        ..ContextSpec::default()
+    };
+    let lookups = lookups(&context, settings.ingest.clusters.clone())?;
+    Ok(JoinContext {
+        associations: lookups.associations(),
+        clusters: lookups.clusters.clone(),
+    })
+}
+
 /// Account facts from snapshot files and, with `--aws`, the EKS and IAM APIs.
 pub fn lookups(context: &ContextSpec, clusters: ClusterNames) -> anyhow::Result<Lookups> {
     let mut lookups = Lookups::new(clusters);

@@ -450,6 +450,15 @@ pub fn ingest_partials(
                     ran.listing_failures.push(Problem { location, reason });
                 }
                 Line::Note(note) => log.warn(&format!("note: {note}")),
+                Line::Partition(_) => {
+                    return Err(StoreError::Partials {
+                        message: format!(
+                            "{name}: a partition's join (extract --join-partition) cannot seed the \
+                             store: it needs each object's batch (extract without it, or \
+                             spark/recommend.py --partials-out)"
+                        ),
+                    });
+                }
                 Line::Object { location, .. } => {
                     let reason = crate::partials::NOT_EXTRACTED.to_owned();
                     log.warn(&format!("warning: {location}: {reason}"));

@@ -105,6 +105,64 @@ pub struct StoredBinding {
     pub key: String,
     pub vended_at: String,
     pub target: StoredTarget,
+    /// A chained session whose chain did not reach a service account or role in its partition
+    /// (`extract --join`): counted as a role chain when the driver's join completes it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unsettled: bool,
+}
+
+/// Sessions a partition's join could not settle at one of its watermarks, for the driver to
+/// settle at the same watermark (`Aggregator::absorb_partition`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deferred {
+    pub at: String,
+    pub sessions: Vec<StoredSession>,
+}
+
+/// What joining one partition of a trail hands on (`iamtrim extract --join`): activity settled
+/// to workloads, the sessions deferred at each watermark, and the live state at its end.
+#[derive(Debug, Default)]
+pub struct PartitionJoin {
+    pub settled: Settled,
+    pub deferred: Vec<Deferred>,
+    pub state: JoinState,
+}
+
+pub(super) fn stored_session(key: &str, p: &PendingSession) -> StoredSession {
+    StoredSession {
+        key: key.to_string(),
+        role_arn: p.role_arn.clone(),
+        session_name: p.session_name.clone(),
+        events: p.activity.events,
+        first_seen: p.activity.first_seen.map(|t| t.to_string()),
+        calls: sorted_calls(&p.activity.calls)
+            .into_iter()
+            .map(|(k, u)| StoredCall::from_call(k, u))
+            .collect(),
+    }
+}
+
+fn pending_session(p: StoredSession) -> Result<(Box<str>, PendingSession), String> {
+    let mut calls = foldhash::HashMap::default();
+    for call in p.calls {
+        let (key, usage) = call.into_call()?;
+        calls.insert(key, usage);
+    }
+    let first_seen = p.first_seen.as_deref().map(timestamp).transpose()?;
+    Ok((
+        p.key.into_boxed_str(),
+        PendingSession {
+            role_arn: p.role_arn,
+            session_name: p.session_name,
+            activity: Activity {
+                events: p.events,
+                first_seen,
+                calls,
+                network: super::super::network::Network::unknown(),
+            },
+        },
+    ))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -276,7 +334,12 @@ impl Aggregator {
             workload.network = super::super::network::Network::unknown();
             self.workloads.entry(key).or_default().merge(workload);
         }
-        for (key, group) in settled.unbound {
+        self.merge_unbound(settled.unbound);
+    }
+
+    /// Adds retired sessions' groups (kept without network facts).
+    fn merge_unbound(&mut self, unbound: BTreeMap<(String, bool), UnboundGroup>) {
+        for (key, group) in unbound {
             let mine = self.unbound.entry(key).or_default();
             mine.sessions += group.sessions;
             mine.roles.extend(group.roles);
@@ -309,23 +372,16 @@ impl Aggregator {
                         parent: parent.to_string(),
                     },
                 },
+                unsettled: self.deferred.is_some()
+                    && matches!(binding, Binding::Chained { .. })
+                    && self.resolve(key).is_none(),
             })
             .collect();
         bindings.sort_by(|a, b| a.key.cmp(&b.key));
         let mut pending: Vec<StoredSession> = self
             .pending
             .iter()
-            .map(|(key, p)| StoredSession {
-                key: key.to_string(),
-                role_arn: p.role_arn.clone(),
-                session_name: p.session_name.clone(),
-                events: p.activity.events,
-                first_seen: p.activity.first_seen.map(|t| t.to_string()),
-                calls: sorted_calls(&p.activity.calls)
-                    .into_iter()
-                    .map(|(k, u)| StoredCall::from_call(k, u))
-                    .collect(),
-            })
+            .map(|(key, p)| stored_session(key, p))
             .collect();
         pending.sort_by(|a, b| a.key.cmp(&b.key));
         let mut service_account_roles: Vec<String> =
@@ -338,58 +394,124 @@ impl Aggregator {
         }
     }
 
+    /// A join over one partition of a trail (`iamtrim extract --join`): sessions unbound at a
+    /// watermark are deferred instead of retired ([`Aggregator::take_partition`]).
+    pub fn for_partition(context: super::JoinContext) -> Aggregator {
+        let mut aggregator = Aggregator::new(context);
+        aggregator.deferred = Some(Vec::new());
+        aggregator
+    }
+
+    /// What the partition's join hands on: settled workloads, deferred sessions, live state.
+    pub fn take_partition(&mut self) -> PartitionJoin {
+        let state = self.export_state();
+        self.pending.clear();
+        self.bindings.clear();
+        self.children.clear();
+        PartitionJoin {
+            settled: self.take_settled(),
+            deferred: self.deferred.replace(Vec::new()).unwrap_or_default(),
+            state,
+        }
+    }
+
+    /// Completes the join with a partition's (in listing order), as if its events had been read
+    /// here: its workloads are merged; its bindings join the live ones (the first of a key
+    /// stands), completing chains that reach into earlier partitions; its deferred sessions are
+    /// settled at their watermarks, and its pending ones wait here.
+    pub fn absorb_partition(&mut self, partition: PartitionJoin) -> Result<(), String> {
+        let PartitionJoin {
+            settled,
+            deferred,
+            state,
+        } = partition;
+        for (key, workload) in settled.workloads {
+            self.workloads.entry(key).or_default().merge(workload);
+        }
+        self.merge_unbound(settled.unbound);
+        self.service_account_roles
+            .extend(state.service_account_roles);
+        let mut new = Vec::new();
+        for b in state.bindings {
+            if self.bindings.contains_key(b.key.as_str()) {
+                continue;
+            }
+            let unsettled = b.unsettled;
+            let (key, binding, at) = self.binding(b)?;
+            new.push((key.clone(), unsettled, binding.clone()));
+            self.bindings.insert(key, (binding, at));
+        }
+        let unsettled: std::collections::HashSet<Box<str>> = new
+            .iter()
+            .filter(|(_, unsettled, _)| *unsettled)
+            .map(|(key, _, _)| key.clone())
+            .collect();
+        for (key, is_unsettled, binding) in new {
+            match binding {
+                // A chain completed here is counted once, from its first unsettled link.
+                Binding::Chained { parent } if is_unsettled => {
+                    if !unsettled.contains(&parent) {
+                        self.now_resolvable(&key, 0);
+                    }
+                }
+                _ => self.drain(&key),
+            }
+        }
+        for group in deferred {
+            for session in group.sessions {
+                let (key, p) = pending_session(session)?;
+                self.session_activity(key, p.role_arn, p.session_name, p.activity);
+            }
+            self.advance(timestamp(&group.at)?);
+        }
+        for session in state.pending {
+            let (key, p) = pending_session(session)?;
+            self.session_activity(key, p.role_arn, p.session_name, p.activity);
+        }
+        Ok(())
+    }
+
+    /// A stored binding, recorded as its chain's child when chained.
+    fn binding(&mut self, b: StoredBinding) -> Result<(Box<str>, Binding, Timestamp), String> {
+        let at = timestamp(&b.vended_at)?;
+        let key: Box<str> = b.key.into_boxed_str();
+        let binding = match b.target {
+            StoredTarget::ServiceAccount {
+                cluster,
+                namespace,
+                name,
+                evidence,
+            } => Binding::ServiceAccount {
+                sa: std::sync::Arc::new(ServiceAccount {
+                    cluster: cluster.into(),
+                    namespace: namespace.into(),
+                    name: name.into(),
+                }),
+                evidence: Evidence::parse(&evidence)
+                    .ok_or_else(|| format!("unknown evidence {evidence:?}"))?,
+            },
+            StoredTarget::Untagged => Binding::Untagged,
+            StoredTarget::Chained { parent } => {
+                let parent = parent.into_boxed_str();
+                self.children
+                    .entry(parent.clone())
+                    .or_default()
+                    .push(key.clone());
+                Binding::Chained { parent }
+            }
+        };
+        Ok((key, binding, at))
+    }
+
     /// Restores the live join state a previous run left.
     pub fn import_state(&mut self, state: JoinState) -> Result<(), String> {
         for b in state.bindings {
-            let at = timestamp(&b.vended_at)?;
-            let key: Box<str> = b.key.into_boxed_str();
-            let binding = match b.target {
-                StoredTarget::ServiceAccount {
-                    cluster,
-                    namespace,
-                    name,
-                    evidence,
-                } => Binding::ServiceAccount {
-                    sa: std::sync::Arc::new(ServiceAccount {
-                        cluster: cluster.into(),
-                        namespace: namespace.into(),
-                        name: name.into(),
-                    }),
-                    evidence: Evidence::parse(&evidence)
-                        .ok_or_else(|| format!("unknown evidence {evidence:?}"))?,
-                },
-                StoredTarget::Untagged => Binding::Untagged,
-                StoredTarget::Chained { parent } => {
-                    let parent = parent.into_boxed_str();
-                    self.children
-                        .entry(parent.clone())
-                        .or_default()
-                        .push(key.clone());
-                    Binding::Chained { parent }
-                }
-            };
+            let (key, binding, at) = self.binding(b)?;
             self.bindings.insert(key, (binding, at));
         }
         for p in state.pending {
-            let mut calls = foldhash::HashMap::default();
-            for call in p.calls {
-                let (key, usage) = call.into_call()?;
-                calls.insert(key, usage);
-            }
-            let first_seen = p.first_seen.as_deref().map(timestamp).transpose()?;
-            self.pending.insert(
-                p.key.into_boxed_str(),
-                PendingSession {
-                    role_arn: p.role_arn,
-                    session_name: p.session_name,
-                    activity: Activity {
-                        events: p.events,
-                        first_seen,
-                        calls,
-                        network: super::super::network::Network::unknown(),
-                    },
-                },
-            );
+            let (key, session) = pending_session(p)?;
+            self.pending.insert(key, session);
         }
         self.service_account_roles
             .extend(state.service_account_roles);
