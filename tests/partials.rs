@@ -236,7 +236,10 @@ fn partials_hold_no_access_key_and_session_names_depend_on_the_run_secret() {
         String::from_utf8(out).unwrap()
     };
     let (a, b) = (joined("first run"), joined("second run"));
-    assert!(!a.contains("ASIA") && !a.contains("AKIA"), "an access key in the partition");
+    assert!(
+        !a.contains("ASIA") && !a.contains("AKIA"),
+        "an access key in the partition"
+    );
     let keys = |s: &str| -> Vec<String> {
         s.split("\"key\":\"")
             .skip(1)
