@@ -54,8 +54,10 @@ pub fn extract(args: &RecommendArgs, quiet: bool) -> anyhow::Result<Outcome> {
         settings.s3_path_style,
         settings.window(),
     );
-    let secret = std::env::var(partials::KEY_VARIABLE).ok();
-    let namer = SessionNamer::new(secret.as_deref().map(str::as_bytes));
+    // Unset: session names are unkeyed SHA-256 (as the usage store's join keys). Any bytes are
+    // a secret, so none is refused.
+    let secret = std::env::var_os(partials::KEY_VARIABLE);
+    let namer = SessionNamer::new(secret.as_ref().map(|s| s.as_encoded_bytes()));
     let writer = StreamWriter::new(output(args)?, namer);
     let context = crate::pipeline::partition_context(&settings)?;
     // Each batch carries its object's hashes, for a usage store seeded from the stream

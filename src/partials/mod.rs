@@ -130,11 +130,11 @@ impl LogSource for ListedSource {
             let listing = line.and_then(|line| {
                 let at = match &line {
                     Line::Batch(batch) => batch.location.clone(),
-                    _ => String::new(),
+                    _ => self.name.clone(),
                 };
                 match line.into_listing() {
                     Ok(Some(listing)) => Ok(listing),
-                    Ok(None) => Err((at, "already extracted: a batch, not an object".to_owned())),
+                    Ok(None) => Err((at, "already extracted, not a listing line".to_owned())),
                     Err(reason) => Err((self.name.clone(), reason)),
                 }
             });
