@@ -342,8 +342,21 @@ impl Aggregator {
             None => self.retire(expired),
         }
         let before = self.bindings.len();
+        // A partition's join keeps the chain links it could not settle whatever their age: the
+        // driver needs them to settle the sessions deferred through them.
+        let unsettled: HashSet<Box<str>> = if self.deferred.is_some() {
+            self.bindings
+                .iter()
+                .filter(|(key, (binding, _))| {
+                    matches!(binding, Binding::Chained { .. }) && self.resolve(key).is_none()
+                })
+                .map(|(key, _)| key.clone())
+                .collect()
+        } else {
+            HashSet::default()
+        };
         self.bindings
-            .retain(|_, (_, at)| *at + SESSION_LIFETIME >= watermark);
+            .retain(|key, (_, at)| *at + SESSION_LIFETIME >= watermark || unsettled.contains(key));
         self.stats.retired_bindings += (before - self.bindings.len()) as u64;
         let bindings = &self.bindings;
         self.children
@@ -947,6 +960,85 @@ mod tests {
                     vec![("irsa-web-identity", 2, 2)]
                 ),
             ]
+        );
+    }
+
+    /// Joined per partition (`extract --join-partition`) and completed in order, a trail gives
+    /// the same workloads and tallies as one join: a chain two roles deep whose links are in
+    /// three partitions (counted once), a session whose calls continue past its partition, a
+    /// session no vending explains (retired at the same watermarks), and one deferred twice.
+    #[test]
+    fn partitions_joined_and_completed_in_order_equal_one_join() {
+        let hour = |h: i64| Timestamp::from_second(h * 3600).unwrap();
+        let (app, hop, reports) = (
+            "arn:aws:iam::1:role/app",
+            "arn:aws:iam::1:role/hop",
+            "arn:aws:iam::1:role/reports",
+        );
+        let chained = |parent: &str| VendingKind::Chained {
+            parent_access_key: parent.to_owned().into(),
+        };
+        // Three partitions (days), each ending at its watermark.
+        let days: Vec<(Vec<FileBatch>, Timestamp)> = vec![
+            (
+                vec![
+                    vend_batch_at("ASIA1", app, VendingKind::Irsa(sa("api")), hour(20)),
+                    call_batch_at("ASIA1", app, "s3:GetObject", hour(21)),
+                    vend_batch_at("ASIA2", hop, chained("ASIA1"), hour(23)),
+                    call_batch_at("ASIA8", app, "s3:DeleteObject", hour(2)),
+                ],
+                hour(22),
+            ),
+            (
+                vec![
+                    vend_batch_at("ASIA3", reports, chained("ASIA2"), hour(24)),
+                    call_batch_at("ASIA3", reports, "s3:PutObject", hour(25)),
+                    call_batch_at("ASIA1", app, "sqs:SendMessage", hour(26)),
+                    call_batch_at("ASIA9", app, "kms:Decrypt", hour(27)),
+                ],
+                hour(46),
+            ),
+            (
+                vec![
+                    call_batch_at("ASIA9", app, "kms:Encrypt", hour(50)),
+                    // Past its binding's lifetime: role-level, on one machine as here.
+                    call_batch_at("ASIA3", reports, "s3:ListBucket", hour(48)),
+                ],
+                hour(70),
+            ),
+        ];
+        let one = {
+            let mut agg = Aggregator::default();
+            for (batches, watermark) in &days {
+                batches.iter().for_each(|b| agg.add(clone_batch(b)));
+                agg.advance(*watermark);
+            }
+            summary(agg, &TrustIndex::default())
+        };
+        let mut driver = Aggregator::default();
+        for (batches, watermark) in &days {
+            let mut partition = Aggregator::for_partition(JoinContext::default());
+            batches.iter().for_each(|b| partition.add(clone_batch(b)));
+            partition.advance(*watermark);
+            driver.absorb_partition(partition.take_partition()).unwrap();
+        }
+        assert_eq!(summary(driver, &TrustIndex::default()), one);
+        let api = one.iter().find(|w| w.0 == "eks/c/ns/api").unwrap();
+        assert_eq!(
+            api.1,
+            ["s3:GetObject", "s3:PutObject", "sqs:SendMessage"],
+            "the chain reaches the service account across three partitions"
+        );
+        assert_eq!(
+            api.2,
+            [("irsa-web-identity", 1, 2), ("role-chain", 2, 1)],
+            "each chained session counted once"
+        );
+        let unbound = one.iter().find(|w| w.0 == app).unwrap();
+        assert_eq!(
+            unbound.2,
+            [("vending-not-in-input", 3, 3)],
+            "retired as one machine does"
         );
     }
 
