@@ -15,7 +15,8 @@ use crate::attribute::NotWorkload;
 use crate::source::Listing;
 
 /// Record counters: per file while it is read, then summed per day, per run and per window.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Counts {
     pub records: u64,
     pub bad_records: u64,

@@ -9,7 +9,8 @@ use std::net::IpAddr;
 pub const MAX_ENDPOINTS: usize = 8;
 pub const MAX_ADDRESSES: usize = 16;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Network {
     pub endpoints: BTreeSet<Box<str>>,
     /// Source addresses of calls not made through a VPC endpoint.

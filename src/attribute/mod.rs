@@ -91,6 +91,21 @@ pub enum NotWorkload {
     UnknownIdentity,
 }
 
+/// By its words ([`NotWorkload::as_str`]), as a map key in the partials stream.
+impl serde::Serialize for NotWorkload {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for NotWorkload {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        NotWorkload::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom("unknown not-workload reason"))
+    }
+}
+
 impl NotWorkload {
     pub fn as_str(self) -> &'static str {
         match self {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aggregate::network::Network;
 use crate::aggregate::{Activity, CallKey, EventId, FileBatch, Outcome, Usage};
-use crate::attribute::{Caller, NotWorkload, ServiceAccount, Vending, VendingKind};
+use crate::attribute::{Caller, ServiceAccount, Vending, VendingKind};
 use crate::map::failure::FailureClass;
 use crate::source::{Listing, ObjectRef};
 use crate::stats::{Counts, Problem};
@@ -105,7 +105,7 @@ fn cut(text: &str) -> String {
 #[serde(deny_unknown_fields)]
 pub struct Batch {
     pub location: String,
-    pub counts: WireCounts,
+    pub counts: Counts,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmapped: Vec<(String, String, u64)>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -126,22 +126,6 @@ pub struct Batch {
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WireCounts {
-    pub records: u64,
-    pub bad_records: u64,
-    pub outside_window: u64,
-    pub duplicates: u64,
-    pub shared_copies: u64,
-    pub no_permission: u64,
-    pub mapped: u64,
-    /// By reason, as `NotWorkload::as_str` words.
-    pub not_workload: BTreeMap<String, u64>,
-    pub data_events: BTreeMap<String, u64>,
-    pub data_event_buckets: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -205,21 +189,8 @@ pub struct WireActivity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_seen: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub network: Option<WireNetwork>,
+    pub network: Option<Network>,
     pub calls: Vec<WireCall>,
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WireNetwork {
-    pub endpoints: Vec<String>,
-    pub addresses: Vec<String>,
-    pub through_endpoint: u64,
-    pub direct: u64,
-    pub other: u64,
-    pub private: u64,
-    pub overflow: bool,
-    pub unknown: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -290,7 +261,6 @@ fn sa_in(sa: WireServiceAccount) -> ServiceAccount<'static> {
 impl Batch {
     /// The wire form of `batch`, with access keys replaced by `namer`'s session names.
     pub fn from_batch(batch: &FileBatch, namer: &SessionNamer) -> Batch {
-        let counts = &batch.counts;
         let mut unmapped: Vec<(String, String, u64)> = batch
             .unmapped
             .iter()
@@ -332,22 +302,7 @@ impl Batch {
         activity.sort_by(|a, b| a.0.cmp(&b.0));
         Batch {
             location: batch.location.clone(),
-            counts: WireCounts {
-                records: counts.records,
-                bad_records: counts.bad_records,
-                outside_window: counts.outside_window,
-                duplicates: counts.duplicates,
-                shared_copies: counts.shared_copies,
-                no_permission: counts.no_permission,
-                mapped: counts.mapped,
-                not_workload: counts
-                    .not_workload
-                    .iter()
-                    .map(|(r, n)| (r.as_str().to_owned(), *n))
-                    .collect(),
-                data_events: counts.data_events.clone(),
-                data_event_buckets: counts.data_event_buckets.clone(),
-            },
+            counts: batch.counts.clone(),
             unmapped,
             problems: batch.problems.clone(),
             problems_not_listed: batch.problems_not_listed,
@@ -360,23 +315,6 @@ impl Batch {
 
     /// The batch again (session names stand where access keys were: they join the same way).
     pub fn into_batch(self) -> Result<FileBatch, String> {
-        let mut counts = Counts {
-            records: self.counts.records,
-            bad_records: self.counts.bad_records,
-            outside_window: self.counts.outside_window,
-            duplicates: self.counts.duplicates,
-            shared_copies: self.counts.shared_copies,
-            no_permission: self.counts.no_permission,
-            mapped: self.counts.mapped,
-            data_events: self.counts.data_events,
-            data_event_buckets: self.counts.data_event_buckets,
-            ..Counts::default()
-        };
-        for (reason, n) in self.counts.not_workload {
-            let reason = NotWorkload::parse(&reason)
-                .ok_or_else(|| format!("unknown not-workload reason {:?}", cut(&reason)))?;
-            counts.not_workload.insert(reason, n);
-        }
         let vendings = self
             .vendings
             .into_iter()
@@ -410,7 +348,7 @@ impl Batch {
             location: self.location,
             activity,
             vendings,
-            counts,
+            counts: self.counts,
             unmapped: self
                 .unmapped
                 .into_iter()
@@ -503,7 +441,7 @@ fn activity_in(wire: WireActivity) -> Result<(Caller<'static>, Activity), String
         first_seen: wire.first_seen.as_deref().map(time).transpose()?,
         ..Activity::default()
     };
-    activity.network = network_in(wire.network);
+    activity.network = wire.network.unwrap_or_default();
     for call in wire.calls {
         let failure = match (&call.error_class, &call.error_code) {
             (None, None) => None,
@@ -573,34 +511,11 @@ pub struct WireWorkload {
     /// Evidence kind → (sessions, events).
     pub evidence: BTreeMap<String, (u64, u64)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub network: Option<WireNetwork>,
+    pub network: Option<Network>,
 }
 
-fn network_out(network: &Network) -> Option<WireNetwork> {
-    (*network != Network::default()).then(|| WireNetwork {
-        endpoints: network.endpoints.iter().map(|e| e.to_string()).collect(),
-        addresses: network.addresses.iter().map(|a| a.to_string()).collect(),
-        through_endpoint: network.through_endpoint,
-        direct: network.direct,
-        other: network.other,
-        private: network.private,
-        overflow: network.overflow,
-        unknown: network.unknown,
-    })
-}
-
-fn network_in(n: Option<WireNetwork>) -> Network {
-    n.map(|n| Network {
-        endpoints: n.endpoints.into_iter().map(Into::into).collect(),
-        addresses: n.addresses.into_iter().map(Into::into).collect(),
-        through_endpoint: n.through_endpoint,
-        direct: n.direct,
-        other: n.other,
-        private: n.private,
-        overflow: n.overflow,
-        unknown: n.unknown,
-    })
-    .unwrap_or_default()
+fn network_out(network: &Network) -> Option<Network> {
+    (*network != Network::default()).then(|| network.clone())
 }
 
 fn stored_calls(calls: &foldhash::HashMap<CallKey, Usage>) -> Vec<crate::aggregate::StoredCall> {
@@ -672,7 +587,7 @@ impl WirePartition {
                 roles: w.roles.into_iter().collect(),
                 vended_roles: w.vended_roles.into_iter().collect(),
                 calls: calls_in(w.calls)?,
-                network: network_in(w.network),
+                network: w.network.unwrap_or_default(),
                 ..Workload::default()
             };
             for m in w.mechanisms {
