@@ -305,8 +305,10 @@ fn work(
             if std::env::var_os("IAMTRIM_STATS").is_some() {
                 let m = &mapper.expansions;
                 eprintln!(
-                    "iamtrim stats: worker request memo: {} hits, {} misses",
-                    m.hits, m.misses
+                    "iamtrim stats: worker request memo: {} hits, {} misses; scanner: {}",
+                    m.hits,
+                    m.misses,
+                    decode::scan::Kernel::selected().map_or("off", |k| k.name())
                 );
             }
             return;
@@ -598,6 +600,70 @@ mod tests {
             network: false,
             budget: Default::default(),
         }
+    }
+
+    /// On a memo hit, reading an event allocates nothing: the allocations of a file grow with
+    /// its distinct callers and requests, not with its events. Measured as the difference
+    /// between a file of N events and one of 2N events of the same requests, after a first file
+    /// filled the worker's request memo. The S3 data events carry a `resources` array, as
+    /// CloudTrail writes them.
+    #[test]
+    fn a_memo_hit_allocates_nothing_per_event() {
+        let config = config();
+        let seen = SeenEvents::default();
+        let mut mapper = Mapper::new(Arc::clone(&config.catalog));
+        let mut json = Vec::new();
+        let object = |prefix: &str, n: usize| {
+            let records: Vec<serde_json::Value> = (0..n)
+                .map(|i| {
+                    let id = format!("{prefix}-{i:08}-0000-4000-8000-000000000000");
+                    let time = format!("2026-11-01T06:{:02}:{:02}Z", i / 60 % 60, i % 60);
+                    if i % 2 == 0 {
+                        send(&id)
+                    } else {
+                        let key = format!("reports/{}.csv", i % 7);
+                        let mut call = role_call(
+                            &id,
+                            &time,
+                            "orders",
+                            "s3.amazonaws.com",
+                            "GetObject",
+                            json!({"bucketName": "orders-reports", "key": key}),
+                        );
+                        call["eventCategory"] = json!("Data");
+                        call["resources"] = json!([
+                            {"type": "AWS::S3::Object", "ARN": format!("arn:aws:s3:::orders-reports/{key}")},
+                            {"accountId": "111122223333", "type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::orders-reports"}
+                        ]);
+                        call
+                    }
+                })
+                .collect();
+            serde_json::to_vec(&json!({ "Records": records })).unwrap()
+        };
+        let mut read = |prefix: &str, n: usize| {
+            let bytes = object(prefix, n);
+            let at = ObjectRef {
+                location: format!("{DAY}{prefix}.json"),
+                size: None,
+                etag: None,
+            };
+            let before = crate::alloc_count::allocations();
+            let batch = read_object(&config, &seen, &mut mapper, &at, Ok(bytes), &mut json);
+            let allocations = crate::alloc_count::allocations() - before;
+            assert_eq!(batch.counts.records, n as u64);
+            assert!(batch.problems.is_empty(), "{:?}", batch.problems);
+            allocations
+        };
+        read("aaaaaaaa", 1_000);
+        let single = read("bbbbbbbb", 1_000);
+        let double = read("cccccccc", 2_000);
+        let per_event = double.saturating_sub(single) as f64 / 1_000.0;
+        eprintln!("allocations: {single} for 1,000 events, {double} for 2,000");
+        assert!(
+            per_event < 0.02,
+            "{per_event} allocations per event ({single} for 1,000 events, {double} for 2,000)"
+        );
     }
 
     fn send(id: &str) -> serde_json::Value {

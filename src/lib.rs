@@ -15,6 +15,8 @@
 //! stages for every command; `commands` print; `exit` owns exit codes. See docs/ARCHITECTURE.md.
 
 pub mod aggregate;
+#[cfg(test)]
+mod alloc_count;
 pub mod atomic;
 pub mod attribute;
 pub mod aws;

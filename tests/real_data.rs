@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::util::{actions, recommend, root, workload};
+use crate::util::{actions, iamtrim_env, recommend, root, workload};
 
 fn real_data() -> Option<PathBuf> {
     let dir = root().join("../shared/data/cloudtrail-real");
@@ -218,4 +218,42 @@ fn the_real_samples_give_the_same_bytes_on_one_thread_or_two() {
             && vpcs.contains(&"arn:aws:ec2:us-east-1:123837392027:vpc/vpc-098ff30ff74b36f73"),
         "{vpcs:?}"
     );
+}
+
+/// The structural scanner with each kernel, and serde_json alone (`IAMTRIM_SCANNER=off`), give
+/// the same bytes on the sample trail (its broken objects included) and on the real samples;
+/// `IAMTRIM_STATS` names the kernel used, which on this machine is the fastest one it has.
+#[test]
+fn every_scanner_kernel_gives_the_same_bytes_as_serde_json() {
+    let sample = root().join("fixtures/sample-trail");
+    let mut trails = vec![sample];
+    trails.extend(real_data());
+    for trail in &trails {
+        let trail = trail.display().to_string();
+        let run = |scanner: &str| {
+            let args = ["recommend", "--trail", &trail, "--format", "json"];
+            iamtrim_env(
+                &args,
+                &[("IAMTRIM_SCANNER", scanner), ("IAMTRIM_STATS", "1")],
+            )
+        };
+        let reference = run("off");
+        assert!(
+            reference.stderr.contains("scanner: off"),
+            "{}",
+            reference.stderr
+        );
+        for kernel in ["scalar", "sse2", "avx2", "auto"] {
+            let fast = run(kernel);
+            assert_eq!(fast.code, reference.code, "{kernel}: {}", fast.stderr);
+            assert!(
+                fast.stdout == reference.stdout,
+                "{kernel} differs on {trail}"
+            );
+            #[cfg(target_arch = "x86_64")]
+            if kernel == "auto" && std::arch::is_x86_feature_detected!("avx2") {
+                assert!(fast.stderr.contains("scanner: avx2"), "{}", fast.stderr);
+            }
+        }
+    }
 }

@@ -42,8 +42,14 @@ impl Run {
 }
 
 pub fn iamtrim(args: &[&str]) -> Run {
+    iamtrim_env(args, &[])
+}
+
+/// [`iamtrim`] with more environment variables.
+pub fn iamtrim_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let output: Output = Command::new(env!("CARGO_BIN_EXE_iamtrim"))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(root())
         // A catalog refreshed on this machine must not change what the tests see.
         .env("XDG_CACHE_HOME", "/nonexistent/iamtrim-test-cache")

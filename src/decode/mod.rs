@@ -9,7 +9,9 @@
 //! two steps let one malformed record be reported by index while the rest of the file still counts.
 
 mod gzip;
+mod lazy;
 pub mod record;
+pub mod scan;
 
 use std::fmt;
 
@@ -198,6 +200,11 @@ const KEEP_AFTER_MISS: usize = 16 << 20;
 /// Walks every record of a decompressed object. On a container-level error the records already
 /// handed to `each` stay handed: the caller reports the file as partly read.
 ///
+/// A `{"Records":[...]}` object in valid UTF-8 is first walked by the structural scanner
+/// ([`scan`], [`lazy`]), which builds each record without serde. Where that walk stops (anything
+/// it does not read exactly as serde_json would, bad input included), the passes below take over
+/// from the first element it did not hand over.
+///
 /// Two passes at most. The fast pass deserializes each record straight from the container (one
 /// scan of the bytes). It is taken only when no record can exceed `max_record_bytes` (the whole
 /// object is smaller), because it cannot measure records. At the first error it stops, and the
@@ -206,6 +213,18 @@ const KEEP_AFTER_MISS: usize = 16 << 20;
 pub fn for_each_record<'a>(
     json: &'a [u8],
     limits: DecodeLimits,
+    each: &mut dyn FnMut(Item<'a, '_>),
+) -> Result<Layout, DecodeError> {
+    for_each_record_with(json, limits, scan::Kernel::selected(), each)
+}
+
+/// [`for_each_record`] with the scanner's kernel given, or without the scanner (`None`: serde_json
+/// alone, the reference the tests and the fuzz target compare the scanner with).
+#[doc(hidden)]
+pub fn for_each_record_with<'a>(
+    json: &'a [u8],
+    limits: DecodeLimits,
+    kernel: Option<scan::Kernel>,
     each: &mut dyn FnMut(Item<'a, '_>),
 ) -> Result<Layout, DecodeError> {
     let start = json
@@ -221,12 +240,35 @@ pub fn for_each_record<'a>(
         None => walk(json, start, sink, &|| serde_json::de::SliceRead::new(json)),
     };
     let mut delivered = 0;
-    if json.len() <= limits.max_record_bytes {
+    let mut careful = json.len() > limits.max_record_bytes;
+    // The structural scanner and lazy record walk (`scan`, `lazy`), for the S3 delivery wrapper.
+    if let (Some(text), Some(kernel)) = (text, kernel)
+        && json[start] == b'{'
+    {
         let mut sink = Sink {
             each: &mut *each,
             limits,
             index: 0,
             skip_below: 0,
+            fast: true,
+        };
+        match lazy::walk(text, &mut sink, kernel) {
+            lazy::Outcome::Done => return Ok(Layout::RecordsWrapper),
+            lazy::Outcome::Stopped {
+                delivered: n,
+                past_fast_pass,
+            } => {
+                delivered = n;
+                careful |= past_fast_pass;
+            }
+        }
+    }
+    if !careful {
+        let mut sink = Sink {
+            each: &mut *each,
+            limits,
+            index: 0,
+            skip_below: delivered,
             fast: true,
         };
         let fast = walk(&mut sink);
@@ -274,7 +316,7 @@ struct Sink<'e, 'a> {
     limits: DecodeLimits,
     /// Elements of the container seen so far.
     index: usize,
-    /// Elements below this index were handed over by the fast pass: skipped, not repeated.
+    /// Elements below this index were handed over by an earlier pass: skipped, not repeated.
     skip_below: usize,
     /// Deserialize records straight from the container (the fast pass).
     fast: bool,
@@ -477,6 +519,13 @@ impl<'de: 'a, 'a> Visitor<'de> for RecordsVisitor<'_, '_, 'a> {
 
     fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
         if self.sink.fast {
+            // Elements the scanner handed over already.
+            while self.sink.index < self.sink.skip_below {
+                if seq.next_element::<IgnoredAny>()?.is_none() {
+                    return Ok(());
+                }
+                self.sink.index += 1;
+            }
             while seq
                 .next_element_seed(FastRecord {
                     sink: &mut *self.sink,

@@ -1,7 +1,7 @@
 //! The CloudTrail record model: only the fields iamtrim reads, borrowed from the decoded buffer.
 //!
 //! Everything else in a record is skipped by serde without being built. `requestParameters` and
-//! `responseElements` stay raw (`&RawValue`) and are only looked into by the few stages that need a
+//! `responseElements` stay raw ([`Raw`]) and are only looked into by the few stages that need a
 //! field from them (credential vending, resource extraction); that keeps the hot path cheap and means
 //! secrets in those payloads (session tokens, secret values) are never copied anywhere: the stages
 //! that read them pick out single, non-secret fields such as `accessKeyId`.
@@ -11,8 +11,30 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+/// A JSON value kept as its text, borrowed from the buffer (`requestParameters`,
+/// `responseElements`): located by the decoder, parsed only by the stages that need a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Raw<'a>(&'a str);
+
+impl<'a> Raw<'a> {
+    /// `text` must be one JSON value (the decoder has checked it).
+    pub(crate) fn new(text: &'a str) -> Self {
+        Raw(text)
+    }
+
+    pub fn get(self) -> &'a str {
+        self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Raw<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        <&'de RawValue>::deserialize(deserializer).map(|raw| Raw(raw.get()))
+    }
+}
+
 /// One CloudTrail event, borrowed from the buffer of the object it came from.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Record<'a> {
     #[serde(borrow, default, deserialize_with = "text")]
@@ -54,14 +76,14 @@ pub struct Record<'a> {
     #[serde(borrow, default)]
     pub user_identity: Option<UserIdentity<'a>>,
     #[serde(borrow, default)]
-    pub request_parameters: Option<&'a RawValue>,
+    pub request_parameters: Option<Raw<'a>>,
     #[serde(borrow, default)]
-    pub response_elements: Option<&'a RawValue>,
+    pub response_elements: Option<Raw<'a>>,
     #[serde(borrow, default)]
-    pub resources: Option<Vec<ResourceRef<'a>>>,
+    pub resources: Option<Resources<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserIdentity<'a> {
     #[serde(borrow, default, deserialize_with = "text", rename = "type")]
@@ -82,14 +104,14 @@ pub struct UserIdentity<'a> {
     pub session_context: Option<SessionContext<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionContext<'a> {
     #[serde(borrow, default)]
     pub session_issuer: Option<SessionIssuer<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionIssuer<'a> {
     #[serde(borrow, default, deserialize_with = "text", rename = "type")]
@@ -98,12 +120,83 @@ pub struct SessionIssuer<'a> {
     pub arn: Option<Cow<'a, str>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct ResourceRef<'a> {
     #[serde(borrow, default, deserialize_with = "text", rename = "ARN")]
     pub arn: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "text", rename = "type")]
     pub kind: Option<Cow<'a, str>>,
+}
+
+/// A record's `resources`: the first two kept inline (nearly every record names at most two), so
+/// building a record allocates nothing for them.
+#[derive(Default)]
+pub struct Resources<'a> {
+    len: usize,
+    inline: [ResourceRef<'a>; 2],
+    more: Vec<ResourceRef<'a>>,
+}
+
+impl<'a> Resources<'a> {
+    pub fn push(&mut self, resource: ResourceRef<'a>) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => *slot = resource,
+            None => self.more.push(resource),
+        }
+        self.len += 1;
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &ResourceRef<'a>> {
+        self.inline[..self.len.min(2)].iter().chain(&self.more)
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl<'r, 'a> IntoIterator for &'r Resources<'a> {
+    type Item = &'r ResourceRef<'a>;
+    type IntoIter = std::iter::Chain<
+        std::slice::Iter<'r, ResourceRef<'a>>,
+        std::slice::Iter<'r, ResourceRef<'a>>,
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.inline[..self.len.min(2)].iter().chain(&self.more)
+    }
+}
+
+impl std::fmt::Debug for Resources<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Resources<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ResourcesVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for ResourcesVisitor<'a> {
+            type Value = Resources<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a sequence")
+            }
+            fn visit_seq<S: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: S,
+            ) -> Result<Self::Value, S::Error> {
+                let mut resources = Resources::default();
+                while let Some(resource) = seq.next_element::<ResourceRef<'a>>()? {
+                    resources.push(resource);
+                }
+                Ok(resources)
+            }
+        }
+        deserializer.deserialize_seq(ResourcesVisitor(std::marker::PhantomData))
+    }
 }
 
 /// An optional string field, borrowed from the buffer when it has no escapes.
@@ -244,7 +337,7 @@ mod tests {
             .session_issuer
             .as_ref();
         assert!(matches!(issuer.unwrap().arn, Some(Cow::Borrowed(_))));
-        let resource = &record.resources.as_ref().unwrap()[0];
+        let resource = record.resources.as_ref().unwrap().iter().next().unwrap();
         assert!(matches!(resource.arn, Some(Cow::Borrowed(_))));
         // A field with an escape is unescaped into an owned string.
         assert!(matches!(&record.event_name, Some(Cow::Owned(name)) if name == "GetObject"));

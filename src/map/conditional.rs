@@ -17,6 +17,7 @@ use std::sync::Arc;
 use serde_json::value::RawValue;
 
 use crate::catalog::Catalog;
+use crate::decode::record::Raw;
 
 /// (prefix, eventName, request keys, action replaced, action added).
 type RuleRow = (
@@ -117,7 +118,7 @@ pub fn rules_for(catalog: &Catalog, prefix: &str, name: &str) -> Vec<Conditional
 pub fn apply(
     actions: &[Arc<str>],
     rules: &[Conditional],
-    request: Option<&RawValue>,
+    request: Option<Raw<'_>>,
 ) -> Vec<Arc<str>> {
     let present = present_keys(request);
     let mut out: Vec<Arc<str>> = actions.to_vec();
@@ -136,7 +137,7 @@ pub fn apply(
 }
 
 /// Top-level request keys with a value (not null, not an empty string).
-fn present_keys(request: Option<&RawValue>) -> BTreeMap<Cow<'_, str>, &RawValue> {
+fn present_keys(request: Option<Raw<'_>>) -> BTreeMap<Cow<'_, str>, &RawValue> {
     let Some(raw) = request else {
         return BTreeMap::new();
     };
@@ -157,8 +158,7 @@ mod tests {
     fn run(prefix: &str, name: &str, base: &[&str], request: &str) -> Vec<String> {
         let rules = rules_for(&CATALOG, prefix, name);
         let base: Vec<Arc<str>> = base.iter().map(|a| Arc::from(*a)).collect();
-        let raw: Box<RawValue> = serde_json::from_str(request).unwrap();
-        apply(&base, &rules, Some(&raw))
+        apply(&base, &rules, Some(Raw::new(request)))
             .iter()
             .map(ToString::to_string)
             .collect()

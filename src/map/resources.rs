@@ -20,10 +20,10 @@ use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
-use serde_json::value::RawValue;
 
 use crate::catalog::operations::{Operations, ResourceMembers};
 use crate::decode::Record;
+use crate::decode::record::Raw;
 use crate::policy::arn::{ArnTemplate, partition_of_region};
 
 /// A resource type an action takes, from the catalog.
@@ -282,11 +282,11 @@ pub struct EventResources<'a> {
     derived: Vec<(&'static str, &'static ResourceMembers)>,
     /// The operation (`eventName` without a version suffix) the derived members are of.
     operation: String,
-    request: Option<&'a RawValue>,
+    request: Option<Raw<'a>>,
     /// The resource types the operation creates (`creates` of the operations index), with the
     /// IAM prefix they are of, and the response that may name what it created.
     creates: Vec<(&'static str, &'static [String])>,
-    response: Option<&'a RawValue>,
+    response: Option<Raw<'a>>,
     /// What a `Create<Type>` operation creates (`role` of `CreateRole`): an IAM name of that
     /// type without `path` is at the root.
     created: Option<String>,
@@ -322,7 +322,7 @@ impl<'a> EventResources<'a> {
             .unwrap_or(Cow::Borrowed(""));
         let params: Box<Params<'a>> = record
             .request_parameters
-            .map(RawValue::get)
+            .map(Raw::get)
             .and_then(|text| serde_json::from_str(text).ok())
             .unwrap_or_default();
         // ARNs in the request parameters are found by `request_arns`, at any depth.

@@ -50,10 +50,16 @@ pub const OTHER: u64 = 1 << 63;
 
 /// The bit of a region (`OTHER` for an unknown or missing one).
 pub fn bit(region: &str) -> u64 {
-    REGIONS
-        .iter()
-        .position(|r| *r == region)
-        .map_or(OTHER, |i| 1 << i)
+    // Once per event: one hash, not a comparison with each name in turn.
+    static BITS: std::sync::LazyLock<foldhash::HashMap<&str, u64>> =
+        std::sync::LazyLock::new(|| {
+            REGIONS
+                .iter()
+                .enumerate()
+                .map(|(i, region)| (*region, 1 << i))
+                .collect()
+        });
+    BITS.get(region).copied().unwrap_or(OTHER)
 }
 
 /// The known regions in a mask, in list order (sorted by name).
