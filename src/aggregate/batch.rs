@@ -15,9 +15,6 @@ use crate::map::memo::Calls;
 /// How a call failed, if it did: its class and its errorCode, borrowed from the file's buffer.
 pub type Failure<'a> = Option<(FailureClass, Cow<'a, str>)>;
 
-/// (action, resource, implied_by, failure) of one caller's call.
-type CallRef<'a> = (Arc<str>, Arc<str>, Option<Arc<str>>, Failure<'a>);
-
 /// A request's calls (the same `Arc` for every event of the same request: see
 /// [`crate::map::memo`]) by address, with how the event failed, if it did.
 type RequestRef<'a> = (usize, Failure<'a>);
@@ -28,7 +25,6 @@ pub struct CallerActivity<'a> {
     events: u64,
     first_seen: Option<Timestamp>,
     network: super::network::Network,
-    calls: HashMap<CallRef<'a>, Usage>,
     /// Events counted per request, spread over the request's calls when the file is done: one
     /// hash of an address per event instead of one of every action and ARN.
     requests: HashMap<RequestRef<'a>, (Calls, Usage)>,
@@ -55,38 +51,33 @@ impl<'a> CallerActivity<'a> {
             .or_insert_with(|| (Arc::clone(calls), once));
     }
 
-    /// The calls of every request, merged into the per-call map.
-    fn spread_requests(&mut self) {
-        for ((_, error), (calls, usage)) in self.requests.drain() {
-            for (action, resource, implied_by) in calls.iter() {
-                self.calls
-                    .entry((
-                        Arc::clone(action),
-                        Arc::clone(resource),
-                        implied_by.clone(),
-                        error.clone(),
-                    ))
-                    .and_modify(|u| u.merge(&usage))
-                    .or_insert(usage);
-            }
+    #[cfg(test)]
+    fn into_calls(self) -> HashMap<CallKey, Usage> {
+        spread(self.requests)
+    }
+}
+
+/// The calls of every request, keyed by (action, resource, outcome): the requests are spread
+/// straight into the owned keys the aggregator merges, one hash per call.
+fn spread(requests: HashMap<RequestRef<'_>, (Calls, Usage)>) -> HashMap<CallKey, Usage> {
+    let size = requests.values().map(|(calls, _)| calls.len()).sum();
+    let mut out: HashMap<CallKey, Usage> =
+        HashMap::with_capacity_and_hasher(size, Default::default());
+    for ((_, error), (calls, usage)) in requests {
+        let outcome = Outcome::new(error.as_ref().map(|(class, code)| (*class, &**code)));
+        for (action, resource, implied_by) in calls.iter() {
+            let key = CallKey {
+                action: Arc::clone(action),
+                resource: Arc::clone(resource),
+                implied_by: implied_by.clone(),
+                outcome: outcome.clone(),
+            };
+            out.entry(key)
+                .and_modify(|u| u.merge(&usage))
+                .or_insert(usage);
         }
     }
-
-    pub fn call(
-        &mut self,
-        action: &Arc<str>,
-        resource: Arc<str>,
-        error: Failure<'a>,
-        at: Timestamp,
-        region: u64,
-        event: Option<super::EventId>,
-    ) {
-        let once = Usage::once_in(at, region, event);
-        self.calls
-            .entry((Arc::clone(action), resource, None, error))
-            .and_modify(|u| u.merge(&once))
-            .or_insert(once);
-    }
+    out
 }
 
 /// What one caller (a session, role, user or service account) did in one file, owned: every
@@ -216,28 +207,18 @@ impl<'a> FileAggregate<'a> {
         let activity = self
             .callers
             .into_iter()
-            .map(|(caller, mut activity)| {
-                activity.spread_requests();
-                let calls = activity
-                    .calls
-                    .into_iter()
-                    .map(|((action, resource, implied_by, error), usage)| {
-                        let outcome =
-                            Outcome::new(error.as_ref().map(|(class, code)| (*class, &**code)));
-                        let key = CallKey {
-                            action,
-                            resource,
-                            implied_by,
-                            outcome,
-                        };
-                        (key, usage)
-                    })
-                    .collect();
+            .map(|(caller, activity)| {
+                let CallerActivity {
+                    events,
+                    first_seen,
+                    network,
+                    requests,
+                } = activity;
                 let owned = Activity {
-                    events: activity.events,
-                    first_seen: activity.first_seen,
-                    calls,
-                    network: activity.network,
+                    events,
+                    first_seen,
+                    calls: spread(requests),
+                    network,
                 };
                 (owned_caller(caller), owned)
             })
@@ -313,16 +294,20 @@ mod tests {
     use super::*;
 
     fn calls(activity: CallerActivity<'_>) -> Vec<(String, String, Option<String>, u64)> {
-        let mut activity = activity;
-        activity.spread_requests();
         let mut out: Vec<_> = activity
-            .calls
+            .into_calls()
             .into_iter()
-            .map(|((a, r, _, e), u)| {
+            .map(|(key, u)| {
+                let error = match key.outcome {
+                    Outcome::Allowed => None,
+                    Outcome::Failed(code)
+                    | Outcome::Denied(code)
+                    | Outcome::Unauthenticated(code) => Some(code.into_string()),
+                };
                 (
-                    a.to_string(),
-                    r.to_string(),
-                    e.map(|(_, e)| e.into_owned()),
+                    key.action.to_string(),
+                    key.resource.to_string(),
+                    error,
                     u.count,
                 )
             })
@@ -363,8 +348,10 @@ mod tests {
         for (request, error, at) in events {
             let error = error.map(|e| (FailureClass::Authorization, Cow::Borrowed(e)));
             by_request.request(request, error.clone(), t(at), 1, None);
-            for (action, resource, _) in request.iter() {
-                by_call.call(action, Arc::clone(resource), error.clone(), t(at), 1, None);
+            // Each call as a request of its own.
+            for call in request.iter() {
+                let alone: Calls = vec![call.clone()].into();
+                by_call.request(&alone, error.clone(), t(at), 1, None);
             }
         }
         let expected = vec![

@@ -81,8 +81,10 @@ impl Outcome {
     }
 }
 
-/// One (action, resource, outcome): what a workload's usage is keyed by.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// One (action, resource, outcome): what a workload's usage is keyed by. Hashed and ordered by
+/// content; equal when the same `Arc`s are shared (see [`CallKey::eq`]).
+#[allow(clippy::derived_hash_with_manual_eq)] // `eq` agrees with the content hash: see there.
+#[derive(Debug, Clone, Eq, Hash, PartialOrd, Ord)]
 pub struct CallKey {
     pub action: Arc<str>,
     pub resource: Arc<str>,
@@ -90,6 +92,25 @@ pub struct CallKey {
     /// call's own action.
     pub implied_by: Option<Arc<str>>,
     pub outcome: Outcome,
+}
+
+/// By content, but first by address: the standard library compares `Arc<str>`s by content only
+/// (its shortcut for shared `Arc`s needs a sized type), and keys built from one worker's memo
+/// and interner share their `Arc`s, so most comparisons while merging need no `memcmp`.
+impl PartialEq for CallKey {
+    fn eq(&self, other: &Self) -> bool {
+        fn same(a: &Arc<str>, b: &Arc<str>) -> bool {
+            Arc::ptr_eq(a, b) || **a == **b
+        }
+        same(&self.action, &other.action)
+            && same(&self.resource, &other.resource)
+            && match (&self.implied_by, &other.implied_by) {
+                (Some(a), Some(b)) => same(a, b),
+                (None, None) => true,
+                _ => false,
+            }
+            && self.outcome == other.outcome
+    }
 }
 
 /// A CloudTrail `eventID`, kept by value so usage stays `Copy`. CloudTrail's event IDs are
@@ -218,6 +239,35 @@ pub fn used_grants<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Keys compare by content whether or not they share their `Arc`s, and hash alike.
+    #[test]
+    fn call_keys_equal_by_content_or_by_shared_arcs() {
+        use std::hash::BuildHasher;
+        let key = |action: &str, resource: &str, outcome: Outcome| CallKey {
+            action: Arc::from(action),
+            resource: Arc::from(resource),
+            implied_by: None,
+            outcome,
+        };
+        let a = key("s3:GetObject", "arn:aws:s3:::b/k", Outcome::Allowed);
+        let shared = a.clone();
+        let copied = key("s3:GetObject", "arn:aws:s3:::b/k", Outcome::Allowed);
+        assert!(a == shared && a == copied);
+        let hasher = foldhash::fast::FixedState::with_seed(7);
+        assert_eq!(hasher.hash_one(&a), hasher.hash_one(&copied));
+        assert!(a != key("s3:GetObject", "arn:aws:s3:::b/j", Outcome::Allowed));
+        assert!(
+            a != key(
+                "s3:GetObject",
+                "arn:aws:s3:::b/k",
+                Outcome::Denied("AccessDenied".into())
+            )
+        );
+        let mut implied = a.clone();
+        implied.implied_by = Some(Arc::from("s3:GetObject requestParameters.x"));
+        assert!(a != implied && implied == implied.clone());
+    }
 
     fn at(second: i64) -> Timestamp {
         Timestamp::from_second(1_800_000_000 + second).unwrap()

@@ -164,7 +164,15 @@ impl Workload {
         self.tally(evidence).events += activity.events;
         self.network.merge(&activity.network);
         let calls = match role {
-            Some(role) => self.calls_by_role.entry(role.to_owned()).or_default(),
+            // Looked up before inserting: most batches add to a role already there, and the
+            // entry API would copy the role's ARN for each.
+            Some(role) => {
+                if !self.calls_by_role.contains_key(role) {
+                    self.calls_by_role
+                        .insert(role.to_owned(), HashMap::default());
+                }
+                self.calls_by_role.get_mut(role).expect("inserted above")
+            }
             None => &mut self.calls,
         };
         for (key, usage) in activity.calls {

@@ -60,6 +60,87 @@ pub(super) fn walk<'a>(text: &'a str, sink: &mut Sink<'_, 'a>, kernel: Kernel) -
     }
 }
 
+/// A member name as its length and its first and last 8 bytes (zero-padded): compared as three
+/// integers instead of with `memcmp`, which matching each name against each field cost. Equal
+/// for equal names; for names of at most 16 bytes, also different for different names. The
+/// longer field names are checked in full after this matches.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Name(usize, u64, u64);
+
+impl Name {
+    const fn of(text: &str) -> Name {
+        let bytes = text.as_bytes();
+        let len = bytes.len();
+        let mut first = 0u64;
+        let mut i = 0;
+        while i < 8 && i < len {
+            first |= (bytes[i] as u64) << (8 * i);
+            i += 1;
+        }
+        if len < 8 {
+            return Name(len, first, first);
+        }
+        let mut last = 0u64;
+        let mut j = 0;
+        while j < 8 {
+            last |= (bytes[len - 8 + j] as u64) << (8 * j);
+            j += 1;
+        }
+        Name(len, first, last)
+    }
+
+    #[inline]
+    fn read(text: &str) -> Name {
+        let bytes = text.as_bytes();
+        let len = bytes.len();
+        if len >= 8 {
+            let word =
+                |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
+            return Name(len, word(0), word(len - 8));
+        }
+        let mut padded = [0u8; 8];
+        padded[..len].copy_from_slice(bytes);
+        let word = u64::from_le_bytes(padded);
+        Name(len, word, word)
+    }
+}
+
+mod names {
+    use super::Name;
+
+    pub const EVENT_VERSION: Name = Name::of("eventVersion");
+    pub const EVENT_TIME: Name = Name::of("eventTime");
+    pub const TIMESTAMP: Name = Name::of("@timestamp");
+    pub const EVENT_SOURCE: Name = Name::of("eventSource");
+    pub const EVENT_NAME: Name = Name::of("eventName");
+    pub const AWS_REGION: Name = Name::of("awsRegion");
+    pub const ERROR_CODE: Name = Name::of("errorCode");
+    pub const ERROR_MESSAGE: Name = Name::of("errorMessage");
+    pub const EVENT_ID: Name = Name::of("eventID");
+    pub const EVENT_TYPE: Name = Name::of("eventType");
+    pub const EVENT_CATEGORY: Name = Name::of("eventCategory");
+    pub const SHARED_EVENT_ID: Name = Name::of("sharedEventID");
+    /// 18 bytes: checked in full too.
+    pub const RECIPIENT_ACCOUNT_ID: Name = Name::of("recipientAccountId");
+    pub const SOURCE_IP_ADDRESS: Name = Name::of("sourceIPAddress");
+    pub const VPC_ENDPOINT_ID: Name = Name::of("vpcEndpointId");
+    pub const USER_IDENTITY: Name = Name::of("userIdentity");
+    /// 17 bytes: checked in full too.
+    pub const REQUEST_PARAMETERS: Name = Name::of("requestParameters");
+    pub const RESPONSE_ELEMENTS: Name = Name::of("responseElements");
+    pub const RESOURCES: Name = Name::of("resources");
+    pub const TYPE: Name = Name::of("type");
+    pub const ARN: Name = Name::of("arn");
+    pub const ACCOUNT_ID: Name = Name::of("accountId");
+    pub const ACCESS_KEY_ID: Name = Name::of("accessKeyId");
+    pub const USER_NAME: Name = Name::of("userName");
+    pub const INVOKED_BY: Name = Name::of("invokedBy");
+    pub const IDENTITY_PROVIDER: Name = Name::of("identityProvider");
+    pub const SESSION_CONTEXT: Name = Name::of("sessionContext");
+    pub const SESSION_ISSUER: Name = Name::of("sessionIssuer");
+    pub const RESOURCE_ARN: Name = Name::of("ARN");
+}
+
 struct Walker<'a> {
     text: &'a str,
     bytes: &'a [u8],
@@ -258,40 +339,42 @@ impl<'a> Walker<'a> {
         let mut record = Record::default();
         let mut seen = Seen::default();
         let end = self.object(open, |w, name, at| {
-            let (index, slot) = match name {
-                "eventVersion" => (0, &mut record.event_version),
-                "eventTime" => (1, &mut record.event_time),
-                "@timestamp" => (2, &mut record.logstash_timestamp),
-                "eventSource" => (3, &mut record.event_source),
-                "eventName" => (4, &mut record.event_name),
-                "awsRegion" => (5, &mut record.aws_region),
-                "errorCode" => (6, &mut record.error_code),
-                "errorMessage" => (7, &mut record.error_message),
-                "eventID" => (8, &mut record.event_id),
-                "eventType" => (9, &mut record.event_type),
-                "eventCategory" => (10, &mut record.event_category),
-                "sharedEventID" => (11, &mut record.shared_event_id),
-                "recipientAccountId" => (12, &mut record.recipient_account_id),
-                "sourceIPAddress" => (13, &mut record.source_ip_address),
-                "vpcEndpointId" => (14, &mut record.vpc_endpoint_id),
-                "userIdentity" => {
+            let (index, slot) = match Name::read(name) {
+                names::EVENT_VERSION => (0, &mut record.event_version),
+                names::EVENT_TIME => (1, &mut record.event_time),
+                names::TIMESTAMP => (2, &mut record.logstash_timestamp),
+                names::EVENT_SOURCE => (3, &mut record.event_source),
+                names::EVENT_NAME => (4, &mut record.event_name),
+                names::AWS_REGION => (5, &mut record.aws_region),
+                names::ERROR_CODE => (6, &mut record.error_code),
+                names::ERROR_MESSAGE => (7, &mut record.error_message),
+                names::EVENT_ID => (8, &mut record.event_id),
+                names::EVENT_TYPE => (9, &mut record.event_type),
+                names::EVENT_CATEGORY => (10, &mut record.event_category),
+                names::SHARED_EVENT_ID => (11, &mut record.shared_event_id),
+                names::RECIPIENT_ACCOUNT_ID if name == "recipientAccountId" => {
+                    (12, &mut record.recipient_account_id)
+                }
+                names::SOURCE_IP_ADDRESS => (13, &mut record.source_ip_address),
+                names::VPC_ENDPOINT_ID => (14, &mut record.vpc_endpoint_id),
+                names::USER_IDENTITY => {
                     seen.first(15)?;
                     if !w.null(at)? {
                         record.user_identity = Some(w.identity(at)?);
                     }
                     return Ok(());
                 }
-                "requestParameters" => {
+                names::REQUEST_PARAMETERS if name == "requestParameters" => {
                     seen.first(16)?;
                     record.request_parameters = w.raw(at)?;
                     return Ok(());
                 }
-                "responseElements" => {
+                names::RESPONSE_ELEMENTS => {
                     seen.first(17)?;
                     record.response_elements = w.raw(at)?;
                     return Ok(());
                 }
-                "resources" => {
+                names::RESOURCES => {
                     seen.first(18)?;
                     if !w.null(at)? {
                         record.resources = Some(w.resources(at)?);
@@ -326,15 +409,15 @@ impl<'a> Walker<'a> {
         let mut identity = UserIdentity::default();
         let mut seen = Seen::default();
         self.object(open, |w, name, at| {
-            let (index, slot) = match name {
-                "type" => (0, &mut identity.kind),
-                "arn" => (1, &mut identity.arn),
-                "accountId" => (2, &mut identity.account_id),
-                "accessKeyId" => (3, &mut identity.access_key_id),
-                "userName" => (4, &mut identity.user_name),
-                "invokedBy" => (5, &mut identity.invoked_by),
-                "identityProvider" => (6, &mut identity.identity_provider),
-                "sessionContext" => {
+            let (index, slot) = match Name::read(name) {
+                names::TYPE => (0, &mut identity.kind),
+                names::ARN => (1, &mut identity.arn),
+                names::ACCOUNT_ID => (2, &mut identity.account_id),
+                names::ACCESS_KEY_ID => (3, &mut identity.access_key_id),
+                names::USER_NAME => (4, &mut identity.user_name),
+                names::INVOKED_BY => (5, &mut identity.invoked_by),
+                names::IDENTITY_PROVIDER => (6, &mut identity.identity_provider),
+                names::SESSION_CONTEXT => {
                     seen.first(7)?;
                     if !w.null(at)? {
                         identity.session_context = Some(w.session_context(at)?);
@@ -360,7 +443,7 @@ impl<'a> Walker<'a> {
         let mut context = SessionContext::default();
         let mut seen = Seen::default();
         self.object(open, |w, name, at| {
-            if name != "sessionIssuer" {
+            if Name::read(name) != names::SESSION_ISSUER {
                 w.skip(at, 3)?;
                 return Ok(());
             }
@@ -374,9 +457,9 @@ impl<'a> Walker<'a> {
             let mut issuer = SessionIssuer::default();
             let mut seen = Seen::default();
             w.object(at, |w, name, at| {
-                let (index, slot) = match name {
-                    "type" => (0, &mut issuer.kind),
-                    "arn" => (1, &mut issuer.arn),
+                let (index, slot) = match Name::read(name) {
+                    names::TYPE => (0, &mut issuer.kind),
+                    names::ARN => (1, &mut issuer.arn),
                     _ => {
                         w.skip(at, 4)?;
                         return Ok(());
@@ -408,9 +491,9 @@ impl<'a> Walker<'a> {
             let mut resource = ResourceRef::default();
             let mut seen = Seen::default();
             self.object(at, |w, name, at| {
-                let (index, slot) = match name {
-                    "ARN" => (0, &mut resource.arn),
-                    "type" => (1, &mut resource.kind),
+                let (index, slot) = match Name::read(name) {
+                    names::RESOURCE_ARN => (0, &mut resource.arn),
+                    names::TYPE => (1, &mut resource.kind),
                     _ => {
                         w.skip(at, 3)?;
                         return Ok(());
@@ -547,6 +630,54 @@ fn is_number(token: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Field names compared as integers: each reads as its constant, no two collide, and a
+    /// name that differs only in the middle is not taken for a long field name.
+    #[test]
+    fn names_compare_as_integers() {
+        use super::names::*;
+        let all = [
+            ("eventVersion", EVENT_VERSION),
+            ("eventTime", EVENT_TIME),
+            ("@timestamp", TIMESTAMP),
+            ("eventSource", EVENT_SOURCE),
+            ("eventName", EVENT_NAME),
+            ("awsRegion", AWS_REGION),
+            ("errorCode", ERROR_CODE),
+            ("errorMessage", ERROR_MESSAGE),
+            ("eventID", EVENT_ID),
+            ("eventType", EVENT_TYPE),
+            ("eventCategory", EVENT_CATEGORY),
+            ("sharedEventID", SHARED_EVENT_ID),
+            ("recipientAccountId", RECIPIENT_ACCOUNT_ID),
+            ("sourceIPAddress", SOURCE_IP_ADDRESS),
+            ("vpcEndpointId", VPC_ENDPOINT_ID),
+            ("userIdentity", USER_IDENTITY),
+            ("requestParameters", REQUEST_PARAMETERS),
+            ("responseElements", RESPONSE_ELEMENTS),
+            ("resources", RESOURCES),
+            ("type", TYPE),
+            ("arn", ARN),
+            ("accountId", ACCOUNT_ID),
+            ("accessKeyId", ACCESS_KEY_ID),
+            ("userName", USER_NAME),
+            ("invokedBy", INVOKED_BY),
+            ("identityProvider", IDENTITY_PROVIDER),
+            ("sessionContext", SESSION_CONTEXT),
+            ("sessionIssuer", SESSION_ISSUER),
+            ("ARN", RESOURCE_ARN),
+        ];
+        for (i, (text, name)) in all.iter().enumerate() {
+            assert!(Name::read(text) == *name, "{text}");
+            for (other, _) in &all[i + 1..] {
+                assert!(Name::read(other) != *name, "{text} ~ {other}");
+            }
+        }
+        assert!(Name::read("eventTim") != EVENT_TIME && Name::read("") != TYPE);
+        assert!(Name::read("requestPXrameters") == REQUEST_PARAMETERS);
+        let json = r#"{"Records":[{"eventTime":"2024-01-01T00:00:00Z","eventSource":"s","eventName":"n","requestPXrameters":{"a":1}}]}"#;
+        agreement::assert_agree(json.as_bytes(), super::super::DecodeLimits::default());
+    }
 
     #[test]
     fn numbers_by_json_grammar() {

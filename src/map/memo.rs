@@ -45,6 +45,31 @@ impl Default for Expansions {
     }
 }
 
+/// ARNs kept once per worker, so equal ARNs share one `Arc`. Bounded like the memo: it starts
+/// over when it holds [`INTERNED`] ARNs (the aggregator keeps those it uses).
+#[derive(Default)]
+pub struct Interner {
+    arns: foldhash::HashSet<Arc<str>>,
+}
+
+/// ARNs remembered per worker before the interner starts over.
+pub const INTERNED: usize = 32_768;
+
+impl Interner {
+    /// The one `Arc` of `arn`.
+    pub fn get(&mut self, arn: &str) -> Arc<str> {
+        if let Some(known) = self.arns.get(arn) {
+            return Arc::clone(known);
+        }
+        if self.arns.len() >= INTERNED {
+            self.arns.clear();
+        }
+        let arn: Arc<str> = Arc::from(arn);
+        self.arns.insert(Arc::clone(&arn));
+        arn
+    }
+}
+
 /// Whether an operation's name says it may create a resource whose identifier AWS assigns (the
 /// verbs `scripts/update-operations.py` reads `creates` from).
 pub fn may_create(operation: &str) -> bool {

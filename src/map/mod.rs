@@ -269,6 +269,9 @@ pub struct Mapper {
     resource_types: HashMap<Arc<str>, Arc<[ResourceType]>>,
     /// What each distinct request came to.
     pub expansions: memo::Expansions,
+    /// Every ARN the worker built, once: requests that name the same resource share one
+    /// `Arc`, which the aggregator's maps then compare by address, not by content.
+    arns: memo::Interner,
 }
 
 impl Mapper {
@@ -278,6 +281,7 @@ impl Mapper {
             cache: HashMap::new(),
             resource_types: HashMap::new(),
             expansions: memo::Expansions::default(),
+            arns: memo::Interner::default(),
         }
     }
 
@@ -294,6 +298,7 @@ impl Mapper {
             catalog,
             resource_types,
             expansions,
+            arns,
             ..
         } = self;
         expansions.get_or_insert_with(record, || {
@@ -319,11 +324,11 @@ impl Mapper {
                 let event = resources.get_or_insert_with(|| EventResources::new(record));
                 let service = action.split(':').next().unwrap_or_default();
                 for resource in event.resolve(service, &types) {
-                    calls.push((Arc::clone(action), Arc::from(resource), origin.cloned()));
+                    calls.push((Arc::clone(action), arns.get(&resource), origin.cloned()));
                 }
             }
             for (action, resource, origin) in added.calls {
-                calls.push((action, resource, Some(origin)));
+                calls.push((action, arns.get(&resource), Some(origin)));
             }
             calls
         })
