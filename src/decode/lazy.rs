@@ -181,7 +181,7 @@ impl<'a> Walker<'a> {
     fn records(&mut self, sink: &mut Sink<'_, 'a>, past_fast_pass: &mut bool) -> Result<(), Stop> {
         self.expect(b'{')?;
         let open = self.expect(b'"')?;
-        let (_, key) = self.string_raw(open)?;
+        let key = self.name(open)?;
         if key != "Records" {
             return Err(Stop);
         }
@@ -215,56 +215,48 @@ impl<'a> Walker<'a> {
         sink: &mut Sink<'_, 'a>,
         past_fast_pass: &mut bool,
     ) -> Result<(), Stop> {
-        let limit = sink.limits.max_record_bytes;
-        if self.bytes[at] == b'{' {
-            let (record, end) = self.record(at)?;
-            if end - at > limit {
-                let index = sink.index;
-                sink.index += 1;
-                (sink.each)(Item::Bad {
-                    index,
-                    reason: BadRecord::TooLarge {
-                        size: end - at,
-                        limit,
-                    },
-                });
-            } else {
-                sink.record(&record);
+        let (record, end) = match self.bytes[at] {
+            b'{' => {
+                let (record, end) = self.record(at)?;
+                (Some(record), end)
             }
-            return Ok(());
-        }
-        if self.bytes[at] == b'[' {
-            return Err(Stop);
-        }
-        let end = self.skip(at, 0)?;
-        *past_fast_pass = true;
-        let index = sink.index;
-        sink.index += 1;
+            b'[' => return Err(Stop),
+            _ => {
+                *past_fast_pass = true;
+                (None, self.skip(at, 0)?)
+            }
+        };
+        let limit = sink.limits.max_record_bytes;
         let reason = if end - at > limit {
             BadRecord::TooLarge {
                 size: end - at,
                 limit,
             }
+        } else if let Some(record) = record {
+            sink.record(&record);
+            return Ok(());
         } else {
             BadRecord::Malformed(format!(
                 "not a JSON object but {}",
                 json_kind(&self.text[at..end])
             ))
         };
+        let index = sink.index;
+        sink.index += 1;
         (sink.each)(Item::Bad { index, reason });
         Ok(())
     }
 
-    /// The string whose opening quote was the last position handed out: its closing quote and
-    /// its content, borrowed, or `Stop` when it holds an escape.
+    /// A member name whose opening quote was the last position handed out, borrowed, or `Stop`
+    /// when it holds an escape (serde_json would unescape it before matching it).
     #[inline]
-    fn string_raw(&mut self, open: usize) -> Result<(usize, &'a str), Stop> {
+    fn name(&mut self, open: usize) -> Result<&'a str, Stop> {
         let before = self.scan.escapes_before(open);
         let close = self.next()?;
         if self.scan.escapes_before(close) != before {
             return Err(Stop);
         }
-        Ok((close, &self.text[open + 1..close]))
+        Ok(&self.text[open + 1..close])
     }
 
     /// The string whose opening quote was the last position handed out, unescaped when it holds
@@ -322,7 +314,7 @@ impl<'a> Walker<'a> {
             if self.bytes[at] != b'"' {
                 return Err(Stop);
             }
-            let (_, name) = self.string_raw(at)?;
+            let name = self.name(at)?;
             self.expect(b':')?;
             let value = self.next()?;
             field(self, name, value)?;
