@@ -3,14 +3,14 @@
 //! again (the same workload reading the same table, queue or key) is mapped and its ARNs built
 //! once, not once per event.
 //!
-//! The key is a 128-bit hash (two independently seeded 64-bit hashes) of the fields the mapping
-//! reads: `eventSource`, `eventName`, `awsRegion`, `recipientAccountId`, the caller's account
-//! and ARN partition, `requestParameters` as written, `responseElements` for a call that may
-//! create (its response names what it made), and the ARNs of `resources`. The usage
-//! store's dedup keys eventIDs the same way. The memo holds at most [`CAPACITY`] requests and
+//! The key is a 128-bit hash (XXH3-128, seeded per process) of the fields the mapping reads,
+//! laid end to end with their lengths: `eventSource`, `eventName`, `awsRegion`,
+//! `recipientAccountId`, the caller's account and ARN partition, `requestParameters` as written,
+//! `responseElements` for a call that may create (its response names what it made), and the
+//! ARNs of `resources`. The memo holds at most [`CAPACITY`] requests and
 //! starts over when full, so its memory is bounded whatever the trail.
 
-use std::hash::{BuildHasher, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use foldhash::{HashMap, HashMapExt};
@@ -28,16 +28,22 @@ pub type Calls = Arc<[Call]>;
 pub const CAPACITY: usize = 16_384;
 
 pub struct Expansions {
-    hashers: [foldhash::quality::RandomState; 2],
+    seed: u64,
+    /// The fields of the request being keyed, end to end (reused from event to event).
+    fields: Vec<u8>,
     map: HashMap<u128, Calls>,
     pub hits: u64,
     pub misses: u64,
 }
 
+/// The field buffer is kept between events up to this size (a request is a few hundred bytes).
+const KEEP_FIELDS_BYTES: usize = 64 << 10;
+
 impl Default for Expansions {
     fn default() -> Self {
         Self {
-            hashers: Default::default(),
+            seed: std::collections::hash_map::RandomState::new().hash_one(0u8),
+            fields: Vec::with_capacity(1024),
             map: HashMap::with_capacity(1024),
             hits: 0,
             misses: 0,
@@ -100,40 +106,42 @@ impl Expansions {
         calls
     }
 
-    fn key(&self, record: &Record<'_>) -> u128 {
-        let half = |hasher: &foldhash::quality::RandomState| {
-            let mut h = hasher.build_hasher();
-            let mut field = |text: Option<&str>| match text {
-                None => h.write_u8(0),
-                Some(text) => {
-                    h.write_u8(1);
-                    h.write_usize(text.len());
-                    h.write(text.as_bytes());
-                }
-            };
-            let identity = record.user_identity.as_ref();
-            field(record.event_source.as_deref());
-            field(record.event_name.as_deref());
-            field(record.aws_region.as_deref());
-            field(record.recipient_account_id.as_deref());
-            field(identity.and_then(|i| i.account_id.as_deref()));
-            field(
-                identity
-                    .and_then(|i| i.arn.as_deref())
-                    .and_then(|arn| arn.split(':').nth(1)),
-            );
-            field(record.request_parameters.map(|p| p.get()));
-            // A create's response names what it made (`resources::created_by_response`): two
-            // identical requests create two resources.
-            if record.event_name.as_deref().is_some_and(may_create) {
-                field(record.response_elements.map(|p| p.get()));
+    fn key(&mut self, record: &Record<'_>) -> u128 {
+        let fields = &mut self.fields;
+        fields.clear();
+        let mut field = |text: Option<&str>| match text {
+            None => fields.push(0),
+            Some(text) => {
+                fields.push(1);
+                fields.extend_from_slice(&(text.len() as u64).to_le_bytes());
+                fields.extend_from_slice(text.as_bytes());
             }
-            for resource in record.resources.iter().flatten() {
-                field(resource.arn.as_deref());
-            }
-            h.finish()
         };
-        (u128::from(half(&self.hashers[0])) << 64) | u128::from(half(&self.hashers[1]))
+        let identity = record.user_identity.as_ref();
+        field(record.event_source.as_deref());
+        field(record.event_name.as_deref());
+        field(record.aws_region.as_deref());
+        field(record.recipient_account_id.as_deref());
+        field(identity.and_then(|i| i.account_id.as_deref()));
+        field(
+            identity
+                .and_then(|i| i.arn.as_deref())
+                .and_then(|arn| arn.split(':').nth(1)),
+        );
+        field(record.request_parameters.map(|p| p.get()));
+        // A create's response names what it made (`resources::created_by_response`): two
+        // identical requests create two resources.
+        if record.event_name.as_deref().is_some_and(may_create) {
+            field(record.response_elements.map(|p| p.get()));
+        }
+        for resource in record.resources.iter().flatten() {
+            field(resource.arn.as_deref());
+        }
+        let key = xxhash_rust::xxh3::xxh3_128_with_seed(&self.fields, self.seed);
+        if self.fields.capacity() > KEEP_FIELDS_BYTES {
+            self.fields = Vec::new();
+        }
+        key
     }
 }
 
@@ -184,7 +192,7 @@ mod tests {
 
     #[test]
     fn field_boundaries_count() {
-        let memo = Expansions::default();
+        let mut memo = Expansions::default();
         let a = record(r#"{"eventSource":"ab","eventName":"c"}"#);
         let b = record(r#"{"eventSource":"a","eventName":"bc"}"#);
         assert_ne!(memo.key(&a), memo.key(&b));
