@@ -508,7 +508,10 @@ fn process<'a>(
     mapper: &mut Mapper,
     file: &mut FileAggregate<'a>,
 ) -> Result<(), String> {
-    let at: Timestamp = record.event_time()?;
+    let (at, form) = record.event_time_as_written()?;
+    if form == decode::record::TimeForm::Exported {
+        file.counts.exported_times += 1;
+    }
     if let Some(id) = record.event_id.as_deref() {
         let account = record.recipient_account_id.as_deref().unwrap_or_default();
         if !seen.first_time(account, id, at) {

@@ -26,6 +26,9 @@ pub struct Counts {
     /// Records whose `sharedEventID` was already counted: the same action delivered to another
     /// account (read, but the call counts once).
     pub shared_copies: u64,
+    /// Records whose `eventTime` was written as exports write it (`YYYY-MM-DD HH:MM:SS`, UTC).
+    #[serde(default)]
+    pub exported_times: u64,
     pub no_permission: u64,
     /// Workload API calls mapped to catalog actions.
     pub mapped: u64,
@@ -43,6 +46,7 @@ impl AddAssign<&Counts> for Counts {
         self.outside_window += other.outside_window;
         self.duplicates += other.duplicates;
         self.shared_copies += other.shared_copies;
+        self.exported_times += other.exported_times;
         self.no_permission += other.no_permission;
         self.mapped += other.mapped;
         for (reason, n) in &other.not_workload {

@@ -225,7 +225,7 @@ fn bad_records_are_listed_by_position_and_the_rest_counts() {
     );
     assert_eq!(
         reasons[2].1,
-        "eventTime \"yesterday\" is not an RFC 3339 time"
+        "eventTime \"yesterday\" is neither an RFC 3339 time nor YYYY-MM-DD HH:MM:SS[.fraction]"
     );
     assert!(
         reasons[2].0.starts_with("mixed.json: eventID e-dave-"),
@@ -648,27 +648,60 @@ fn planted_secrets_never_reach_any_output() {
 }
 
 /// Records that went through a log pipeline or SIEM often come back with `eventTime` as
-/// `2025-01-20 16:52:14.000000000` (UTC): read as that time, not reported as bad.
+/// `2025-01-20 16:52:14.000000000` (UTC): read as that time, not reported as bad, and counted
+/// in `input.exported_event_times`. A time in neither form is still a reported bad record.
 #[test]
 fn siem_style_event_times_are_read() {
     let dir = tempfile::tempdir().unwrap();
     let records = json!({"Records": [
         user_event("alice", "s3.amazonaws.com", "ListBuckets", "2025-01-20 16:52:14.000000000"),
         user_event("alice", "sqs.amazonaws.com", "ListQueues", "2025-01-20 16:53:01.250000000"),
+        user_event("alice", "sns.amazonaws.com", "ListTopics", "2025-01-20T16:54:00Z"),
+        user_event("alice", "sts.amazonaws.com", "GetSessionToken", "20/01/2025 16:55:00"),
     ]});
     write(
         &dir.path().join("export.json"),
         records.to_string().as_bytes(),
     );
     let run = recommend(&[dir.path()], &[]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.code, 2, "{}", run.stderr);
     let report = run.json();
-    assert_eq!(report["input"]["bad_records"], 0);
-    assert_eq!(report["input"]["skipped"], json!([]));
+    assert_eq!(report["input"]["records"], 4);
+    assert_eq!(report["input"]["exported_event_times"], 2);
+    assert_eq!(report["input"]["bad_records"], 1);
+    let skipped = report["input"]["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert!(
+        skipped[0]["location"]
+            .as_str()
+            .unwrap()
+            .contains("export.json"),
+        "{skipped:?}"
+    );
+    assert_eq!(
+        skipped[0]["reason"],
+        "eventTime \"20/01/2025 16:55:00\" is neither an RFC 3339 time nor YYYY-MM-DD HH:MM:SS[.fraction]"
+    );
     let usage = report["workloads"][0]["usage"].as_array().unwrap();
-    assert_eq!(usage.len(), 2);
-    assert_eq!(usage[0]["first_seen"], "2025-01-20T16:52:14Z");
-    assert_eq!(usage[1]["first_seen"], "2025-01-20T16:53:01.25Z");
+    let first_seen = |action: &str| {
+        usage
+            .iter()
+            .find(|u| u["action"] == action)
+            .map(|u| u["first_seen"].clone())
+    };
+    assert_eq!(usage.len(), 3, "{usage:?}");
+    assert_eq!(
+        first_seen("s3:ListAllMyBuckets"),
+        Some(json!("2025-01-20T16:52:14Z"))
+    );
+    assert_eq!(
+        first_seen("sqs:ListQueues"),
+        Some(json!("2025-01-20T16:53:01.25Z"))
+    );
+    assert_eq!(
+        first_seen("sns:ListTopics"),
+        Some(json!("2025-01-20T16:54:00Z"))
+    );
 }
 
 /// `--memory-budget` bounds the decompressed bytes all workers hold at once: objects that fit are

@@ -245,8 +245,17 @@ impl Record<'_> {
     /// The event's time: RFC 3339 as CloudTrail writes it, or as log pipelines and SIEM exports
     /// often write it back, `2025-01-20 16:52:14.000000000` (UTC, a space, up to nanoseconds).
     pub fn event_time(&self) -> Result<jiff::Timestamp, String> {
+        self.event_time_as_written().map(|(at, _)| at)
+    }
+
+    /// [`Self::event_time`], and whether it was written in the exported form (not RFC 3339).
+    pub fn event_time_as_written(&self) -> Result<(jiff::Timestamp, TimeForm), String> {
         let text = self.time_text().unwrap_or_default();
-        parse_event_time(text).ok_or_else(|| format!("eventTime {text:?} is not an RFC 3339 time"))
+        read_event_time(text).ok_or_else(|| {
+            format!(
+                "eventTime {text:?} is neither an RFC 3339 time nor YYYY-MM-DD HH:MM:SS[.fraction]"
+            )
+        })
     }
 
     /// The field that makes a record unusable when absent, if any; used for the bad-record report.
@@ -263,10 +272,22 @@ impl Record<'_> {
     }
 }
 
+/// How an `eventTime` was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeForm {
+    Rfc3339,
+    /// `YYYY-MM-DD HH:MM:SS[.fraction]`, read as UTC: as log pipelines and SIEM exports write it.
+    Exported,
+}
+
 /// RFC 3339, else `YYYY-MM-DD HH:MM:SS[.fraction]` taken as UTC (a SIEM's spelling).
 pub fn parse_event_time(text: &str) -> Option<jiff::Timestamp> {
+    read_event_time(text).map(|(at, _)| at)
+}
+
+fn read_event_time(text: &str) -> Option<(jiff::Timestamp, TimeForm)> {
     if let Ok(at) = text.parse::<jiff::Timestamp>() {
-        return Some(at);
+        return Some((at, TimeForm::Rfc3339));
     }
     let bytes = text.as_bytes();
     let siem = bytes.len() >= 19
@@ -279,7 +300,8 @@ pub fn parse_event_time(text: &str) -> Option<jiff::Timestamp> {
     if !siem {
         return None;
     }
-    format!("{}T{}Z", &text[..10], &text[11..]).parse().ok()
+    let at = format!("{}T{}Z", &text[..10], &text[11..]).parse().ok()?;
+    Some((at, TimeForm::Exported))
 }
 
 #[cfg(test)]

@@ -98,6 +98,9 @@ pub struct Input {
     /// first: read, not counted as calls again.
     #[serde(default)]
     pub shared_event_copies: u64,
+    /// Records whose `eventTime` was read in the exported form (`YYYY-MM-DD HH:MM:SS`, UTC).
+    #[serde(default)]
+    pub exported_event_times: u64,
     pub no_permission_needed: u64,
     pub mapped_events: u64,
     pub not_workload_activity: BTreeMap<String, u64>,
@@ -126,6 +129,7 @@ impl From<&InputStats> for Input {
             outside_window: c.outside_window,
             duplicate_events: c.duplicates,
             shared_event_copies: c.shared_copies,
+            exported_event_times: c.exported_times,
             no_permission_needed: c.no_permission,
             mapped_events: c.mapped,
             not_workload_activity: c

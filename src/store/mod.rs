@@ -76,6 +76,8 @@ pub struct DayInput {
     #[serde(default)]
     pub shared_copies: u64,
     #[serde(default)]
+    pub exported_times: u64,
+    #[serde(default)]
     pub data_events: BTreeMap<String, u64>,
     /// Days stored before buckets were counted have none: S3 is then judged per service.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -102,6 +104,7 @@ impl DayInput {
             outside_window: c.outside_window,
             duplicates: c.duplicates,
             shared_copies: c.shared_copies,
+            exported_times: c.exported_times,
             data_events: c.data_events.clone(),
             data_event_buckets: c.data_event_buckets.clone(),
             no_permission: c.no_permission,
@@ -131,6 +134,7 @@ impl DayInput {
             outside_window: self.outside_window,
             duplicates: self.duplicates,
             shared_copies: self.shared_copies,
+            exported_times: self.exported_times,
             data_events: self.data_events.clone(),
             data_event_buckets: self.data_event_buckets.clone(),
             no_permission: self.no_permission,
@@ -151,6 +155,7 @@ impl DayInput {
         self.outside_window += other.outside_window;
         self.duplicates += other.duplicates;
         self.shared_copies += other.shared_copies;
+        self.exported_times += other.exported_times;
         for (k, v) in other.data_events {
             *self.data_events.entry(k).or_default() += v;
         }
