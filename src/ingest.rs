@@ -7,12 +7,12 @@
 //! batches go through a bounded channel to the caller's thread, which merges them. Bounded queues
 //! keep memory independent of the number of objects.
 
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 
-use crate::aggregate::{Aggregator, EventId, FileAggregate, FileBatch, Premerged, ProblemLog};
+use crate::aggregate::{Aggregator, EventId, FileAggregate, FileBatch, ProblemLog};
 use crate::attribute::{self, ClusterNames};
 use crate::catalog::Catalog;
 use crate::decode::{self, DecodeLimits, Item, Record};
@@ -46,9 +46,6 @@ pub struct IngestConfig {
 enum Message {
     /// A read object and its position in the listing.
     Batch(u64, Box<FileBatch>),
-    /// Objects read by one worker, for a sink that takes them in any order: each object's own
-    /// part by listing position, and their activity merged into one batch.
-    Merged(Vec<(u64, FileBatch)>, Box<FileBatch>),
     /// A listing entry after the first `listed` objects.
     Listed(u64, Listing),
     /// The first `listed` objects hold every event before `at`.
@@ -192,16 +189,16 @@ pub fn ingest(
             scope.spawn(move || fetch(source, &rx, &tx, reporter));
         }
         drop(fetched_tx);
-        let ordered = aggregator.ordered();
         for _ in 0..threads {
             let rx = Arc::clone(&fetched_rx);
             let tx = message_tx.clone();
             let seen = &seen;
-            scope.spawn(move || work(config, seen, !ordered, &rx, &tx));
+            scope.spawn(move || work(config, seen, &rx, &tx));
         }
         drop(message_tx);
         let mut progress = Progress::default();
         let mut order = InOrder::default();
+        let ordered = aggregator.ordered();
         for message in message_rx {
             match message {
                 Message::Batch(seq, batch) => {
@@ -212,13 +209,6 @@ pub fn ingest(
                         aggregator.batch(*batch);
                     }
                     progress.done(seq);
-                }
-                Message::Merged(objects, merged) => {
-                    for (seq, object) in objects {
-                        object.add_to(&mut stats);
-                        progress.done(seq);
-                    }
-                    aggregator.batch(*merged);
                 }
                 Message::Listed(listed, listing) if ordered => {
                     order.listings.push_back((listed, listing));
@@ -299,84 +289,40 @@ fn fetch(
     }
 }
 
-/// Inflates and parses fetched objects (CPU-bound; one thread per core). With `premerge`, the
-/// batches of objects read one after another are merged before they are handed over, up to
-/// [`PREMERGE_OBJECTS`] at a time and never while waiting for the next object.
+/// Inflates and parses fetched objects (CPU-bound; one thread per core).
 fn work(
     config: &IngestConfig,
     seen: &SeenEvents,
-    premerge: bool,
     fetched: &Mutex<Receiver<Fetched>>,
     messages: &SyncSender<Message>,
 ) {
     let mut mapper = Mapper::new(Arc::clone(&config.catalog));
     // The inflated JSON of the object being read, its allocation reused from object to object.
     let mut json = Vec::new();
-    let mut merged = Premerged::default();
-    let (mut objects, mut hand_overs) = (0u64, 0u64);
-    let mut hand_over = |merged: &mut Premerged| {
-        if merged.is_empty() {
-            return true;
-        }
-        hand_overs += 1;
-        let (objects, batch) = merged.take();
-        messages
-            .send(Message::Merged(objects, Box::new(batch)))
-            .is_ok()
-    };
     loop {
-        let next = match fetched.lock() {
-            Err(_) => None,
-            Ok(rx) => match rx.try_recv() {
-                Ok(next) => Some(next),
-                Err(TryRecvError::Disconnected) => None,
-                // Nothing ready: what is merged goes now, so a watermark never waits on a
-                // worker that is itself waiting.
-                Err(TryRecvError::Empty) => {
-                    drop(rx);
-                    if !hand_over(&mut merged) {
-                        return;
-                    }
-                    fetched.lock().map_or(None, |rx| rx.recv().ok())
-                }
-            },
-        };
+        let next = fetched.lock().map_or(None, |rx| rx.recv().ok());
         let Some((seq, object, body)) = next else {
-            hand_over(&mut merged);
             if std::env::var_os("IAMTRIM_STATS").is_some() {
                 let m = &mapper.expansions;
                 eprintln!(
-                    "iamtrim stats: worker request memo: {} hits, {} misses; scanner: {}; \
-                     {objects} objects, handed over {} times",
+                    "iamtrim stats: worker request memo: {} hits, {} misses; scanner: {}",
                     m.hits,
                     m.misses,
-                    decode::scan::Kernel::selected().map_or("off", |k| k.name()),
-                    if premerge { hand_overs } else { objects },
+                    decode::scan::Kernel::selected().map_or("off", |k| k.name())
                 );
             }
             return;
         };
-        objects += 1;
-        let into = premerge.then_some(&mut merged);
-        let batch = read_object(config, seen, &mut mapper, &object, body, &mut json, into);
+        let batch = read_object(config, seen, &mut mapper, &object, body, &mut json);
         // One oversized object must not keep its buffer for the rest of the run.
         if json.capacity() > KEEP_BUFFER_BYTES {
             json = Vec::new();
         }
-        let sent = if premerge {
-            merged.add(seq, batch);
-            merged.len() < PREMERGE_OBJECTS || hand_over(&mut merged)
-        } else {
-            messages.send(Message::Batch(seq, Box::new(batch))).is_ok()
-        };
-        if !sent {
+        if messages.send(Message::Batch(seq, Box::new(batch))).is_err() {
             return;
         }
     }
 }
-
-/// A worker merges at most this many objects before handing them over.
-const PREMERGE_OBJECTS: usize = 16;
 
 /// A worker keeps its JSON buffer between objects up to this size (CloudTrail objects are a
 /// few MB): outside the memory budget, part of the fixed memory per worker.
@@ -391,7 +337,6 @@ pub fn read_object(
     object: &ObjectRef,
     body: Result<Vec<u8>, SourceError>,
     json: &mut Vec<u8>,
-    merged: Option<&mut Premerged>,
 ) -> FileBatch {
     let mut fingerprint = None;
     let body = body.inspect(|bytes| {
@@ -405,22 +350,11 @@ pub fn read_object(
             });
         }
     });
-    let mut batch = parse_object(
-        config,
-        seen,
-        mapper,
-        object,
-        body,
-        json,
-        &mut fingerprint,
-        merged,
-    );
+    let mut batch = parse_object(config, seen, mapper, object, body, json, &mut fingerprint);
     batch.fingerprint = fingerprint;
     batch
 }
 
-// The worker's state, the object, and where its results go: each used once.
-#[allow(clippy::too_many_arguments)]
 fn parse_object(
     config: &IngestConfig,
     seen: &SeenEvents,
@@ -429,13 +363,12 @@ fn parse_object(
     body: Result<Vec<u8>, SourceError>,
     json: &mut Vec<u8>,
     fingerprint: &mut Option<crate::hash::ObjectFingerprint>,
-    merged: Option<&mut Premerged>,
 ) -> FileBatch {
     let location = object.location.clone();
     let failed = |reason: String| {
         let mut problems = ProblemLog::default();
         problems.push(location.clone(), reason);
-        FileAggregate::default().into_batch(location.clone(), problems, None)
+        FileAggregate::default().into_batch(location.clone(), problems)
     };
     let bytes = match body {
         Ok(bytes) => bytes,
@@ -487,7 +420,7 @@ fn parse_object(
         };
         problems.push(location.clone(), reason);
     }
-    file.into_batch(location, problems, merged)
+    file.into_batch(location, problems)
 }
 
 fn record_location(file: &str, record: &Record<'_>) -> String {
@@ -719,7 +652,7 @@ mod tests {
                 etag: None,
             };
             let before = crate::alloc_count::allocations();
-            let batch = read_object(&config, &seen, &mut mapper, &at, Ok(bytes), &mut json, None);
+            let batch = read_object(&config, &seen, &mut mapper, &at, Ok(bytes), &mut json);
             let allocations = crate::alloc_count::allocations() - before;
             assert_eq!(batch.counts.records, n as u64);
             assert!(batch.problems.is_empty(), "{:?}", batch.problems);
@@ -765,161 +698,6 @@ mod tests {
         }
         out.sort();
         out
-    }
-
-    /// Every workload of a join, canonically: its key, mechanisms, roles, evidence and calls
-    /// (with counts, times and event IDs), all sorted.
-    fn joined(aggregator: Aggregator) -> Vec<String> {
-        let mut out: Vec<String> = aggregator
-            .finish(&Default::default())
-            .into_iter()
-            .map(|(key, w)| {
-                let mut calls: Vec<String> = w.calls.iter().map(|c| format!("{c:?}")).collect();
-                calls.sort();
-                let mut by_role: Vec<String> = w
-                    .calls_by_role
-                    .iter()
-                    .flat_map(|(role, calls)| calls.iter().map(move |c| format!("{role} {c:?}")))
-                    .collect();
-                by_role.sort();
-                format!(
-                    "{key:?} {:?} {:?} {:?} {calls:?} {by_role:?}",
-                    w.mechanisms, w.roles, w.evidence
-                )
-            })
-            .collect();
-        out.sort();
-        out
-    }
-
-    /// The sample trail's objects (IRSA, Pod Identity, chained roles, users, bad records).
-    fn sample_objects() -> Vec<(ObjectRef, Vec<u8>)> {
-        let mut paths: Vec<_> = walkdir::WalkDir::new(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample-trail"),
-        )
-        .into_iter()
-        .map(|e| e.unwrap().into_path())
-        .filter(|p| p.is_file() && !p.to_string_lossy().contains("CloudTrail-Digest"))
-        .collect();
-        paths.sort();
-        assert_eq!(paths.len(), 21);
-        paths
-            .iter()
-            .map(|path| {
-                let object = ObjectRef {
-                    location: path.display().to_string(),
-                    size: None,
-                    etag: None,
-                };
-                (object, std::fs::read(path).unwrap())
-            })
-            .collect()
-    }
-
-    /// Objects merged by a worker before the join give the join what the same objects one by
-    /// one give, whichever objects are merged together and in whatever order they arrive: a
-    /// session's calls and its credential vending in different objects of one merge, or of two.
-    /// Merged both ways: object batches merged, and objects spread straight into the merge.
-    #[test]
-    fn premerged_objects_join_like_objects_one_by_one() {
-        let config = config();
-        let mut json = Vec::new();
-        let one_by_one = {
-            let (seen, mut mapper) = (
-                SeenEvents::default(),
-                Mapper::new(Arc::clone(&config.catalog)),
-            );
-            let mut aggregator = Aggregator::new(JoinContext::default());
-            for (object, body) in sample_objects() {
-                aggregator.add(read_object(
-                    &config,
-                    &seen,
-                    &mut mapper,
-                    &object,
-                    Ok(body),
-                    &mut json,
-                    None,
-                ));
-            }
-            joined(aggregator)
-        };
-        assert!(one_by_one.len() >= 14, "{one_by_one:#?}");
-        for group in [2, 3, 7, 64] {
-            for (reversed, spread) in [(false, false), (true, false), (false, true), (true, true)] {
-                let (seen, mut mapper) = (
-                    SeenEvents::default(),
-                    Mapper::new(Arc::clone(&config.catalog)),
-                );
-                let mut objects = sample_objects();
-                if reversed {
-                    objects.reverse();
-                }
-                let mut aggregator = Aggregator::new(JoinContext::default());
-                let mut stats = InputStats::default();
-                let mut merged = Premerged::default();
-                let mut hand_over = |merged: &mut Premerged| {
-                    let (objects, batch) = merged.take();
-                    objects.iter().for_each(|(_, o)| o.add_to(&mut stats));
-                    aggregator.add(batch);
-                };
-                for (seq, (object, body)) in objects.into_iter().enumerate() {
-                    let into = spread.then_some(&mut merged);
-                    let batch = read_object(
-                        &config,
-                        &seen,
-                        &mut mapper,
-                        &object,
-                        Ok(body),
-                        &mut json,
-                        into,
-                    );
-                    assert!(!spread || batch.activity.is_empty());
-                    merged.add(seq as u64, batch);
-                    if merged.len() == group {
-                        hand_over(&mut merged);
-                    }
-                }
-                hand_over(&mut merged);
-                assert!(merged.is_empty());
-                let what = format!("groups of {group}, reversed {reversed}, spread {spread}");
-                assert_eq!(stats.files, 21, "{what}");
-                assert_eq!(joined(aggregator), one_by_one, "{what}");
-            }
-        }
-    }
-
-    /// Through the worker threads: a sink that takes objects in any order gets them merged, one
-    /// that wants listing order gets them one by one; both read the same input and join alike.
-    #[test]
-    fn merged_and_ordered_ingest_read_and_join_alike() {
-        struct Ordered<'a>(&'a mut Aggregator);
-        impl BatchSink for Ordered<'_> {
-            fn batch(&mut self, batch: FileBatch) {
-                self.0.add(batch);
-            }
-            fn watermark(&mut self, _at: Timestamp) {}
-            fn ordered(&self) -> bool {
-                true
-            }
-        }
-        let source = crate::source::local::LocalSource::new(vec![
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample-trail"),
-        ])
-        .unwrap();
-        let mut direct = Aggregator::new(JoinContext::default());
-        let mut config = config();
-        config.threads = 1;
-        let merged_input = ingest(&source, &config, &mut direct, &Silent).unwrap();
-        let mut inner = Aggregator::new(JoinContext::default());
-        let ordered_input = ingest(&source, &config, &mut Ordered(&mut inner), &Silent).unwrap();
-        assert_eq!(joined(direct), joined(inner));
-        assert_eq!(merged_input.files, ordered_input.files);
-        assert_eq!(merged_input.counts.records, ordered_input.counts.records);
-        assert_eq!(
-            merged_input.counts.bad_records,
-            ordered_input.counts.bad_records
-        );
-        assert_eq!(merged_input.skipped.len(), ordered_input.skipped.len());
     }
 
     #[test]
