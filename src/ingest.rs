@@ -70,6 +70,16 @@ impl Progress {
         }
     }
 
+    /// Whether object `seq` was listed after a watermark not applied yet: the join must not see
+    /// its activity before that watermark, or what the watermark retires and forgets would
+    /// depend on which worker finished first (a session with no vending in the trail counted
+    /// once or twice, a late call still bound to a forgotten binding).
+    fn gated(&self, seq: u64) -> bool {
+        self.watermarks
+            .front()
+            .is_some_and(|&(listed, _)| seq >= listed)
+    }
+
     /// The next watermark whose objects are all merged.
     fn ready(&mut self) -> Option<Timestamp> {
         match self.watermarks.front() {
@@ -198,6 +208,9 @@ pub fn ingest(
         drop(message_tx);
         let mut progress = Progress::default();
         let mut order = InOrder::default();
+        // Unordered: batches of objects listed after a watermark not applied yet. Memory: the
+        // objects that finished ahead of the slowest one of the day before.
+        let mut held: std::collections::BTreeMap<u64, Box<FileBatch>> = Default::default();
         let ordered = aggregator.ordered();
         for message in message_rx {
             match message {
@@ -205,10 +218,13 @@ pub fn ingest(
                     batch.add_to(&mut stats);
                     if ordered {
                         order.batches.insert(seq, batch);
+                        progress.done(seq);
+                    } else if progress.gated(seq) {
+                        held.insert(seq, batch);
                     } else {
                         aggregator.batch(*batch);
+                        progress.done(seq);
                     }
-                    progress.done(seq);
                 }
                 Message::Listed(listed, listing) if ordered => {
                     order.listings.push_back((listed, listing));
@@ -227,12 +243,33 @@ pub fn ingest(
             if ordered {
                 order.release(aggregator, &mut stats);
             }
-            while let Some(at) = progress.ready() {
-                if !ordered {
-                    aggregator.watermark(at);
+            loop {
+                while let Some(at) = progress.ready() {
+                    if !ordered {
+                        aggregator.watermark(at);
+                    }
+                    seen.expire(at);
                 }
-                seen.expire(at);
+                // Held batches the watermarks just applied let through, in listing order.
+                let open: Vec<u64> = held
+                    .keys()
+                    .copied()
+                    .take_while(|&seq| !progress.gated(seq))
+                    .collect();
+                if open.is_empty() {
+                    break;
+                }
+                for seq in open {
+                    let batch = held.remove(&seq).expect("listed above");
+                    aggregator.batch(*batch);
+                    progress.done(seq);
+                }
             }
+        }
+        // Every watermark waits only for objects, and every object is read, so none is held
+        // here; should one be, it is merged rather than lost.
+        for (_, batch) in std::mem::take(&mut held) {
+            aggregator.batch(*batch);
         }
         // Entries listed after the last object.
         order.release(aggregator, &mut stats);
@@ -746,6 +783,64 @@ mod tests {
         assert!(input.skipped[0].location.starts_with(&a));
         assert!(input.unread.is_empty());
         assert_eq!(actions(aggregator)[0].2, 2);
+    }
+
+    /// What reaches a sink, in order: object names and watermarks.
+    #[derive(Default)]
+    struct Recording(Vec<String>);
+
+    impl BatchSink for Recording {
+        fn batch(&mut self, batch: FileBatch) {
+            let name = batch.location.rsplit('/').next().unwrap_or_default();
+            self.0.push(name.to_owned());
+        }
+        fn watermark(&mut self, at: Timestamp) {
+            self.0.push(format!("watermark {at}"));
+        }
+    }
+
+    /// The last object of a day is slow to fetch, so the next day's object is read first; the
+    /// join still sees it only after the day's watermark. Otherwise a session no vending in the
+    /// trail explains, calling on both days, was retired once or twice depending on which
+    /// worker finished first (the same trail, two recommendations).
+    #[test]
+    fn objects_listed_after_a_watermark_reach_the_join_after_it() {
+        let today = format!("{DAY}a.json.gz");
+        let tomorrow = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/02/b.json.gz";
+        let call = |id: &str, time: &str| {
+            role_call(
+                id,
+                time,
+                "orders",
+                "sqs.amazonaws.com",
+                "SendMessage",
+                json!({"queueUrl": "https://sqs.us-east-1.amazonaws.com/111122223333/orders"}),
+            )
+        };
+        let source = || {
+            FailingSource::new(
+                MemorySource::new()
+                    .records(&today, &[call("e1", "2026-11-01T06:10:00Z")])
+                    .watermark("2026-11-01T22:00:00Z")
+                    .records(tomorrow, &[call("e2", "2026-11-02T06:10:00Z")]),
+            )
+            .slow_fetch(&today, std::time::Duration::from_millis(300))
+        };
+        let mut sink = Recording::default();
+        ingest(&source(), &config(), &mut sink, &Silent).unwrap();
+        assert_eq!(
+            sink.0,
+            ["a.json.gz", "watermark 2026-11-01T22:00:00Z", "b.json.gz"]
+        );
+        // The session (no vending in the trail) retired at the watermark, then again at the end.
+        let mut aggregator = Aggregator::new(JoinContext::default());
+        ingest(&source(), &config(), &mut aggregator, &Silent).unwrap();
+        let finished = aggregator.finish(&Default::default());
+        let tallies: Vec<(u64, u64)> = finished
+            .iter()
+            .flat_map(|(_, w)| w.evidence.values().map(|t| (t.sessions, t.events)))
+            .collect();
+        assert_eq!(tallies, [(2, 2)]);
     }
 
     #[test]

@@ -78,12 +78,14 @@ impl LogSource for MemorySource {
 }
 
 /// Any source, failing where told: fetches of chosen objects (every time, or only the first
-/// `times` tries), and the listing after a number of entries.
+/// `times` tries), and the listing after a number of entries; and slow where told.
 pub struct FailingSource<S> {
     inner: S,
     /// Location → (reason, failures left; `None` for always).
     fetches: Mutex<BTreeMap<String, (String, Option<u32>)>>,
     listing_after: Option<(usize, String)>,
+    /// Location → how long its fetch takes (a slow GET).
+    slow: BTreeMap<String, std::time::Duration>,
 }
 
 impl<S: LogSource> FailingSource<S> {
@@ -92,7 +94,14 @@ impl<S: LogSource> FailingSource<S> {
             inner,
             fetches: Mutex::new(BTreeMap::new()),
             listing_after: None,
+            slow: BTreeMap::new(),
         }
+    }
+
+    /// Fetching `location` takes `delay` (an object that finishes after those listed later).
+    pub fn slow_fetch(mut self, location: &str, delay: std::time::Duration) -> Self {
+        self.slow.insert(location.to_owned(), delay);
+        self
     }
 
     /// Every fetch of `location` fails with `reason`.
@@ -163,6 +172,9 @@ impl<S: LogSource> LogSource for FailingSource<S> {
             }
         }
         drop(fetches);
+        if let Some(delay) = self.slow.get(&object.location) {
+            std::thread::sleep(*delay);
+        }
         self.inner.fetch(object)
     }
 }
