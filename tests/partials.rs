@@ -195,10 +195,10 @@ fn partitions_joined_per_day_give_the_recommendation_of_one_machine() {
 
 /// Three days of an EKS trail (chains two roles deep, sessions vended outside the trail,
 /// sessions crossing midnight): every run gives the same bytes, whatever the thread count and
-/// whichever worker finishes first. Objects a worker merges before the join, and objects read
-/// ahead of a day's slowest one, reach the join only after that day's watermark; when a merge
-/// could span a watermark, 17 of 30 runs of one build differed here (chained sessions left at
-/// role level, with `sts:AssumeRole` as their only grant).
+/// whichever worker finishes first. Objects read ahead of a day's slowest one reach the join
+/// only after that day's watermark. A build (2026-12-03) whose workers merged objects across a
+/// watermark gave 17 different recommendations in 30 runs of this trail (chained sessions left
+/// at role level, with `sts:AssumeRole` as their only grant).
 #[test]
 fn a_trail_of_several_days_gives_the_same_bytes_on_every_run() {
     let dir = tempfile::tempdir().unwrap();

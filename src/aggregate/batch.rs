@@ -63,15 +63,6 @@ fn spread(requests: HashMap<RequestRef<'_>, (Calls, Usage)>) -> HashMap<CallKey,
     let size = requests.values().map(|(calls, _)| calls.len()).sum();
     let mut out: HashMap<CallKey, Usage> =
         HashMap::with_capacity_and_hasher(size, Default::default());
-    spread_into(requests, &mut out);
-    out
-}
-
-/// [`spread`] into calls already held.
-fn spread_into(
-    requests: HashMap<RequestRef<'_>, (Calls, Usage)>,
-    out: &mut HashMap<CallKey, Usage>,
-) {
     for ((_, error), (calls, usage)) in requests {
         let outcome = Outcome::new(error.as_ref().map(|(class, code)| (*class, &**code)));
         for (action, resource, implied_by) in calls.iter() {
@@ -86,6 +77,7 @@ fn spread_into(
                 .or_insert(usage);
         }
     }
+    out
 }
 
 /// What one caller (a session, role, user or service account) did in one file, owned: every
@@ -108,11 +100,7 @@ impl Activity {
             (a, b) => a.or(b),
         };
         self.network.merge(&other.network);
-        let mut other_calls = other.calls;
-        if other_calls.len() > self.calls.len() {
-            std::mem::swap(&mut self.calls, &mut other_calls);
-        }
-        for (key, usage) in other_calls {
+        for (key, usage) in other.calls {
             self.calls
                 .entry(key)
                 .and_modify(|u| u.merge(&usage))
@@ -168,67 +156,6 @@ impl FileBatch {
     }
 }
 
-/// Several objects' batches merged by the worker that read them, for a sink that takes objects
-/// in any order (the session join): the aggregating thread then merges one map per caller per
-/// handful of objects, not one per object, and the worker merges into maps small enough to stay
-/// in its cache. Each object keeps its own part (location, counts, problems, fingerprint).
-#[derive(Default)]
-pub struct Premerged {
-    /// Each object's position in the listing and its own part (activity and vendings moved out).
-    objects: Vec<(u64, FileBatch)>,
-    activity: HashMap<Caller<'static>, Activity>,
-    vendings: Vec<Vending<'static>>,
-}
-
-impl Premerged {
-    pub fn add(&mut self, seq: u64, mut batch: FileBatch) {
-        for (caller, activity) in std::mem::take(&mut batch.activity) {
-            match self.activity.entry(caller) {
-                std::collections::hash_map::Entry::Occupied(mut held) => {
-                    held.get_mut().merge(activity)
-                }
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(activity);
-                }
-            }
-        }
-        self.vendings.append(&mut batch.vendings);
-        self.objects.push((seq, batch));
-    }
-
-    /// One caller's activity in a file still being read, spread into what is held.
-    fn absorb(&mut self, caller: Caller<'static>, activity: CallerActivity<'_>) {
-        let held = self.activity.entry(caller).or_default();
-        held.events += activity.events;
-        held.first_seen = match (held.first_seen, activity.first_seen) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        held.network.merge(&activity.network);
-        spread_into(activity.requests, &mut held.calls);
-    }
-
-    /// How many objects are merged.
-    pub fn len(&self) -> usize {
-        self.objects.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.objects.is_empty()
-    }
-
-    /// The objects' own parts by listing position, and their merged activity and vendings as one
-    /// batch (which counts no file of its own); `self` is left empty.
-    pub fn take(&mut self) -> (Vec<(u64, FileBatch)>, FileBatch) {
-        let merged = FileBatch {
-            activity: self.activity.drain().collect(),
-            vendings: std::mem::take(&mut self.vendings),
-            ..FileBatch::default()
-        };
-        (std::mem::take(&mut self.objects), merged)
-    }
-}
-
 /// At most this many problems are listed per file; the rest are counted.
 const PROBLEMS_LISTED_PER_FILE: usize = 20;
 
@@ -275,42 +202,27 @@ impl<'a> FileAggregate<'a> {
         *self.unmapped.entry((source, name)).or_default() += 1;
     }
 
-    /// Copies out the distinct keys; the file's buffer can then be dropped. With `merged`, the
-    /// callers' activity goes straight into it (one hash per call, no map per file) and the
-    /// batch holds none.
-    pub fn into_batch(
-        self,
-        location: String,
-        problems: ProblemLog,
-        merged: Option<&mut Premerged>,
-    ) -> FileBatch {
-        let activity = match merged {
-            Some(merged) => {
-                for (caller, activity) in self.callers {
-                    merged.absorb(owned_caller(caller), activity);
-                }
-                Vec::new()
-            }
-            None => self
-                .callers
-                .into_iter()
-                .map(|(caller, activity)| {
-                    let CallerActivity {
-                        events,
-                        first_seen,
-                        network,
-                        requests,
-                    } = activity;
-                    let owned = Activity {
-                        events,
-                        first_seen,
-                        calls: spread(requests),
-                        network,
-                    };
-                    (owned_caller(caller), owned)
-                })
-                .collect(),
-        };
+    /// Copies out the distinct keys; the file's buffer can then be dropped.
+    pub fn into_batch(self, location: String, problems: ProblemLog) -> FileBatch {
+        let activity = self
+            .callers
+            .into_iter()
+            .map(|(caller, activity)| {
+                let CallerActivity {
+                    events,
+                    first_seen,
+                    network,
+                    requests,
+                } = activity;
+                let owned = Activity {
+                    events,
+                    first_seen,
+                    calls: spread(requests),
+                    network,
+                };
+                (owned_caller(caller), owned)
+            })
+            .collect();
         let vendings = self.vendings.into_iter().map(owned_vending).collect();
         let unmapped = self
             .unmapped

@@ -15,7 +15,7 @@ use jiff::Timestamp;
 
 use crate::map::failure::FailureClass;
 
-pub use batch::{Activity, FileAggregate, FileBatch, Premerged, ProblemLog};
+pub use batch::{Activity, FileAggregate, FileBatch, ProblemLog};
 pub use sessions::{
     Aggregator, Coverage, Deferred, Evidence, JoinContext, JoinState, Mechanism, PartitionJoin,
     Settled, StoredBinding, StoredCall, StoredSession, StoredTarget, Tally, UnboundGroup, Workload,
