@@ -92,6 +92,56 @@ impl Progress {
     }
 }
 
+/// Bounds what the join holds back behind a watermark: an object more than `ahead` objects past
+/// the last watermark listed before it is fetched only once that watermark is applied. Objects
+/// listed before a pending watermark never wait, so the watermark is always reached.
+struct AheadOfWatermark {
+    /// Watermarks applied so far (`u64::MAX` once ingest stops, so no fetcher waits forever).
+    applied: Mutex<u64>,
+    changed: std::sync::Condvar,
+    ahead: u64,
+}
+
+impl AheadOfWatermark {
+    fn new(ahead: u64) -> Self {
+        Self {
+            applied: Mutex::new(0),
+            changed: std::sync::Condvar::new(),
+            ahead,
+        }
+    }
+
+    /// Waits until object `seq`, listed after `epoch` watermarks the last of which came after
+    /// `start` objects, may be fetched.
+    fn wait(&self, seq: u64, epoch: u64, start: u64) {
+        if seq < start + self.ahead {
+            return;
+        }
+        let mut applied = self.applied.lock().unwrap_or_else(|e| e.into_inner());
+        while *applied < epoch {
+            applied = self
+                .changed
+                .wait(applied)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn applied(&self, watermarks: u64) {
+        let mut applied = self.applied.lock().unwrap_or_else(|e| e.into_inner());
+        *applied = (*applied).max(watermarks);
+        self.changed.notify_all();
+    }
+}
+
+/// Lets every fetcher go when ingest stops, however it stops (a panic included).
+struct OpenOnDrop<'a>(&'a AheadOfWatermark);
+
+impl Drop for OpenOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.applied(u64::MAX);
+    }
+}
+
 /// For an ordered sink: batches that finished before an earlier one, and listing entries
 /// (watermarks included) waiting for the objects listed before them. Memory: the objects that
 /// finished ahead of the slowest one in flight.
@@ -182,13 +232,17 @@ pub fn ingest(
 ) -> Result<InputStats, SourceError> {
     let threads = config.threads.max(1);
     let fetchers = config.fetch_concurrency.max(1);
-    let (object_tx, object_rx) = sync_channel::<(u64, ObjectRef)>(fetchers * 2);
+    let (object_tx, object_rx) = sync_channel::<Listed>(fetchers * 2);
     let (fetched_tx, fetched_rx) = sync_channel::<Fetched>(threads);
     let (message_tx, message_rx) = sync_channel::<Message>(threads * 2);
     let object_rx = Arc::new(Mutex::new(object_rx));
     let fetched_rx = Arc::new(Mutex::new(fetched_rx));
     let mut stats = InputStats::default();
     let seen = SeenEvents::default();
+    // Objects fetched ahead of a pending watermark, per stretch between watermarks: enough that
+    // the workers never wait for a day's last objects, few enough that the batches held back
+    // stay a small, fixed number.
+    let ahead = AheadOfWatermark::new(2 * (threads + fetchers) as u64);
 
     std::thread::scope(|scope| {
         let lister_tx = message_tx.clone();
@@ -196,7 +250,8 @@ pub fn ingest(
         for _ in 0..fetchers {
             let rx = Arc::clone(&object_rx);
             let tx = fetched_tx.clone();
-            scope.spawn(move || fetch(source, &rx, &tx, reporter));
+            let ahead = &ahead;
+            scope.spawn(move || fetch(source, &rx, &tx, ahead, reporter));
         }
         drop(fetched_tx);
         for _ in 0..threads {
@@ -206,10 +261,12 @@ pub fn ingest(
             scope.spawn(move || work(config, seen, &rx, &tx));
         }
         drop(message_tx);
+        let _open = OpenOnDrop(&ahead);
         let mut progress = Progress::default();
+        let mut applied = 0;
         let mut order = InOrder::default();
-        // Unordered: batches of objects listed after a watermark not applied yet. Memory: the
-        // objects that finished ahead of the slowest one of the day before.
+        // Unordered: batches of objects listed after a watermark not applied yet. Memory: at
+        // most `ahead` objects' batches past each pending watermark.
         let mut held: std::collections::BTreeMap<u64, Box<FileBatch>> = Default::default();
         let ordered = aggregator.ordered();
         for message in message_rx {
@@ -249,6 +306,8 @@ pub fn ingest(
                         aggregator.watermark(at);
                     }
                     seen.expire(at);
+                    applied += 1;
+                    ahead.applied(applied);
                 }
                 // Held batches the watermarks just applied let through, in listing order.
                 let open: Vec<u64> = held
@@ -288,21 +347,38 @@ pub fn ingest(
 
 fn list(
     source: &dyn LogSource,
-    objects: &SyncSender<(u64, ObjectRef)>,
+    objects: &SyncSender<Listed>,
     messages: &SyncSender<Message>,
     reporter: &dyn Reporter,
 ) -> Result<(), SourceError> {
-    let mut listed = 0;
+    let (mut listed, mut epoch, mut start) = (0, 0, 0);
     source.list(&mut |listing| match listing {
         // A send fails only when every receiver is gone, i.e. the run is already ending.
         Listing::Object(object) => {
             reporter.listed();
-            drop(objects.send((listed, object)));
+            drop(objects.send(Listed {
+                seq: listed,
+                epoch,
+                start,
+                object,
+            }));
             listed += 1;
         }
-        Listing::Watermark(at) => drop(messages.send(Message::Watermark { listed, at })),
+        Listing::Watermark(at) => {
+            (epoch, start) = (epoch + 1, listed);
+            drop(messages.send(Message::Watermark { listed, at }));
+        }
         other => drop(messages.send(Message::Listed(listed, other))),
     })
+}
+
+/// A listed object: its position in the listing, the number of watermarks listed before it, and
+/// the position of the last of them.
+struct Listed {
+    seq: u64,
+    epoch: u64,
+    start: u64,
+    object: ObjectRef,
 }
 
 /// An object's position in the listing, its location, and its body or why it has none.
@@ -311,13 +387,23 @@ type Fetched = (u64, ObjectRef, Result<Vec<u8>, SourceError>);
 /// Fetches objects (I/O-bound; many of these threads for a network source).
 fn fetch(
     source: &dyn LogSource,
-    objects: &Mutex<Receiver<(u64, ObjectRef)>>,
+    objects: &Mutex<Receiver<Listed>>,
     fetched: &SyncSender<Fetched>,
+    ahead: &AheadOfWatermark,
     reporter: &dyn Reporter,
 ) {
     loop {
         let next = objects.lock().map_or(None, |rx| rx.recv().ok());
-        let Some((seq, object)) = next else { return };
+        let Some(Listed {
+            seq,
+            epoch,
+            start,
+            object,
+        }) = next
+        else {
+            return;
+        };
+        ahead.wait(seq, epoch, start);
         let body = source.fetch(&object);
         reporter.read(body.as_ref().map_or(0, |b| b.len() as u64));
         if fetched.send((seq, object, body)).is_err() {
@@ -849,6 +935,64 @@ mod tests {
                 .collect();
             assert_eq!(tallies, [(2, 2)], "{threads} threads");
         }
+    }
+
+    /// While a day's last object is slow, the objects of the next day are fetched only a fixed
+    /// number ahead (twice the workers and fetchers), so what the join holds back behind the
+    /// watermark stays bounded; everything is still read, in the same result.
+    #[test]
+    fn objects_are_fetched_only_a_bounded_number_past_a_pending_watermark() {
+        struct Watched {
+            inner: MemorySource,
+            slow: String,
+            /// Fetches started, and how many had started when the slow one returned.
+            started: std::sync::atomic::AtomicU64,
+            when_slow_returned: std::sync::atomic::AtomicU64,
+        }
+        impl LogSource for Watched {
+            fn list(&self, each: &mut dyn FnMut(Listing)) -> Result<(), SourceError> {
+                self.inner.list(each)
+            }
+            fn fetch(&self, object: &ObjectRef) -> Result<Vec<u8>, SourceError> {
+                use std::sync::atomic::Ordering::SeqCst;
+                self.started.fetch_add(1, SeqCst);
+                if object.location == self.slow {
+                    std::thread::sleep(std::time::Duration::from_millis(500));
+                    self.when_slow_returned
+                        .store(self.started.load(SeqCst), SeqCst);
+                }
+                self.inner.fetch(object)
+            }
+        }
+        let today = format!("{DAY}a.json.gz");
+        let mut inner = MemorySource::new()
+            .records(&today, &[send("e0")])
+            .watermark("2026-11-01T22:00:00Z");
+        for n in 1..=60 {
+            let key = format!("AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/02/{n}.json.gz");
+            inner = inner.records(&key, &[send(&format!("e{n}"))]);
+        }
+        let source = Watched {
+            inner,
+            slow: today,
+            started: Default::default(),
+            when_slow_returned: Default::default(),
+        };
+        let config = IngestConfig {
+            threads: 2,
+            fetch_concurrency: 4,
+            ..config()
+        };
+        let mut aggregator = Aggregator::new(JoinContext::default());
+        let input = ingest(&source, &config, &mut aggregator, &Silent).unwrap();
+        assert_eq!(input.counts.records, 61);
+        assert_eq!(actions(aggregator)[0].2, 61);
+        // The slow object, 12 objects ahead (2 × (2 workers + 4 fetchers)) and the fetchers
+        // that took one more object and wait.
+        let started = source
+            .when_slow_returned
+            .load(std::sync::atomic::Ordering::SeqCst);
+        assert!(started <= 1 + 12 + 4, "{started} fetches started");
     }
 
     #[test]
