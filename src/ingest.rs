@@ -100,6 +100,8 @@ struct AheadOfWatermark {
     applied: Mutex<u64>,
     changed: std::sync::Condvar,
     ahead: u64,
+    /// Fetches that had to wait (`IAMTRIM_STATS=1`).
+    waited: std::sync::atomic::AtomicU64,
 }
 
 impl AheadOfWatermark {
@@ -108,6 +110,7 @@ impl AheadOfWatermark {
             applied: Mutex::new(0),
             changed: std::sync::Condvar::new(),
             ahead,
+            waited: Default::default(),
         }
     }
 
@@ -118,6 +121,10 @@ impl AheadOfWatermark {
             return;
         }
         let mut applied = self.applied.lock().unwrap_or_else(|e| e.into_inner());
+        if *applied < epoch {
+            self.waited
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         while *applied < epoch {
             applied = self
                 .changed
@@ -340,6 +347,10 @@ pub fn ingest(
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })?;
+    if std::env::var_os("IAMTRIM_STATS").is_some() {
+        let waited = ahead.waited.load(std::sync::atomic::Ordering::Relaxed);
+        eprintln!("stats: fetches_waiting_for_watermark={waited}");
+    }
     reporter.finished();
     stats.finish();
     Ok(stats)
