@@ -92,22 +92,43 @@ impl Progress {
     }
 }
 
-/// Bounds what the join holds back behind a watermark: an object more than `ahead` objects past
-/// the last watermark listed before it is fetched only once that watermark is applied. Objects
-/// listed before a pending watermark never wait, so the watermark is always reached.
-struct AheadOfWatermark {
-    /// Watermarks applied so far (`u64::MAX` once ingest stops, so no fetcher waits forever).
-    applied: Mutex<u64>,
+/// Bounds what the aggregating thread holds back: an object is fetched only if it is at most
+/// `ahead` objects past what the sink can take now. For the session join, that is past the last
+/// watermark listed before it, until that watermark is applied; for an ordered sink, past the
+/// next object it waits for. The objects the sink waits for never wait, so ingest always moves
+/// on.
+struct ReadAhead {
+    frontier: Mutex<Frontier>,
     changed: std::sync::Condvar,
     ahead: u64,
     /// Fetches that had to wait (`IAMTRIM_STATS=1`).
     waited: std::sync::atomic::AtomicU64,
 }
 
-impl AheadOfWatermark {
-    fn new(ahead: u64) -> Self {
+/// What the sink can take (`u64::MAX` where it does not bind, and for both once ingest stops,
+/// so no fetcher waits forever).
+#[derive(Clone, Copy)]
+struct Frontier {
+    /// Watermarks applied.
+    watermarks: u64,
+    /// For an ordered sink: objects handed over, in listing order.
+    released: u64,
+}
+
+impl ReadAhead {
+    fn new(ahead: u64, ordered: bool) -> Self {
+        let frontier = match ordered {
+            false => Frontier {
+                watermarks: 0,
+                released: u64::MAX,
+            },
+            true => Frontier {
+                watermarks: u64::MAX,
+                released: 0,
+            },
+        };
         Self {
-            applied: Mutex::new(0),
+            frontier: Mutex::new(frontier),
             changed: std::sync::Condvar::new(),
             ahead,
             waited: Default::default(),
@@ -117,41 +138,48 @@ impl AheadOfWatermark {
     /// Waits until object `seq`, listed after `epoch` watermarks the last of which came after
     /// `start` objects, may be fetched.
     fn wait(&self, seq: u64, epoch: u64, start: u64) {
-        if seq < start + self.ahead {
+        let may = |f: &Frontier| {
+            (seq < start + self.ahead || f.watermarks >= epoch)
+                && seq < f.released.saturating_add(self.ahead)
+        };
+        let mut frontier = self.frontier.lock().unwrap_or_else(|e| e.into_inner());
+        if may(&frontier) {
             return;
         }
-        let mut applied = self.applied.lock().unwrap_or_else(|e| e.into_inner());
-        if *applied < epoch {
-            self.waited
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
-        while *applied < epoch {
-            applied = self
+        self.waited
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        while !may(&frontier) {
+            frontier = self
                 .changed
-                .wait(applied)
+                .wait(frontier)
                 .unwrap_or_else(|e| e.into_inner());
         }
     }
 
-    fn applied(&self, watermarks: u64) {
-        let mut applied = self.applied.lock().unwrap_or_else(|e| e.into_inner());
-        *applied = (*applied).max(watermarks);
+    fn moved(&self, to: impl FnOnce(&mut Frontier)) {
+        let mut frontier = self.frontier.lock().unwrap_or_else(|e| e.into_inner());
+        to(&mut frontier);
         self.changed.notify_all();
     }
 }
 
 /// Lets every fetcher go when ingest stops, however it stops (a panic included).
-struct OpenOnDrop<'a>(&'a AheadOfWatermark);
+struct OpenOnDrop<'a>(&'a ReadAhead);
 
 impl Drop for OpenOnDrop<'_> {
     fn drop(&mut self) {
-        self.0.applied(u64::MAX);
+        self.0.moved(|f| {
+            *f = Frontier {
+                watermarks: u64::MAX,
+                released: u64::MAX,
+            }
+        });
     }
 }
 
 /// For an ordered sink: batches that finished before an earlier one, and listing entries
-/// (watermarks included) waiting for the objects listed before them. Memory: the objects that
-/// finished ahead of the slowest one in flight.
+/// (watermarks included) waiting for the objects listed before them. Memory: at most the
+/// read-ahead's objects past the next one.
 #[derive(Default)]
 struct InOrder {
     next: u64,
@@ -246,10 +274,9 @@ pub fn ingest(
     let fetched_rx = Arc::new(Mutex::new(fetched_rx));
     let mut stats = InputStats::default();
     let seen = SeenEvents::default();
-    // Objects fetched ahead of a pending watermark, per stretch between watermarks: enough that
-    // the workers never wait for a day's last objects, few enough that the batches held back
-    // stay a small, fixed number.
-    let ahead = AheadOfWatermark::new(2 * (threads + fetchers) as u64);
+    // Objects fetched past what the sink can take: enough that the workers rarely wait for a
+    // slow object, few enough that the batches held back stay a small, fixed number.
+    let ahead = ReadAhead::new(2 * (threads + fetchers) as u64, aggregator.ordered());
 
     std::thread::scope(|scope| {
         let lister_tx = message_tx.clone();
@@ -306,6 +333,7 @@ pub fn ingest(
             }
             if ordered {
                 order.release(aggregator, &mut stats);
+                ahead.moved(|f| f.released = order.next);
             }
             loop {
                 while let Some(at) = progress.ready() {
@@ -314,7 +342,9 @@ pub fn ingest(
                     }
                     seen.expire(at);
                     applied += 1;
-                    ahead.applied(applied);
+                    if !ordered {
+                        ahead.moved(|f| f.watermarks = applied);
+                    }
                 }
                 // Held batches the watermarks just applied let through, in listing order.
                 let open: Vec<u64> = held
@@ -349,7 +379,7 @@ pub fn ingest(
     })?;
     if std::env::var_os("IAMTRIM_STATS").is_some() {
         let waited = ahead.waited.load(std::sync::atomic::Ordering::Relaxed);
-        eprintln!("stats: fetches_waiting_for_watermark={waited}");
+        eprintln!("stats: fetches_held_back={waited}");
     }
     reporter.finished();
     stats.finish();
@@ -400,7 +430,7 @@ fn fetch(
     source: &dyn LogSource,
     objects: &Mutex<Receiver<Listed>>,
     fetched: &SyncSender<Fetched>,
-    ahead: &AheadOfWatermark,
+    ahead: &ReadAhead,
     reporter: &dyn Reporter,
 ) {
     loop {
@@ -950,7 +980,8 @@ mod tests {
 
     /// While a day's last object is slow, the objects of the next day are fetched only a fixed
     /// number ahead (twice the workers and fetchers), so what the join holds back behind the
-    /// watermark stays bounded; everything is still read, in the same result.
+    /// watermark, or an ordered sink behind the slow object, stays bounded; everything is still
+    /// read, in the same result.
     #[test]
     fn objects_are_fetched_only_a_bounded_number_past_a_pending_watermark() {
         struct Watched {
@@ -975,35 +1006,61 @@ mod tests {
                 self.inner.fetch(object)
             }
         }
-        let today = format!("{DAY}a.json.gz");
-        let mut inner = MemorySource::new()
-            .records(&today, &[send("e0")])
-            .watermark("2026-11-01T22:00:00Z");
-        for n in 1..=60 {
-            let key = format!("AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/02/{n}.json.gz");
-            inner = inner.records(&key, &[send(&format!("e{n}"))]);
+        /// An ordered sink (as `iamtrim extract`'s), holding back every object that finished
+        /// before an earlier one.
+        struct Ordered<'a>(&'a mut Aggregator);
+        impl BatchSink for Ordered<'_> {
+            fn batch(&mut self, batch: FileBatch) {
+                self.0.add(batch);
+            }
+            fn watermark(&mut self, _at: Timestamp) {}
+            fn ordered(&self) -> bool {
+                true
+            }
         }
-        let source = Watched {
-            inner,
-            slow: today,
-            started: Default::default(),
-            when_slow_returned: Default::default(),
+        let today = format!("{DAY}a.json.gz");
+        let source = || {
+            let mut inner = MemorySource::new()
+                .records(&today, &[send("e0")])
+                .watermark("2026-11-01T22:00:00Z");
+            for n in 1..=60 {
+                let key =
+                    format!("AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/02/{n}.json.gz");
+                inner = inner.records(&key, &[send(&format!("e{n}"))]);
+            }
+            Watched {
+                inner,
+                slow: today.clone(),
+                started: Default::default(),
+                when_slow_returned: Default::default(),
+            }
         };
         let config = IngestConfig {
             threads: 2,
             fetch_concurrency: 4,
             ..config()
         };
-        let mut aggregator = Aggregator::new(JoinContext::default());
-        let input = ingest(&source, &config, &mut aggregator, &Silent).unwrap();
-        assert_eq!(input.counts.records, 61);
-        assert_eq!(actions(aggregator)[0].2, 61);
-        // The slow object, 12 objects ahead (2 × (2 workers + 4 fetchers)) and the fetchers
-        // that took one more object and wait.
-        let started = source
-            .when_slow_returned
-            .load(std::sync::atomic::Ordering::SeqCst);
-        assert!(started <= 1 + 12 + 4, "{started} fetches started");
+        for ordered in [false, true] {
+            let source = source();
+            let mut aggregator = Aggregator::new(JoinContext::default());
+            let input = if ordered {
+                ingest(&source, &config, &mut Ordered(&mut aggregator), &Silent)
+            } else {
+                ingest(&source, &config, &mut aggregator, &Silent)
+            }
+            .unwrap();
+            assert_eq!(input.counts.records, 61);
+            assert_eq!(actions(aggregator)[0].2, 61);
+            // The slow object, 12 objects ahead (2 × (2 workers + 4 fetchers)) and the
+            // fetchers that took one more object and wait.
+            let started = source
+                .when_slow_returned
+                .load(std::sync::atomic::Ordering::SeqCst);
+            assert!(
+                started <= 1 + 12 + 4,
+                "ordered {ordered}: {started} fetches started"
+            );
+        }
     }
 
     #[test]
