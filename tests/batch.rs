@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::gen_bench_trail::generate_trail;
-use crate::util::{Run, iamtrim, recommend, root, sample_trail, tree};
+use crate::util::{Run, gzip, iamtrim, recommend, root, sample_trail, tree, user_event, write};
 
 /// A config in `dir` with its store in `dir/store` and output in `dir/out`.
 fn config(dir: &Path, trail: &Path, extra: &str) -> PathBuf {
@@ -1389,4 +1389,59 @@ fn a_day_delivered_after_a_later_day_rebuilds_the_store_and_conforms() {
     assert_eq!(summary["new_objects"], 0, "{}", r.stderr);
     assert_eq!(summary["store_days"], 2);
     assert_eq!(summary["rebuilt_for_late_day"], Value::Null);
+}
+
+/// Times in the exported form (`YYYY-MM-DD HH:MM:SS[.fraction]`, as SIEM exports write them) are
+/// counted in the store's day counters: the first run reports them, and so does a second run
+/// that reads nothing new and answers from the store.
+#[test]
+fn exported_event_times_are_counted_through_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("trail");
+    let records = json!({"Records": [
+        user_event("alice", "s3.amazonaws.com", "ListBuckets", "2026-11-01 16:52:14.000000000"),
+        user_event("alice", "sqs.amazonaws.com", "ListQueues", "2026-11-01 16:53:01"),
+        user_event("alice", "sns.amazonaws.com", "ListTopics", "2026-11-01T16:54:00Z"),
+    ]});
+    write(
+        &trail.join(
+            "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/01/\
+             111122223333_CloudTrail_us-east-1_20261101T1655Z_export.json.gz",
+        ),
+        &gzip(records.to_string().as_bytes()),
+    );
+    let config = config(dir.path(), &trail, "");
+    for pass in ["first", "second"] {
+        let r = run(&config, &[]);
+        assert_eq!(r.code, 0, "{pass} run: {}", r.stderr);
+        let read_now = match pass {
+            "first" => "1 new objects (3 records)",
+            _ => "0 new objects (0 records) in 0 days, 1 already in the store",
+        };
+        assert!(r.stderr.contains(read_now), "{pass} run: {}", r.stderr);
+        let report: Value =
+            serde_json::from_slice(&read(&dir.path().join("out/recommendation.json"))).unwrap();
+        assert_eq!(report["input"]["records"], 3, "{pass} run");
+        assert_eq!(report["input"]["exported_event_times"], 2, "{pass} run");
+        assert_eq!(report["input"]["bad_records"], 0, "{pass} run");
+        let usage = report["workloads"][0]["usage"].as_array().unwrap();
+        let first_seen: Vec<(&str, &str)> = usage
+            .iter()
+            .map(|u| {
+                (
+                    u["action"].as_str().unwrap(),
+                    u["first_seen"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            first_seen,
+            [
+                ("s3:ListAllMyBuckets", "2026-11-01T16:52:14Z"),
+                ("sns:ListTopics", "2026-11-01T16:54:00Z"),
+                ("sqs:ListQueues", "2026-11-01T16:53:01Z")
+            ],
+            "{pass} run"
+        );
+    }
 }
