@@ -193,8 +193,8 @@ fn partitions_joined_per_day_give_the_recommendation_of_one_machine() {
     );
 }
 
-/// Three days of an EKS trail (chains two roles deep, sessions vended outside the trail,
-/// sessions crossing midnight): every run gives the same bytes, whatever the thread count and
+/// Three days of an EKS trail (IRSA and Pod Identity, chains two roles deep, roles vended
+/// outside the trail): every run gives the same bytes, whatever the thread count and
 /// whichever worker finishes first. Objects read ahead of a day's slowest one reach the join
 /// only after that day's watermark. A build (2026-12-03) whose workers merged objects across a
 /// watermark gave 17 different recommendations in 30 runs of this trail (chained sessions left
